@@ -1,0 +1,3 @@
+from talkbalance.cli import main
+
+raise SystemExit(main())

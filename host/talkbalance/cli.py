@@ -1,0 +1,54 @@
+"""The `talkbalance` command: a table of subcommands, each in its own module.
+
+Each command module has `configure(parser)` to add its arguments and
+`run(args)` that does the work; data goes to stdout, diagnostics to stderr.
+A TalkbalanceError becomes one line `talkbalance: <message>` and exit 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from talkbalance import __version__
+from talkbalance.errors import TalkbalanceError
+
+# name -> (module under talkbalance.commands, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "board": ("board", "check a board file and print what it describes"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="talkbalance",
+        description="Laptop tool for the talkbalance puck: analysis, sync, reports.",
+    )
+    parser.add_argument("--version", action="version", version=f"talkbalance {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module_name, help_text) in COMMANDS.items():
+        module = importlib.import_module(f"talkbalance.commands.{module_name}")
+        cmd = sub.add_parser(name, help=help_text, description=help_text)
+        module.configure(cmd)
+        cmd.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "_run", None):
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        status = args._run(args)
+    except TalkbalanceError as exc:
+        print(f"talkbalance: {exc}", file=sys.stderr)
+        if exc.hint:
+            print(f"talkbalance: hint: {exc.hint}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("talkbalance: interrupted", file=sys.stderr)
+        return 130
+    return int(status or 0)

