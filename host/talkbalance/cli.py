@@ -17,6 +17,7 @@ from talkbalance.errors import TalkbalanceError
 # name -> (module under talkbalance.commands, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "board": ("board", "check a board file and print what it describes"),
+    "bench": ("bench", "measure the firmware's cost and accuracy against targets"),
 }
 
 

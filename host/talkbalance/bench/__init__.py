@@ -1,0 +1,77 @@
+"""`talkbalance bench`: measured cost and accuracy, with the targets beside them.
+
+Cost is measured by MicroPython programs in this folder (`mp_<section>.py`),
+run on the MicroPython unix port with the firmware on their path. Each prints
+result lines
+
+    @@BENCH <section> <metric> <value> <unit> [target <op> <limit>]
+
+that this module gathers into one table. A metric with a target is marked
+`ok` or `OVER`; the command's exit status is 0 either way (these are
+measurements on a shared machine, not tests).
+"""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from talkbalance import paths
+from talkbalance.errors import TalkbalanceError
+
+HERE = Path(__file__).resolve().parent
+
+
+@dataclass
+class Row:
+    section: str
+    metric: str
+    value: float
+    unit: str
+    target: str = ""
+
+    @property
+    def verdict(self) -> str:
+        if not self.target:
+            return ""
+        op, limit = self.target.split()
+        ok = self.value <= float(limit) if op == "<=" else self.value >= float(limit)
+        return "ok" if ok else "OVER"
+
+
+def sections() -> list[str]:
+    """Names of the MicroPython benchmark programs, in run order."""
+    return sorted(p.stem[3:] for p in HERE.glob("mp_*.py"))
+
+
+def parse(output: str) -> list[Row]:
+    rows = []
+    for line in output.splitlines():
+        parts = line.split()
+        if len(parts) < 5 or parts[0] != "@@BENCH":
+            continue
+        target = " ".join(parts[6:8]) if len(parts) >= 8 and parts[5] == "target" else ""
+        rows.append(Row(parts[1], parts[2], float(parts[3]), parts[4], target))
+    return rows
+
+
+def run_section(name: str, heapsize: str | None = None, timeout: float = 900) -> list[Row]:
+    script = HERE / f"mp_{name}.py"
+    if not script.is_file():
+        raise TalkbalanceError(f"no benchmark section {name!r}", "sections: " + ", ".join(sections()))
+    cmd = list(paths.micropython())
+    if heapsize:
+        cmd += ["-X", f"heapsize={heapsize}"]
+    cmd += [str(script), str(paths.firmware_dir()), str(paths.board_path())]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    if proc.returncode != 0:
+        raise TalkbalanceError(f"benchmark {name} failed:\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
+    return parse(proc.stdout)
+
+
+def format_table(rows: list[Row]) -> str:
+    lines = [f"{'section':<12} {'metric':<34} {'value':>12} {'unit':<10} {'target':<12} verdict"]
+    for r in rows:
+        lines.append(f"{r.section:<12} {r.metric:<34} {r.value:>12.4g} {r.unit:<10} {r.target:<12} {r.verdict}")
+    return "\n".join(lines)

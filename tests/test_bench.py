@@ -1,0 +1,17 @@
+"""The benchmark runner: parsing, verdicts, and one real MicroPython section."""
+
+from __future__ import annotations
+
+from talkbalance import bench
+
+
+def test_parse_and_verdicts():
+    rows = bench.parse("noise\n@@BENCH fe cpu_ms_per_s 2.1 ms target <= 2.5\n"
+                       "@@BENCH fe f1 0.8 ratio target >= 0.9\n@@BENCH fe heap 100 bytes\n")
+    assert [(r.metric, r.verdict) for r in rows] == [("cpu_ms_per_s", "ok"), ("f1", "OVER"), ("heap", "")]
+
+
+def test_startup_section_runs_on_micropython():
+    rows = {r.metric: r for r in bench.run_section("startup")}
+    assert rows["import_and_board_ms"].value > 0
+    assert rows["resting_heap_bytes"].unit == "bytes"
