@@ -27,9 +27,21 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+def _is_firmware_test(path):
+    return path.suffix == ".py" and path.name.startswith("fwtest_")
+
+
 def pytest_collect_file(parent, file_path):
-    if file_path.suffix == ".py" and file_path.name.startswith("fwtest_"):
+    # A file named on the command line goes through the python plugin, which
+    # asks pytest_pycollect_makemodule below; don't collect it twice.
+    if _is_firmware_test(file_path) and not parent.session.isinitpath(file_path):
         return FirmwareModule.from_parent(parent, path=file_path)
+    return None
+
+
+def pytest_pycollect_makemodule(module_path, parent):
+    if _is_firmware_test(module_path):
+        return FirmwareModule.from_parent(parent, path=module_path)
     return None
 
 

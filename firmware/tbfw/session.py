@@ -1,0 +1,317 @@
+# Session lifecycle and the session record.
+#
+#   idle --speech--> listening --two talkers learned--> session --> ended
+#     ^                 |  (or button press: session at once)      |
+#     +--- silence / timeout without a second talker --------------+ reset()
+#
+# A session ends on a long press, after `end_silence_s` without speech, or
+# at `max_session_min`. The ended session's record is what the device
+# stores and syncs and what `analyze` prints (schema in docs/record.md).
+#
+# Speech before both talkers are learned is not lost: its confident frames
+# are counted per direction bin (and the rest as direction-less), and once
+# the two directions are known those counts are credited to the nearest
+# talker (direction-less frames in proportion), so the first turn counts.
+
+from array import array
+
+from micropython import const
+
+from tbfw import talker
+from tbfw.tally import Tally
+from tbfw.version import VERSION
+
+SCHEMA = const(1)
+
+IDLE = const(0)
+LISTENING = const(1)
+SESSION = const(2)
+ENDED = const(3)
+STATE_NAMES = ("idle", "listening", "session", "ended")
+
+_BINS = const(72)
+_BIN_DEG = const(5)
+_FIRST_VOTES = const(10)  # confident frames that decide who spoke first
+_LISTEN_SILENCE_S = const(60)  # listening gives up after this much silence
+_LISTEN_MAX_S = const(240)  # ... or after this long without a second talker
+_CLAIM_MIN_FRAMES = const(10)
+
+
+class Conversation:
+    """Turns front-end frames into talker attribution, tally and a record."""
+
+    def __init__(self, cfg, frame_ms, device_id="sim", boot=0):
+        self.cfg = cfg
+        self.frame_ms = frame_ms
+        self.frames_per_s = 1000 // frame_ms
+        self.device_id = device_id
+        self.boot = boot
+        self.session_no = 0
+        self._prefix = array("i", [0] * _BINS)
+        self._claim_bins = array("H", [0] * _BINS)
+        self._first = array("h", [0] * _FIRST_VOTES)
+        self.reset()
+
+    def reset(self):
+        """Back to idle, ready for the next session."""
+        self.state = IDLE
+        self.model = talker.TalkerModel()
+        self.tally = None
+        self.who = talker.NONE
+        self.start_time = 0
+        self.end_reason = ""
+        self.claiming = False
+        self.initiator_slot = -1
+        self.bound_by = ""
+        self._claim_az = -1
+        self._frames = 0
+        self._last_speech = 0
+        self._prefix_nodir = 0
+        self._prefix_pending = True
+        self._n_first = 0
+        for i in range(_BINS):
+            self._prefix[i] = 0
+            self._claim_bins[i] = 0
+
+    # -- inputs ------------------------------------------------------------
+
+    def start(self, now_s):
+        """Button press: start a session now, even before talkers are learned."""
+        if self.state in (IDLE, LISTENING):
+            if self.state == IDLE:
+                self._begin(now_s)
+            self.state = SESSION
+            self.session_no += 1
+
+    def stop(self, reason="long_press"):
+        if self.state in (LISTENING, SESSION):
+            if self.state == LISTENING:
+                self.reset()
+                return
+            self._end(reason)
+
+    def claim(self, holding):
+        """Button held (True) or released (False): bind the initiator."""
+        if holding:
+            self.claiming = True
+            for i in range(_BINS):
+                self._claim_bins[i] = 0
+            return
+        if not self.claiming:
+            return
+        self.claiming = False
+        best = 0
+        for i in range(_BINS):
+            if self._claim_bins[i] > self._claim_bins[best]:
+                best = i
+        if self._claim_bins[best] >= _CLAIM_MIN_FRAMES:
+            self._claim_az = best * _BIN_DEG + _BIN_DEG // 2
+            self.bound_by = "claim"
+            self._bind()
+
+    def frame(self, speech, direction_valid, azimuth_deg, conf_q8, level_db_q8, now_s):
+        """One front-end frame. Returns the attribution (talker.* code)."""
+        if self.state == ENDED:
+            return talker.NONE
+        if self.state == IDLE:
+            if not speech:
+                return talker.NONE
+            self._begin(now_s)
+            self.state = LISTENING
+        self._frames += 1
+        if speech:
+            self._last_speech = self._frames
+        confident = speech and direction_valid and conf_q8 >= self.model.min_conf_q8
+        if confident and self.claiming and azimuth_deg >= 0:
+            b = (azimuth_deg // _BIN_DEG) % _BINS
+            if self._claim_bins[b] < 65535:
+                self._claim_bins[b] += 1
+        if confident and self._n_first < _FIRST_VOTES:
+            self._first[self._n_first] = azimuth_deg
+            self._n_first += 1
+        who = self.model.update(speech, direction_valid, azimuth_deg, conf_q8)
+        if self._prefix_pending:
+            if self.model.learned:
+                # Credit the earlier frames; this one is attributed normally.
+                self._fold_prefix()
+                if self.state == LISTENING:
+                    self.state = SESSION
+                    self.session_no += 1
+            else:
+                if speech:
+                    if confident:
+                        self._prefix[(azimuth_deg // _BIN_DEG) % _BINS] += 1
+                    else:
+                        self._prefix_nodir += 1
+                who = talker.UNKNOWN if speech else talker.NONE
+        tally = self.tally
+        if tally is not None:
+            tally.add(who, level_db_q8)
+        self.who = who
+        self._check_end()
+        return who
+
+    # -- lifecycle ---------------------------------------------------------
+
+    def _begin(self, now_s):
+        self.start_time = now_s
+        cfg = self.cfg
+        self.tally = Tally(self.frame_ms, cfg["target_share_pct"] * 10, cfg["band_pct"] * 10)
+
+    def _check_end(self):
+        silent_frames = self._frames - self._last_speech
+        if self.state == LISTENING:
+            if silent_frames > _LISTEN_SILENCE_S * self.frames_per_s or self._frames > _LISTEN_MAX_S * self.frames_per_s:
+                self.reset()
+        elif self.state == SESSION:
+            if silent_frames > self.cfg["end_silence_s"] * self.frames_per_s:
+                self._end("silence")
+            elif self._frames >= self.cfg["max_session_min"] * 60 * self.frames_per_s:
+                self._end("max_length")
+
+    def _end(self, reason):
+        self.state = ENDED
+        self.end_reason = reason
+
+    def _fold_prefix(self):
+        """Credit speech heard before both talkers were learned."""
+        self._prefix_pending = False
+        tally = self.tally
+        if tally is None:
+            return
+        counts = [0, 0]
+        for b in range(_BINS):
+            n = self._prefix[b]
+            if n:
+                slot = self.model.nearest_slot(b * _BIN_DEG + _BIN_DEG // 2)
+                if slot == talker.SLOT_A or slot == talker.SLOT_B:
+                    counts[slot - talker.SLOT_A] += n
+                else:
+                    tally.unknown += n
+        known = counts[0] + counts[1]
+        if known:
+            share_a = (self._prefix_nodir * counts[0] + known // 2) // known
+            counts[0] += share_a
+            counts[1] += self._prefix_nodir - share_a
+        else:
+            tally.unknown += self._prefix_nodir
+        for slot in (0, 1):
+            tally.talk[slot] += counts[slot]
+            if counts[slot]:
+                tally.turns[slot] += 1
+        # Frames already counted by add() as UNKNOWN during the prefix.
+        tally.unknown -= self._prefix_nodir + sum(self._prefix)
+        if tally.unknown < 0:
+            tally.unknown = 0
+        self._bind()
+
+    def _bind(self):
+        """Bind roles: a claim wins; otherwise the configured rule."""
+        if not self.model.learned:
+            return
+        if self._claim_az >= 0:
+            slot = self.model.nearest_slot(self._claim_az)
+            self.initiator_slot = slot - talker.SLOT_A
+            self.bound_by = "claim"
+            return
+        if self.initiator_slot >= 0:
+            return
+        first = self._first_slot()
+        if self.cfg["initiator_rule"] == "second":
+            first = 1 - first
+        self.initiator_slot = first
+        self.bound_by = self.cfg["initiator_rule"]
+
+    def _first_slot(self):
+        votes = [0, 0]
+        for i in range(self._n_first):
+            slot = self.model.nearest_slot(self._first[i])
+            if slot == talker.SLOT_A or slot == talker.SLOT_B:
+                votes[slot - talker.SLOT_A] += 1
+        return 0 if votes[0] >= votes[1] else 1
+
+    # -- outputs -----------------------------------------------------------
+
+    def role_of(self, who):
+        """'initiator', 'partner', 'both', or '' for an attribution code."""
+        if who == talker.BOTH:
+            return "both"
+        if (who == talker.SLOT_A or who == talker.SLOT_B) and self.initiator_slot >= 0:
+            return "initiator" if who - talker.SLOT_A == self.initiator_slot else "partner"
+        return ""
+
+    def initiator_share_pm(self):
+        if self.tally is None or self.initiator_slot < 0:
+            return -1
+        return self.tally.share_pm(self.initiator_slot)
+
+    def elapsed_s(self):
+        return self._frames // self.frames_per_s
+
+    def record(self, now_s=None):
+        """The session record (a dict; JSON-serialisable)."""
+        tally = self.tally
+        fps = self.frames_per_s
+        ini = self.initiator_slot if self.initiator_slot >= 0 else 0
+        slots = (ini, 1 - ini)
+        talk_total = 0
+        if tally is not None:
+            talk_total = tally.talk[0] + tally.talk[1] + 2 * tally.both
+        talkers = []
+        for role, slot in (("initiator", slots[0]), ("partner", slots[1])):
+            entry = {"role": role, "azimuth_deg": self.model.slot_az[slot]
+                     if self.model.slot_az[slot] >= 0 else None}
+            if tally is not None:
+                own = tally.talk[slot] + tally.both
+                gap = tally.median_gap_ms(slot)
+                entry.update({
+                    "talk_s": _s(own, fps),
+                    "share": round(own / talk_total, 4) if talk_total else None,
+                    "turns": tally.turns[slot],
+                    "longest_monologue_s": _s(tally.longest[slot], fps),
+                    "interruptions": tally.interruptions[slot],
+                    "response_gap_s": gap / 1000 if gap >= 0 else None,
+                    "level_db": round(tally.level_sum_db[slot] / tally.level_n[slot], 1)
+                    if tally.level_n[slot] else None,
+                })
+            talkers.append(entry)
+        minutes = 0
+        rec = {
+            "schema": SCHEMA,
+            "id": "%s-%d-%d" % (self.device_id, self.boot, self.session_no),
+            "device": self.device_id,
+            "boot": self.boot,
+            "session": self.session_no,
+            "start": self.start_time,
+            "duration_s": _s(self._frames, fps),
+            "state": STATE_NAMES[self.state],
+            "end_reason": self.end_reason or None,
+            "initiator_bound_by": self.bound_by or None,
+            "talkers": talkers,
+            "firmware": VERSION,
+            "config": self.cfg,
+        }
+        if tally is not None:
+            minutes = tally.frames / (60 * fps)
+            timeline = []
+            for m in tally.timeline_minutes():
+                timeline.append([_s(m[slots[0]], fps), _s(m[slots[1]], fps), _s(m[2], fps), m[3]])
+            rec.update({
+                "overlap_s": _s(tally.both, fps),
+                "silence_s": _s(tally.silence, fps),
+                "unknown_s": _s(tally.unknown, fps),
+                "speaker_changes_per_min": round(tally.changes / minutes, 2) if minutes else 0,
+                "target_share": self.cfg["target_share_pct"] / 100,
+                "band": self.cfg["band_pct"] / 100,
+                "in_band_s": _s(tally.in_band_frames, fps),
+                "in_band_share": round(tally.in_band_frames / tally.band_frames, 4) if tally.band_frames else None,
+                "heat": [[_s(a, fps), _s(b, fps)] for a, b in tally.heat_episodes()],
+                "pacing": {"meeting_s": self.cfg["meeting_min"] * 60,
+                           "over_s": max(0, tally.frames // fps - self.cfg["meeting_min"] * 60)},
+                "timeline": timeline,
+            })
+        return rec
+
+
+def _s(frames, fps):
+    return round(frames / fps, 2)

@@ -1,0 +1,195 @@
+# Talker model: learns the two talkers' directions online and attributes
+# each speech frame to one of them, to both (overlap) or to nobody known.
+#
+# Directions are learned from a histogram of confident speech-frame azimuths
+# (5-degree bins) that decays with speech time, so the device may be placed
+# at any rotation and the talkers may move slowly. Two peaks at least
+# MIN_SEPARATION apart become the two talker slots; a slot keeps its
+# identity when the peaks are re-found (matched by nearest angle). A brief
+# source (door, cough) adds too little weight to become a peak; a steady
+# non-speech source (fan) never reaches the histogram because only speech
+# frames count.
+#
+# Attribution uses hysteresis: the current talker changes only after a run
+# of directional votes for the other; speech frames without a confident
+# direction stay with the current talker while their burst lasts. Votes for
+# both talkers within a short window mark the frame as overlap ("both").
+# Frames are never guessed: a vote far from both talkers is "unknown".
+
+from array import array
+
+from micropython import const
+
+NONE = const(0)  # no speech
+SLOT_A = const(1)
+SLOT_B = const(2)
+BOTH = const(3)
+UNKNOWN = const(4)  # speech, talker not known
+
+_BINS = const(72)  # 5-degree bins
+_BIN_DEG = const(5)
+_VOTE_Q8 = const(256)  # histogram weight of one fully confident frame
+_DECAY_EVERY = const(50)  # speech frames between decays (1 s at 20 ms)
+# Decay: bin -= bin >> 6 every second of speech: half-life about 44 s of
+# speech. Bound: a bin receives at most 3 * 256 per frame (centre + both
+# neighbours' shares), so at most 50 * 768 = 38,400 between decays, and the
+# decayed steady state is below 64 * 38,400 = 2,457,600 < 2^31.
+_DECAY_SHIFT = const(6)
+_SMOOTH_HALF = const(2)  # peaks are found on a 5-bin (25 degree) window
+_PEAK_EVERY = const(25)  # frames between peak searches (0.5 s)
+MIN_SEPARATION_DEG = const(60)
+_MIN_PEAK_Q8 = const(256 * 40)  # about 0.8 s of confident speech in the window
+_SECOND_PEAK_PCT = const(15)  # second peak at least this share of the first
+_GATE_DEG = const(45)  # a vote within this of a talker can be theirs
+_MARGIN_DEG = const(8)  # and must be this much nearer than the other
+_LEAD_MAX = const(3)
+_LEAD_SWITCH = const(2)
+_CARRY_FRAMES = const(15)  # direction-less speech stays with the talker this long
+_OVERLAP_WINDOW = const(10)  # frames of vote history for overlap
+_OVERLAP_VOTES = const(3)  # votes for each talker within the window
+_WINDOW_MASK = const((1 << _OVERLAP_WINDOW) - 1)
+
+
+def angle_diff(a, b):
+    """Smallest absolute difference of two angles in degrees (0..180)."""
+    d = (a - b) % 360
+    return 360 - d if d > 180 else d
+
+
+def _popcount(x):
+    n = 0
+    while x:
+        x &= x - 1
+        n += 1
+    return n
+
+
+class TalkerModel:
+    def __init__(self, min_conf_q8=64):
+        self.min_conf_q8 = min_conf_q8
+        self.hist = array("i", [0] * _BINS)
+        self._smooth = array("i", [0] * _BINS)
+        self.slot_az = [-1, -1]  # degrees, -1 = not learned
+        self.current = NONE  # SLOT_A / SLOT_B: who holds the voice now
+        self._lead = 0  # > 0 favours A, < 0 favours B
+        self._votes_a = 0  # bit history of directional votes
+        self._votes_b = 0
+        self._since_vote = 1000
+        self._speech_frames = 0
+        self._frames = 0
+
+    @property
+    def learned(self):
+        return self.slot_az[0] >= 0 and self.slot_az[1] >= 0
+
+    def nearest_slot(self, az):
+        """SLOT_A or SLOT_B nearest `az` among learned slots, or UNKNOWN."""
+        best, best_d = UNKNOWN, 181
+        for i in (0, 1):
+            if self.slot_az[i] >= 0:
+                d = angle_diff(az, self.slot_az[i])
+                if d < best_d:
+                    best, best_d = SLOT_A + i, d
+        return best
+
+    def _learn(self, az, conf_q8):
+        b = (az // _BIN_DEG) % _BINS
+        hist = self.hist
+        hist[b] += conf_q8
+        hist[(b + 1) % _BINS] += conf_q8 >> 1
+        hist[(b - 1) % _BINS] += conf_q8 >> 1
+        self._speech_frames += 1
+        if self._speech_frames % _DECAY_EVERY == 0:
+            for i in range(_BINS):
+                hist[i] -= hist[i] >> _DECAY_SHIFT
+
+    def _find_peaks(self):
+        hist, smooth = self.hist, self._smooth
+        for i in range(_BINS):
+            s = 0
+            for k in range(-_SMOOTH_HALF, _SMOOTH_HALF + 1):
+                s += hist[(i + k) % _BINS]
+            smooth[i] = s  # bound: 5 bins * 2,457,600 < 2^31
+        p1 = 0
+        for i in range(_BINS):
+            if smooth[i] > smooth[p1]:
+                p1 = i
+        if smooth[p1] < _MIN_PEAK_Q8:
+            return
+        min_bins = MIN_SEPARATION_DEG // _BIN_DEG
+        p2 = -1
+        for i in range(_BINS):
+            d = abs(i - p1)
+            if min(d, _BINS - d) >= min_bins and (p2 < 0 or smooth[i] > smooth[p2]):
+                # a real peak: not on the shoulder of the first one
+                if smooth[i] >= smooth[(i - 1) % _BINS] and smooth[i] >= smooth[(i + 1) % _BINS]:
+                    p2 = i
+        if p2 < 0 or smooth[p2] * 100 < smooth[p1] * _SECOND_PEAK_PCT or smooth[p2] < _MIN_PEAK_Q8 // 2:
+            if not self.learned and self.slot_az[0] < 0:
+                self.slot_az[0] = self._centroid(p1)
+            return
+        a1, a2 = self._centroid(p1), self._centroid(p2)
+        s0, s1 = self.slot_az
+        if s0 < 0 or s1 < 0:
+            # Keep an existing single slot's identity.
+            if s0 >= 0 and angle_diff(s0, a2) < angle_diff(s0, a1):
+                a1, a2 = a2, a1
+            self.slot_az[0], self.slot_az[1] = a1, a2
+        elif angle_diff(s0, a1) + angle_diff(s1, a2) <= angle_diff(s0, a2) + angle_diff(s1, a1):
+            self.slot_az[0], self.slot_az[1] = a1, a2
+        else:
+            self.slot_az[0], self.slot_az[1] = a2, a1
+
+    def _centroid(self, peak):
+        # Weighted mean of the bins around a peak, in degrees (bin centres).
+        total = 0
+        moment = 0
+        for k in range(-_SMOOTH_HALF - 1, _SMOOTH_HALF + 2):
+            w = self.hist[(peak + k) % _BINS] >> 8  # q8 -> frames, keeps moment < 2^31
+            total += w
+            moment += w * k
+        offset = (moment * _BIN_DEG) // total if total else 0
+        return (peak * _BIN_DEG + _BIN_DEG // 2 + offset) % 360
+
+    def update(self, speech, direction_valid, azimuth_deg, conf_q8):
+        """Attribute one frame. Returns NONE, SLOT_A, SLOT_B, BOTH or UNKNOWN."""
+        self._frames += 1
+        confident = speech and direction_valid and conf_q8 >= self.min_conf_q8
+        if confident:
+            self._learn(azimuth_deg, conf_q8)
+        if self._frames % _PEAK_EVERY == 0:
+            self._find_peaks()
+        if not speech:
+            self._since_vote += 1
+            self._shift_votes(0, 0)
+            return NONE
+        vote = UNKNOWN
+        if confident and self.learned:
+            da = angle_diff(azimuth_deg, self.slot_az[0])
+            db = angle_diff(azimuth_deg, self.slot_az[1])
+            if da <= _GATE_DEG and da + _MARGIN_DEG <= db:
+                vote = SLOT_A
+            elif db <= _GATE_DEG and db + _MARGIN_DEG <= da:
+                vote = SLOT_B
+        self._shift_votes(vote == SLOT_A, vote == SLOT_B)
+        if vote == SLOT_A or vote == SLOT_B:
+            self._since_vote = 0
+            step = 1 if vote == SLOT_A else -1
+            self._lead = max(-_LEAD_MAX, min(_LEAD_MAX, self._lead + step))
+            if self.current != SLOT_A and self._lead >= _LEAD_SWITCH:
+                self.current = SLOT_A
+            elif self.current != SLOT_B and self._lead <= -_LEAD_SWITCH:
+                self.current = SLOT_B
+            elif self.current == NONE:
+                self.current = vote
+        else:
+            self._since_vote += 1
+        if _popcount(self._votes_a) >= _OVERLAP_VOTES and _popcount(self._votes_b) >= _OVERLAP_VOTES:
+            return BOTH
+        if self.current != NONE and self._since_vote <= _CARRY_FRAMES:
+            return self.current
+        return UNKNOWN
+
+    def _shift_votes(self, a, b):
+        self._votes_a = ((self._votes_a << 1) | (1 if a else 0)) & _WINDOW_MASK
+        self._votes_b = ((self._votes_b << 1) | (1 if b else 0)) & _WINDOW_MASK

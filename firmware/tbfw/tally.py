@@ -1,0 +1,245 @@
+# Session tally: what each talker did, frame by frame, in integer counters.
+#
+# Counters are frames (20 ms default): a 3-hour session is 540,000 frames,
+# far inside MicroPython's small-int range (about +-2^30 on a 32-bit port), so
+# no counter ever becomes a heap-allocated big int. Level sums are kept in
+# whole dB (|level| <= 120 dB), 540,000 * 120 = 6.5e7 < 2^30.
+#
+# Slots are the talker model's A and B (index 0 and 1); roles are bound
+# later (claim or rule), so the tally stays in slot terms.
+#
+# Floor model: a talker "takes the floor" after TAKE_FRAMES of their own
+# speech since the other last spoke; shorter utterances are backchannels.
+# A take that starts while the other is still speaking (or overlapping) is
+# an interruption; one that starts after a pause records that pause as a
+# response gap (a histogram gives the median without storing every gap).
+
+from array import array
+
+from micropython import const
+
+from tbfw import talker
+
+_GAP_BINS = const(50)  # response gap histogram: 100 ms bins up to 5 s
+_GAP_BIN_MS = const(100)
+_HEAT_WINDOW_S = const(10)
+_HEAT_RISE_DB = const(4)  # level rise over own baseline that counts as heated
+_HEAT_OVERLAP_PM = const(60)  # overlap frames per mille of speech in a window
+_HEAT_ON_WINDOWS = const(2)
+_HEAT_OFF_WINDOWS = const(2)
+_BASELINE_WINDOWS = const(6)  # calm windows that set a talker's baseline
+_TIMELINE_FIELDS = const(4)  # per minute: initiator-slot A s, B s, overlap s, heat flag
+
+
+class Tally:
+    def __init__(self, frame_ms, target_pm, band_pm, band_after_s=300):
+        self.frame_ms = frame_ms
+        self.frames_per_s = 1000 // frame_ms
+        self.take_frames = 800 // frame_ms  # 0.8 s of speech takes the floor
+        self.overlap_recent = 2  # frames: "still speaking" for interruptions
+        self.target_pm = target_pm
+        self.band_pm = band_pm
+        self.band_after_frames = band_after_s * self.frames_per_s
+        self.frames = 0
+        self.talk = [0, 0]
+        self.both = 0
+        self.unknown = 0
+        self.silence = 0
+        self.turns = [0, 0]
+        self.interruptions = [0, 0]
+        self.longest = [0, 0]
+        self.level_sum_db = [0, 0]
+        self.level_n = [0, 0]
+        self.gaps = [array("H", [0] * _GAP_BINS), array("H", [0] * _GAP_BINS)]
+        self.changes = 0
+        self.in_band_frames = 0
+        self.band_frames = 0
+        # floor state
+        self.floor = -1  # slot holding the floor, -1 none
+        self._floor_start = 0
+        self._last_speech = [-1000000, -1000000]  # frame of each slot's last speech
+        self._run_start = [-1, -1]  # start frame of a run that may take the floor
+        self._run_len = [0, 0]
+        self._run_interrupt = [False, False]
+        self._run_gap = [-1, -1]
+        # heat
+        self._win_frames = _HEAT_WINDOW_S * self.frames_per_s
+        self._win_level = [0, 0]
+        self._win_n = [0, 0]
+        self._win_both = 0
+        self._win_speech = 0
+        self._win_interrupts = 0
+        self._baseline = [0, 0]
+        self._baseline_n = [0, 0]
+        self._hot_windows = 0
+        self._cool_windows = 0
+        self.heated = False
+        self.heat = []  # [start_s, end_s] episodes; one append per episode
+        self._heat_start = 0
+        # timeline: one entry per minute (one allocation a minute)
+        self.timeline = []
+        self._minute = [0, 0, 0, 0]
+        self._minute_frames = 60 * self.frames_per_s
+
+    # -- per frame ---------------------------------------------------------
+
+    def add(self, who, level_db_q8):
+        """Count one frame: `who` is a talker.* attribution."""
+        f = self.frames
+        self.frames = f + 1
+        if who == talker.SLOT_A or who == talker.SLOT_B:
+            slot = who - talker.SLOT_A
+            self.talk[slot] += 1
+            self._minute[slot] += 1
+            self._win_speech += 1
+            db = level_db_q8 >> 8
+            self.level_sum_db[slot] += db
+            self.level_n[slot] += 1
+            self._win_level[slot] += db
+            self._win_n[slot] += 1
+            self._speech(slot, f, False)
+        elif who == talker.BOTH:
+            self.both += 1
+            self._minute[2] += 1
+            self._win_both += 1
+            self._win_speech += 1
+            self._speech(0, f, True)
+            self._speech(1, f, True)
+        elif who == talker.UNKNOWN:
+            self.unknown += 1
+        else:
+            self.silence += 1
+        if self.floor >= 0:
+            span = self._last_speech[self.floor] - self._floor_start + 1
+            if span > self.longest[self.floor]:
+                self.longest[self.floor] = span
+        if f + 1 >= self.band_after_frames and (f + 1) % self.frames_per_s == 0:
+            self.band_frames += self.frames_per_s
+            share = self.share_pm()
+            if share >= 0 and abs(share - self.target_pm) <= self.band_pm:
+                self.in_band_frames += self.frames_per_s
+        if (f + 1) % self._win_frames == 0:
+            self._close_heat_window(f + 1)
+        if (f + 1) % self._minute_frames == 0:
+            self._close_minute()
+
+    def _speech(self, slot, f, overlapped):
+        other = 1 - slot
+        self._last_speech[slot] = f
+        if self.floor == slot:
+            self._run_len[other] = 0
+            return
+        if self._run_len[slot] == 0:
+            self._run_start[slot] = f
+            other_recent = f - self._last_speech[other] <= self.overlap_recent
+            self._run_interrupt[slot] = overlapped or (self.floor == other and other_recent)
+            gap = f - self._last_speech[other] - 1
+            self._run_gap[slot] = gap if self.floor == other and gap > 0 else -1
+        self._run_len[slot] += 1
+        if self._run_len[slot] >= self.take_frames or self.floor < 0:
+            self._take(slot)
+
+    def _take(self, slot):
+        if self.floor >= 0:
+            self.changes += 1
+            if self._run_interrupt[slot]:
+                self.interruptions[slot] += 1
+                self._win_interrupts += 1
+            gap = self._run_gap[slot]
+            if gap >= 0:
+                b = gap * self.frame_ms // _GAP_BIN_MS
+                hist = self.gaps[slot]
+                b = b if b < _GAP_BINS else _GAP_BINS - 1
+                if hist[b] < 65535:
+                    hist[b] += 1
+        self.turns[slot] += 1
+        self.floor = slot
+        self._floor_start = self._run_start[slot] if self._run_start[slot] >= 0 else self.frames - 1
+        self._run_len[0] = self._run_len[1] = 0
+
+    # -- windows -----------------------------------------------------------
+
+    def _close_heat_window(self, f):
+        rise = False
+        for slot in (0, 1):
+            n = self._win_n[slot]
+            if n < self.frames_per_s:  # under 1 s of speech: no level evidence
+                continue
+            level = self._win_level[slot] // n
+            if self._baseline_n[slot] < _BASELINE_WINDOWS:
+                if not self.heated:
+                    bn = self._baseline_n[slot]
+                    self._baseline[slot] = (self._baseline[slot] * bn + level) // (bn + 1)
+                    self._baseline_n[slot] = bn + 1
+                continue
+            if level - self._baseline[slot] >= _HEAT_RISE_DB:
+                rise = True
+        speech = self._win_speech
+        contested = self._win_interrupts > 0 or (speech and self._win_both * 1000 >= _HEAT_OVERLAP_PM * speech)
+        if rise and contested:
+            self._hot_windows += 1
+            self._cool_windows = 0
+        else:
+            self._cool_windows += 1
+            self._hot_windows = 0
+        if not self.heated and self._hot_windows >= _HEAT_ON_WINDOWS:
+            self.heated = True
+            self._heat_start = f - _HEAT_ON_WINDOWS * self._win_frames
+        elif self.heated and self._cool_windows >= _HEAT_OFF_WINDOWS:
+            self.heated = False
+            self.heat.append([self._heat_start, f - _HEAT_OFF_WINDOWS * self._win_frames])
+        self._win_level[0] = self._win_level[1] = 0
+        self._win_n[0] = self._win_n[1] = 0
+        self._win_both = self._win_speech = self._win_interrupts = 0
+
+    def _close_minute(self):
+        m = self._minute
+        self.timeline.append([m[0], m[1], m[2], 1 if self.heated else 0])
+        m[0] = m[1] = m[2] = m[3] = 0
+
+    # -- results -----------------------------------------------------------
+
+    def share_pm(self, slot=0):
+        """Slot's share of attributed talk, per mille (-1 before any talk)."""
+        total = self.talk[0] + self.talk[1] + 2 * self.both
+        if total == 0:
+            return -1
+        return (1000 * (self.talk[slot] + self.both) + total // 2) // total
+
+    def recent_share_pm(self, slot=0, minutes=3):
+        """Slot's share over the last few whole minutes plus this one."""
+        own = self._minute[slot] + self._minute[2]
+        total = self._minute[0] + self._minute[1] + 2 * self._minute[2]
+        for entry in self.timeline[-minutes:]:
+            own += entry[slot] + entry[2]
+            total += entry[0] + entry[1] + 2 * entry[2]
+        return (1000 * own + total // 2) // total if total else -1
+
+    def median_gap_ms(self, slot):
+        hist = self.gaps[slot]
+        n = 0
+        for c in hist:
+            n += c
+        if n == 0:
+            return -1
+        half = (n + 1) // 2
+        seen = 0
+        for b in range(_GAP_BINS):
+            seen += hist[b]
+            if seen >= half:
+                return b * _GAP_BIN_MS + _GAP_BIN_MS // 2
+        return -1
+
+    def heat_episodes(self):
+        """Closed episodes plus the open one, in frames."""
+        out = [list(e) for e in self.heat]
+        if self.heated:
+            out.append([self._heat_start, self.frames])
+        return out
+
+    def timeline_minutes(self):
+        out = [list(e) for e in self.timeline]
+        m = self._minute
+        if m[0] or m[1] or m[2]:
+            out.append([m[0], m[1], m[2], 1 if self.heated else 0])
+        return out
