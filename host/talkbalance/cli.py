@@ -17,6 +17,12 @@ from talkbalance.errors import TalkbalanceError
 # name -> (module under talkbalance.commands, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "board": ("board", "check a board file and print what it describes"),
+    "analyze": ("analyze", "run the firmware pipeline over a WAV recording and print the session record"),
+    "sessions": ("sessions", "list the sessions stored on this laptop"),
+    "show": ("show", "show one stored session in detail"),
+    "label": ("label", "record who a meeting was with, a note, and whether a follow-up was agreed"),
+    "report": ("report", "plot one meeting, or a series with the same partner (PNG or HTML)"),
+    "export": ("export", "export stored sessions as CSV or JSON"),
     "bench": ("bench", "measure the firmware's cost and accuracy against targets"),
 }
 

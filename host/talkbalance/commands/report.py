@@ -1,0 +1,45 @@
+"""`talkbalance report ID` or `report --partner NAME`: plots of one meeting or a series."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from talkbalance import report
+from talkbalance.commands._common import add_db, open_store
+from talkbalance.errors import InputError
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("id", nargs="?", help="session id (omit with --partner)")
+    add_db(parser)
+    parser.add_argument("--partner", help="report on every meeting with this partner")
+    parser.add_argument("-o", "--out", help="output file (default: talkbalance-<id>.png in this folder)")
+    parser.add_argument("--html", action="store_true", help="write a self-contained HTML page instead of PNG")
+
+
+def run(args: argparse.Namespace) -> int:
+    if bool(args.id) == bool(args.partner):
+        raise InputError("give a session id or --partner NAME (one of them)")
+    with open_store(args) as store:
+        if args.id:
+            s = store.get(args.id)
+            fig, shown = report.session_figure(s.record, s.partner)
+            stem = f"talkbalance-{s.record['id']}"
+        else:
+            rows = store.all(args.partner)
+            if not rows:
+                known = ", ".join(store.partners()) or "none labelled yet"
+                raise InputError(f"no meetings labelled with partner {args.partner!r} (partners: {known})",
+                                 "label a session: talkbalance label ID --partner NAME")
+            fig, shown = report.series_figure([r.record for r in rows], args.partner, [r.follow_up for r in rows])
+            stem = "talkbalance-" + "".join(c if c.isalnum() else "-" for c in args.partner)
+    out = Path(args.out or f"{stem}.{'html' if args.html else 'png'}")
+    if args.html:
+        report.write_html(fig, shown, out)
+    else:
+        report.write_png(fig, out)
+    for key, value in shown.numbers.items():
+        print(f"{key}: {value}")
+    print(f"report written to {out}")
+    return 0

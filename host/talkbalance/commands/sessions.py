@@ -1,0 +1,34 @@
+"""`talkbalance sessions`: list the stored sessions."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+from talkbalance.commands._common import add_db, open_store
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    add_db(parser)
+    parser.add_argument("--partner", help="only meetings with this partner")
+    parser.add_argument("--json", action="store_true", help="print a JSON list of the stored records")
+
+
+def run(args: argparse.Namespace) -> int:
+    with open_store(args) as store:
+        rows = store.all(args.partner)
+    if args.json:
+        print(json.dumps([s.record for s in rows], indent=2))
+        return 0
+    if not rows:
+        print("no sessions stored yet (sync a device with: talkbalance sync)")
+        return 0
+    print(f"{'session':<24} {'date':<16} {'min':>5} {'initiator':>9} {'heat':>4}  partner")
+    for s in rows:
+        rec = s.record
+        share = rec["talkers"][0].get("share")
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(rec["start"])) if rec.get("start") else "-"
+        print(f"{s.key:<24} {when:<16} {rec['duration_s'] / 60:>5.1f} "
+              f"{'-' if share is None else f'{100 * share:.0f}%':>9} {len(rec.get('heat', [])):>4}  {s.partner or ''}")
+    return 0

@@ -1,0 +1,169 @@
+"""The laptop's session store: SQLite in the user's data directory.
+
+One row per session record, keyed by (device, record id), so the same record
+from the same device is never stored twice. Labels (who the meeting was with,
+a note, whether a follow-up was agreed) live beside the records: the device
+knows no names. The file is created owner-only (0600) in an owner-only
+directory. The schema is versioned with `PRAGMA user_version` and migrated
+forward on open.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from talkbalance.errors import InputError, StoreCorrupt
+
+DB_ENV = "TALKBALANCE_DB"
+
+_MIGRATIONS = [
+    # 1: records and labels
+    """
+    CREATE TABLE sessions (
+        device TEXT NOT NULL,
+        id TEXT NOT NULL,
+        start INTEGER NOT NULL,
+        duration_s REAL NOT NULL,
+        initiator_share REAL,
+        record TEXT NOT NULL,
+        stored_at INTEGER NOT NULL,
+        PRIMARY KEY (device, id)
+    );
+    CREATE TABLE labels (
+        device TEXT NOT NULL,
+        id TEXT NOT NULL,
+        partner TEXT,
+        note TEXT,
+        follow_up INTEGER,
+        PRIMARY KEY (device, id)
+    );
+    CREATE INDEX labels_partner ON labels (partner);
+    """,
+]
+SCHEMA_VERSION = len(_MIGRATIONS)
+
+
+def default_path() -> Path:
+    env = os.environ.get(DB_ENV)
+    if env:
+        return Path(env)
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("talkbalance")) / "sessions.sqlite3"
+
+
+@dataclass
+class Stored:
+    device: str
+    id: str
+    record: dict
+    partner: str | None
+    note: str | None
+    follow_up: bool | None
+
+    @property
+    def key(self) -> str:
+        return self.id if self.id.startswith(self.device + "-") else f"{self.device}:{self.id}"
+
+
+class LocalStore:
+    def __init__(self, path: str | Path | None = None):
+        self.path = Path(path) if path else default_path()
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if not self.path.exists():
+            fd = os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600)
+            os.close(fd)
+        try:
+            self.db = sqlite3.connect(self.path)
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise StoreCorrupt(f"{self.path}: not a talkbalance session store ({exc})",
+                               "use --db to pick another file") from None
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> LocalStore:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _migrate(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StoreCorrupt(f"{self.path} was written by a newer talkbalance (schema {version})",
+                               "upgrade talkbalance")
+        for n in range(version, SCHEMA_VERSION):
+            with self.db:
+                self.db.executescript(_MIGRATIONS[n])
+                self.db.execute(f"PRAGMA user_version = {n + 1}")
+
+    # -- records -----------------------------------------------------------
+
+    def has(self, device: str, record_id: str) -> bool:
+        row = self.db.execute("SELECT 1 FROM sessions WHERE device = ? AND id = ?", (device, record_id)).fetchone()
+        return row is not None
+
+    def add_many(self, records: Iterable[dict]) -> int:
+        """Insert records in one transaction; returns how many were new."""
+        now = int(time.time())
+        rows = []
+        for rec in records:
+            talkers = rec.get("talkers") or [{}]
+            rows.append((rec["device"], rec["id"], int(rec.get("start", 0)), float(rec.get("duration_s", 0)),
+                         talkers[0].get("share"), json.dumps(rec, sort_keys=True), now))
+        with self.db:
+            before = self.db.total_changes
+            self.db.executemany("INSERT OR IGNORE INTO sessions VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+            return self.db.total_changes - before
+
+    def all(self, partner: str | None = None) -> list[Stored]:
+        sql = ("SELECT s.device, s.id, s.record, l.partner, l.note, l.follow_up FROM sessions s "
+               "LEFT JOIN labels l ON l.device = s.device AND l.id = s.id")
+        args: tuple = ()
+        if partner is not None:
+            sql += " WHERE l.partner = ?"
+            args = (partner,)
+        sql += " ORDER BY s.start, s.device, s.id"
+        return [self._row(r) for r in self.db.execute(sql, args)]
+
+    def get(self, key: str) -> Stored:
+        """A session by record id (`device-boot-session`), or `device:id`."""
+        device, sep, rid = key.partition(":")
+        if sep:
+            rows = [s for s in self.all() if s.device == device and s.id == rid]
+        else:
+            rows = [s for s in self.all() if s.id == key]
+        if not rows:
+            raise InputError(f"no session {key!r} in {self.path}", "list them with: talkbalance sessions")
+        if len(rows) > 1:
+            raise InputError(f"{key!r} matches sessions from several devices", "name it as DEVICE:ID")
+        return rows[0]
+
+    @staticmethod
+    def _row(r) -> Stored:
+        return Stored(r[0], r[1], json.loads(r[2]), r[3], r[4], None if r[5] is None else bool(r[5]))
+
+    # -- labels ------------------------------------------------------------
+
+    def label(self, key: str, partner: str | None = None, note: str | None = None,
+              follow_up: bool | None = None) -> Stored:
+        s = self.get(key)
+        partner = partner if partner is not None else s.partner
+        note = note if note is not None else s.note
+        follow = follow_up if follow_up is not None else s.follow_up
+        with self.db:
+            self.db.execute("INSERT OR REPLACE INTO labels VALUES (?, ?, ?, ?, ?)",
+                            (s.device, s.id, partner, note, None if follow is None else int(follow)))
+        return self.get(f"{s.device}:{s.id}")
+
+    def partners(self) -> list[str]:
+        return [r[0] for r in self.db.execute(
+            "SELECT DISTINCT partner FROM labels WHERE partner IS NOT NULL ORDER BY partner")]
