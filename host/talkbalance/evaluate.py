@@ -1,0 +1,178 @@
+"""Score `analyze` against a scene's ground truth, and run a suite of scenes.
+
+Per scene:
+- share error: |analysed - true| initiator share, percentage points;
+- attribution: of the frames where exactly one person spoke (truth) and the
+  pipeline heard speech, the fraction given to the right person ("unknown"
+  and "both" count as wrong); voice-activity recall is reported beside it;
+- azimuth error: each learned talker direction against the truth, degrees;
+- initiator found: the record's initiator sits at the true initiator's
+  azimuth (the default rule is "whoever speaks first");
+- heat: an analysed episode is a hit when it overlaps a true one.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from talkbalance.analyze import analyze
+
+
+def angle_diff(a: float, b: float) -> float:
+    d = (a - b) % 360
+    return 360 - d if d > 180 else d
+
+
+@dataclass
+class SceneScore:
+    name: str
+    true_share: float
+    share: float | None
+    share_error_pts: float | None
+    attribution: float
+    vad_recall: float
+    vad_precision: float
+    azimuth_error_deg: float | None
+    initiator_found: bool
+    heat_true: int
+    heat_found: int
+    heat_hits: int
+    heat_true_found: int
+
+
+def _overlaps(a: list[float], b: list[float]) -> bool:
+    return a[0] < b[1] and b[0] < a[1]
+
+
+def score(name: str, record: dict, frames: str, truth: dict) -> SceneScore:
+    tframes = truth["frames"]
+    n = min(len(frames), len(tframes))
+    right = single = 0
+    speech_true = speech_hit = speech_said = 0
+    for i in range(n):
+        t, a = tframes[i], frames[i]
+        said = a != "0"
+        speech_said += said
+        if t != "0":
+            speech_true += 1
+            speech_hit += said
+        if t in "12" and said:
+            single += 1
+            right += a == t
+    roles = {t["role"]: t for t in record["talkers"]}
+    true_roles = {t["role"]: t for t in truth["talkers"]}
+    share = roles["initiator"].get("share")
+    true_share = truth["initiator_share"]
+    az_errors = []
+    for role in ("initiator", "partner"):
+        az = roles[role].get("azimuth_deg")
+        if az is not None:
+            az_errors.append(angle_diff(az, true_roles[role]["azimuth_deg"]))
+    ini_az = roles["initiator"].get("azimuth_deg")
+    initiator_found = ini_az is not None and angle_diff(ini_az, true_roles["initiator"]["azimuth_deg"]) < angle_diff(
+        ini_az, true_roles["partner"]["azimuth_deg"])
+    heat_true = truth.get("heat", [])
+    heat_found = record.get("heat", [])
+    hits = sum(any(_overlaps(f, t) for t in heat_true) for f in heat_found)
+    true_found = sum(any(_overlaps(f, t) for f in heat_found) for t in heat_true)
+    return SceneScore(
+        name=name,
+        true_share=round(true_share, 4),
+        share=share,
+        share_error_pts=None if share is None else round(100 * abs(share - true_share), 2),
+        attribution=round(right / single, 4) if single else 0.0,
+        vad_recall=round(speech_hit / speech_true, 4) if speech_true else 0.0,
+        vad_precision=round(speech_hit / speech_said, 4) if speech_said else 0.0,
+        azimuth_error_deg=round(max(az_errors), 1) if len(az_errors) == 2 else None,
+        initiator_found=initiator_found,
+        heat_true=len(heat_true),
+        heat_found=len(heat_found),
+        heat_hits=hits,
+        heat_true_found=true_found,
+    )
+
+
+def evaluate_files(wav: Path, truth_path: Path, board: str | None = None) -> SceneScore:
+    truth = json.loads(Path(truth_path).read_text())
+    result = analyze(wav, board, frames=True)
+    return score(Path(wav).stem, result.record, result.frames, truth)
+
+
+@dataclass
+class Summary:
+    scenes: int
+    share_error_median: float
+    share_error_max: float
+    attribution_median: float
+    attribution_min: float
+    azimuth_error_median: float
+    azimuth_error_max: float
+    initiator_found: int
+    vad_recall_median: float
+    heat_recall: float | None
+    heat_precision: float | None
+
+
+def summarise(scores: Iterable[SceneScore]) -> Summary:
+    scores = list(scores)
+    errs = [s.share_error_pts if s.share_error_pts is not None else 100.0 for s in scores]
+    attr = [s.attribution for s in scores]
+    az = [s.azimuth_error_deg if s.azimuth_error_deg is not None else 180.0 for s in scores]
+    heat_true = sum(s.heat_true for s in scores)
+    heat_found = sum(s.heat_found for s in scores)
+    return Summary(
+        scenes=len(scores),
+        share_error_median=round(statistics.median(errs), 2),
+        share_error_max=round(max(errs), 2),
+        attribution_median=round(statistics.median(attr), 4),
+        attribution_min=round(min(attr), 4),
+        azimuth_error_median=round(statistics.median(az), 1),
+        azimuth_error_max=round(max(az), 1),
+        initiator_found=sum(s.initiator_found for s in scores),
+        vad_recall_median=round(statistics.median(s.vad_recall for s in scores), 4),
+        heat_recall=round(sum(s.heat_true_found for s in scores) / heat_true, 3) if heat_true else None,
+        heat_precision=round(sum(s.heat_hits for s in scores) / heat_found, 3) if heat_found else None,
+    )
+
+
+def format_table(scores: list[SceneScore], summary: Summary) -> str:
+    head = (f"{'scene':<28} {'true':>6} {'est':>6} {'err pts':>8} {'attrib':>7} {'vad rec':>8} "
+            f"{'az err':>7} {'init':>5} {'heat t/f/hit':>13}")
+    lines = [head, "-" * len(head)]
+    for s in scores:
+        est = "-" if s.share is None else f"{100 * s.share:.1f}"
+        err = "-" if s.share_error_pts is None else f"{s.share_error_pts:.2f}"
+        az = "-" if s.azimuth_error_deg is None else f"{s.azimuth_error_deg:.1f}"
+        lines.append(f"{s.name:<28} {100 * s.true_share:>6.1f} {est:>6} {err:>8} {100 * s.attribution:>6.1f}% "
+                     f"{100 * s.vad_recall:>7.1f}% {az:>7} {'yes' if s.initiator_found else 'NO':>5} "
+                     f"{f'{s.heat_true}/{s.heat_found}/{s.heat_hits}':>13}")
+    m = summary
+    lines += [
+        "",
+        f"scenes: {m.scenes}",
+        f"initiator share error: median {m.share_error_median:.2f} pts, worst {m.share_error_max:.2f} pts",
+        f"attribution (single-talker speech frames): median {100 * m.attribution_median:.1f}%, "
+        f"worst {100 * m.attribution_min:.1f}%",
+        f"azimuth error: median {m.azimuth_error_median:.1f} deg, worst {m.azimuth_error_max:.1f} deg",
+        f"initiator found: {m.initiator_found}/{m.scenes}",
+        f"voice activity recall: median {100 * m.vad_recall_median:.1f}%",
+        "heat episodes: recall " + ("-" if m.heat_recall is None else f"{100 * m.heat_recall:.0f}%")
+        + ", precision " + ("-" if m.heat_precision is None else f"{100 * m.heat_precision:.0f}%"),
+    ]
+    return "\n".join(lines)
+
+
+def to_json(scores: list[SceneScore], summary: Summary) -> str:
+    return json.dumps({"summary": asdict(summary), "scenes": [asdict(s) for s in scores]}, indent=2)
+
+
+def progress(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+ProgressFn = Callable[[str], None]

@@ -1,0 +1,1 @@
+"""MicroPython programs that the host runs on the MicroPython unix port."""
