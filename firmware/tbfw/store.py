@@ -1,0 +1,563 @@
+# Session records on the flash filesystem, safe against a power cut at any
+# byte. docs/store.md describes the scheme; in short:
+#
+# One file per record in the store directory, named by a sequence number
+# (the order records were saved) and a state suffix:
+#
+#   00000012.t   being written (temporary)
+#   00000012.u   committed, not yet synced to the host
+#   00000012.s   committed and synced (acknowledged by the host)
+#   00000012.b   failed its check; kept out of every listing
+#   drops.json   lifetime count of records lost, by reason (+ drops.t)
+#
+# A record is written to its .t file, closed (littlefs commits on close),
+# then renamed to .u: os.rename replaces atomically on littlefs, so after a
+# cut the record is either wholly there or only a .t file that the next
+# open() discards. Marking synced is one more rename (.u -> .s). Earlier
+# files are never opened for writing again, so a cut cannot reach them.
+#
+# File layout (little-endian):
+#   0   4  magic b"TBr1"
+#   4   4  sequence number (equal to the file name's)
+#   8   4  data length L
+#   12  1  id length N (1..64)
+#   13  N  record id (printable ASCII)
+#   ..  L  data (opaque to the store: the app's JSON session record)
+#   ..  4  CRC-32 of every byte before it
+# Bytes after the CRC (a garbage tail) are ignored.
+#
+# The store keeps no file open between calls, so stopping at any point (a
+# Ctrl-C included) leaves nothing that the next open() cannot recover; the
+# app should still call close() in a `finally`, after which it refuses
+# writes.
+
+import binascii
+import os
+import struct
+
+try:
+    from micropython import const  # pyright: ignore[reportAssignmentType]
+except ImportError:  # CPython (host tests)
+    def const(value):
+        return value
+
+MAGIC = b"TBr1"
+_HEAD = const(13)  # bytes before the id
+_TAIL = const(4)  # the CRC
+_MAX_ID = const(64)
+_SEQ_DIGITS = const(8)
+_READ_CHUNK = const(256)
+_ENOSPC = const(28)
+_ENOENT = const(2)
+_RECENT_DROPS = const(8)  # dropped record ids remembered for the host
+_RESERVE_BLOCKS = const(4)  # flash blocks left free for the filesystem itself
+DROPS_FILE = "drops.json"
+
+# Reasons a record is lost (keys of counters()["dropped_by"]).
+DROP_INCOMPLETE = "incomplete"  # a write cut short (power, reset)
+DROP_CORRUPT = "corrupt"  # failed its check on open or on read
+DROP_EVICTED = "evicted-unsynced"  # deleted unsynced to make room
+DROP_TOO_LARGE = "too-large"  # refused: larger than the store may hold
+DROP_WRITE_FAILED = "write-failed"  # the filesystem refused the write
+
+
+class StoreError(Exception):
+    """The store cannot do what was asked (closed, full, filesystem error)."""
+
+
+class StoreCorrupt(StoreError):
+    """A stored record failed its check; it is quarantined, never returned."""
+
+    def __init__(self, rec_id, reason):
+        super().__init__("record %s: %s" % (rec_id, reason))
+        self.rec_id = rec_id
+        self.reason = reason
+
+
+class StoreFull(StoreError):
+    """A record cannot be kept even after making room."""
+
+
+class OsFs:
+    """The filesystem operations the store uses (replaceable in tests)."""
+
+    def open(self, path, mode):
+        return open(path, mode)
+
+    def rename(self, old, new):
+        os.rename(old, new)
+
+    def remove(self, path):
+        os.remove(path)
+
+    def listdir(self, path):
+        return os.listdir(path)
+
+    def mkdir(self, path):
+        os.mkdir(path)
+
+    def size(self, path):
+        return os.stat(path)[6]
+
+    def statvfs(self, path):
+        return os.statvfs(path)
+
+
+def _check_id(rec_id):
+    if not isinstance(rec_id, str) or not 0 < len(rec_id) <= _MAX_ID:
+        raise ValueError("record id must be 1..%d characters" % _MAX_ID)
+    for ch in rec_id:
+        if not " " < ch <= "~":
+            raise ValueError("record id must be printable ASCII without spaces")
+
+
+class _Rec:
+    __slots__ = ("seq", "rec_id", "synced", "size", "usage")
+
+    def __init__(self, seq, rec_id, synced, size, usage):
+        self.seq = seq
+        self.rec_id = rec_id
+        self.synced = synced
+        self.size = size  # data bytes
+        self.usage = usage  # flash bytes, whole blocks
+
+
+class Store:
+    def __init__(self, root, max_records=200, max_flash_pct=50, max_record_bytes=32768, fs=None):
+        self.root = root
+        self.max_records = max_records
+        self.max_flash_pct = max_flash_pct
+        self.max_record_bytes = max_record_bytes
+        self.fs = fs if fs is not None else OsFs()
+        self._closed = False
+        self._recs = {}  # id -> _Rec
+        self._bad = {}  # seq -> usage of quarantined files
+        self._next_seq = 1
+        self._block = 4096
+        self._drops = {}
+        self._recent = []
+        self.last_scan = None
+        try:
+            self.fs.mkdir(root)
+        except OSError:
+            pass
+        self.last_scan = self.scan()
+
+    # -- paths and sizes ---------------------------------------------------
+
+    def _path(self, seq, ext):
+        return "%s/%08d.%s" % (self.root, seq, ext)
+
+    def _usage(self, nbytes):
+        block = self._block
+        return (nbytes + block - 1) // block * block
+
+    def _fs_free(self):
+        try:
+            st = self.fs.statvfs(self.root)
+        except OSError:
+            return None
+        if st[0]:
+            self._block = st[0]
+        return st[1] * st[4]
+
+    def used_bytes(self):
+        used = 0
+        for rec in self._recs.values():
+            used += rec.usage
+        for usage in self._bad.values():
+            used += usage
+        return used
+
+    def budget_bytes(self):
+        """Flash the store may use now: its share of (free + its own)."""
+        used = self.used_bytes()
+        free = self._fs_free()
+        if free is None:
+            return used
+        pool = free + used
+        return min(pool * self.max_flash_pct // 100, pool - _RESERVE_BLOCKS * self._block)
+
+    # -- recovery ------------------------------------------------------------
+
+    def scan(self):
+        """Rebuild the index from the directory, recovering from a cut.
+
+        Returns a report {"kept", "dropped": [[id or file, reason], ...],
+        "promoted", "notes"}. Losses are also added to the drop counters.
+        """
+        self._recs = {}
+        self._bad = {}
+        self._load_drops()
+        report = {"kept": 0, "dropped": [], "promoted": 0, "notes": []}
+        files = {}  # seq -> set of suffixes
+        top = 0
+        for name in self.fs.listdir(self.root):
+            seq = _seq_of(name)
+            if seq is None:
+                if name == "drops.t":
+                    self._remove(self.root + "/" + name)
+                continue
+            files.setdefault(seq, []).append(name[_SEQ_DIGITS + 1:])
+            top = max(top, seq)
+        self._next_seq = top + 1
+        self._fs_free()
+        for seq in sorted(files):
+            self._recover(seq, files[seq], report)
+        report["kept"] = len(self._recs)
+        return report
+
+    def _recover(self, seq, exts, report):
+        if "b" in exts:
+            self._bad[seq] = self._usage(self._file_size(self._path(seq, "b")))
+            for ext in exts:
+                if ext != "b":
+                    self._remove(self._path(seq, ext))
+            return
+        # Candidates, best first: a synced copy wins over the unsynced file it
+        # was renamed from, which wins over the temporary it was renamed from.
+        # Two at once, or a bad one beside a good one, means a rename was cut
+        # short on a filesystem that copies; the first good one is kept.
+        order = [ext for ext in ("s", "u", "t") if ext in exts]
+        found = None
+        for i, ext in enumerate(order):
+            path = self._path(seq, ext)
+            if found is not None:
+                self._remove(path)
+                continue
+            try:
+                rec_id, size, tail = self._verify(path, seq)
+            except StoreCorrupt as exc:
+                if ext == "t":
+                    self._count_drop(exc.rec_id, DROP_INCOMPLETE, report)
+                    self._remove(path)
+                elif i + 1 < len(order):
+                    self._remove(path)
+                else:
+                    self._quarantine(seq, ext, exc.rec_id, report)
+                continue
+            if ext == "t":
+                self.fs.rename(path, self._path(seq, "u"))
+                report["promoted"] += 1
+                ext = "u"
+            if tail:
+                report["notes"].append("%s: %d stray bytes after the record ignored" % (rec_id, tail))
+            found = _Rec(seq, rec_id, ext == "s", size, self._usage(_HEAD + len(rec_id) + size + _TAIL + tail))
+        if found is None:
+            return
+        old = self._recs.get(found.rec_id)
+        if old is not None:
+            # The older copy of a replaced record: the newer one is complete.
+            self._remove(self._path(old.seq, "s" if old.synced else "u"))
+        self._recs[found.rec_id] = found
+
+    def _quarantine(self, seq, ext, rec_id, report):
+        self._count_drop(rec_id, DROP_CORRUPT, report)
+        path = self._path(seq, ext)
+        try:
+            self.fs.rename(path, self._path(seq, "b"))
+            self._bad[seq] = self._usage(self._file_size(self._path(seq, "b")))
+        except OSError:
+            self._remove(path)
+
+    def _file_size(self, path):
+        try:
+            return self.fs.size(path)
+        except OSError:
+            return 0
+
+    def _remove(self, path):
+        try:
+            self.fs.remove(path)
+        except OSError:
+            pass
+
+    def _verify(self, path, seq):
+        """Check one file; return (id, data length, bytes after the record)."""
+        rec_id, length, _data, id_len = self._check(path, seq, False)
+        return rec_id, length, max(0, self._file_size(path) - (_HEAD + id_len + length + _TAIL))
+
+    def _load(self, path, seq):
+        """Check one file; return (id, data)."""
+        rec_id, _length, data, _id_len = self._check(path, seq, True)
+        return rec_id, data or b""
+
+    def _check(self, path, seq, want_data):
+        """(id, data length, data or None, id length) of a file that passes
+        its check. Raises StoreCorrupt, naming the record id when it could
+        be read and the file name otherwise."""
+        label = path[len(self.root) + 1:]
+        try:
+            f = self.fs.open(path, "rb")
+        except OSError:
+            raise StoreCorrupt(label, "cannot be opened")
+        try:
+            head = f.read(_HEAD)
+            if len(head) < _HEAD or head[:4] != MAGIC:
+                raise StoreCorrupt(label, "bad header")
+            file_seq, length, id_len = struct.unpack("<IIB", head[4:])
+            if file_seq != seq or not 0 < id_len <= _MAX_ID or length > self.max_record_bytes:
+                raise StoreCorrupt(label, "bad header")
+            raw_id = f.read(id_len)
+            if len(raw_id) < id_len:
+                raise StoreCorrupt(label, "cut short")
+            label = _printable(raw_id, label)
+            crc = binascii.crc32(raw_id, binascii.crc32(head))
+            if want_data:
+                data = f.read(length)
+                got = len(data)
+                crc = binascii.crc32(data, crc)
+            else:
+                data = None
+                got = 0
+                view = memoryview(bytearray(_READ_CHUNK))
+                while got < length:
+                    n = f.readinto(view[:min(_READ_CHUNK, length - got)])
+                    if not n:
+                        break
+                    crc = binascii.crc32(view[:n], crc)
+                    got += n
+            stored = f.read(_TAIL)
+            if got < length or len(stored) < _TAIL:
+                raise StoreCorrupt(label, "cut short")
+            if struct.unpack("<I", stored)[0] != crc & 0xFFFFFFFF:
+                raise StoreCorrupt(label, "checksum mismatch")
+            rec_id = raw_id.decode()
+            if rec_id != label:
+                raise StoreCorrupt(label, "bad record id")
+        finally:
+            f.close()
+        return rec_id, length, data, id_len
+
+    # -- drop counters ------------------------------------------------------
+
+    def _load_drops(self):
+        self._drops = {}
+        self._recent = []
+        import json
+
+        try:
+            f = self.fs.open(self.root + "/" + DROPS_FILE, "r")
+        except OSError:
+            return
+        try:
+            saved = json.loads(f.read())
+            by = saved["by"]
+            for reason in by:
+                self._drops[str(reason)] = int(by[reason])
+            for entry in saved["recent"][-_RECENT_DROPS:]:
+                self._recent.append([str(entry[0]), str(entry[1])])
+        except (ValueError, KeyError, TypeError, IndexError):
+            # Counters only; the records themselves are unaffected.
+            self._drops = {"counter-file-lost": 1}
+            self._recent = []
+        finally:
+            f.close()
+
+    def _save_drops(self):
+        import json
+
+        tmp = self.root + "/drops.t"
+        try:
+            f = self.fs.open(tmp, "w")
+            try:
+                f.write(json.dumps({"by": self._drops, "recent": self._recent}))
+            finally:
+                f.close()
+            self.fs.rename(tmp, self.root + "/" + DROPS_FILE)
+        except OSError:
+            pass  # still counted in RAM and reported until the next reboot
+
+    def _count_drop(self, rec_id, reason, report=None):
+        """Count a loss and save the count, before the file goes: a cut in
+        between may count a loss twice, never miss one."""
+        self._drops[reason] = self._drops.get(reason, 0) + 1
+        self._recent.append([rec_id, reason])
+        if len(self._recent) > _RECENT_DROPS:
+            self._recent.pop(0)
+        if report is not None:
+            report["dropped"].append([rec_id, reason])
+        self._save_drops()
+
+    # -- records --------------------------------------------------------------
+
+    def _open_check(self):
+        if self._closed:
+            raise StoreError("the store is closed")
+
+    def add(self, rec_id, data):
+        """Save `data` (bytes) as record `rec_id`, replacing one of that id.
+
+        Makes room first: corrupt files, then synced records, then the
+        oldest unsynced records (each such loss is counted as a drop).
+        Raises StoreFull if the record cannot fit at all.
+        """
+        self._open_check()
+        _check_id(rec_id)
+        data = bytes(data)
+        total = _HEAD + len(rec_id) + len(data) + _TAIL
+        if len(data) > self.max_record_bytes:
+            self._count_drop(rec_id, DROP_TOO_LARGE)
+            raise StoreFull("record %s: %d bytes, the most is %d" % (rec_id, len(data), self.max_record_bytes))
+        self._make_room(rec_id, self._usage(total))
+        seq = self._next_seq
+        self._next_seq += 1
+        tmp = self._path(seq, "t")
+        try:
+            self._write(tmp, seq, rec_id, data)
+        except OSError as exc:
+            self._remove(tmp)
+            if exc.args and exc.args[0] == _ENOSPC and self._evict_one(rec_id):
+                return self.add(rec_id, data)
+            self._count_drop(rec_id, DROP_WRITE_FAILED)
+            raise StoreError("record %s not saved: %s" % (rec_id, exc))
+        self.fs.rename(tmp, self._path(seq, "u"))
+        old = self._recs.get(rec_id)
+        self._recs[rec_id] = _Rec(seq, rec_id, False, len(data), self._usage(total))
+        if old is not None:
+            self._remove(self._path(old.seq, "s" if old.synced else "u"))
+        return seq
+
+    def _write(self, path, seq, rec_id, data):
+        raw_id = rec_id.encode()
+        head = MAGIC + struct.pack("<IIB", seq, len(data), len(raw_id))
+        crc = binascii.crc32(data, binascii.crc32(raw_id, binascii.crc32(head))) & 0xFFFFFFFF
+        f = self.fs.open(path, "wb")
+        try:
+            f.write(head)
+            f.write(raw_id)
+            f.write(data)
+            f.write(struct.pack("<I", crc))
+            f.flush()
+        finally:
+            f.close()
+
+    def _make_room(self, rec_id, need):
+        budget = self.budget_bytes()
+        if need > budget:
+            self._count_drop(rec_id, DROP_TOO_LARGE)
+            raise StoreFull("record %s (%d bytes) does not fit in the store's %d bytes" % (rec_id, need, budget))
+        old = self._recs.get(rec_id)
+        freed = old.usage if old is not None else 0  # the copy this one replaces
+        while len(self._recs) + (0 if old is not None else 1) > self.max_records \
+                or self.used_bytes() - freed + need > budget:
+            if not self._evict_one(rec_id):
+                break  # only the replaced copy is left; it goes after the write
+
+    def _evict_one(self, keep_id):
+        """Delete one file to make room; False when nothing may go."""
+        if self._bad:
+            seq = min(self._bad)
+            self._remove(self._path(seq, "b"))
+            del self._bad[seq]
+            return True
+        victim = None
+        for rec in self._recs.values():
+            if rec.rec_id == keep_id:
+                continue
+            if victim is None or (rec.synced, -rec.seq) > (victim.synced, -victim.seq):
+                victim = rec
+        if victim is None:
+            return False
+        if not victim.synced:
+            self._count_drop(victim.rec_id, DROP_EVICTED)
+        del self._recs[victim.rec_id]
+        self._remove(self._path(victim.seq, "s" if victim.synced else "u"))
+        return True
+
+    def read(self, rec_id):
+        """The data of record `rec_id`, checked. KeyError if there is none;
+        StoreCorrupt (and the record is quarantined) if it fails its check."""
+        self._open_check()
+        rec = self._recs[rec_id]
+        path = self._path(rec.seq, "s" if rec.synced else "u")
+        try:
+            got_id, data = self._load(path, rec.seq)
+            if got_id != rec_id or len(data) != rec.size:
+                raise StoreCorrupt(rec_id, "does not match the index")
+        except StoreCorrupt as exc:
+            del self._recs[rec_id]
+            self._quarantine(rec.seq, "s" if rec.synced else "u", rec_id, None)
+            raise StoreCorrupt(rec_id, exc.reason)
+        return data
+
+    def ack(self, rec_id):
+        """Mark a record synced; True if it was unsynced. KeyError if unknown."""
+        self._open_check()
+        rec = self._recs[rec_id]
+        if rec.synced:
+            return False
+        try:
+            self.fs.rename(self._path(rec.seq, "u"), self._path(rec.seq, "s"))
+        except OSError as exc:
+            raise StoreError("record %s not marked synced: %s" % (rec_id, exc))
+        rec.synced = True
+        return True
+
+    def remove(self, rec_id):
+        self._open_check()
+        rec = self._recs.pop(rec_id)
+        self._remove(self._path(rec.seq, "s" if rec.synced else "u"))
+
+    def records(self):
+        """[{id, size, synced, seq}], oldest first."""
+        out = []
+        for rec in sorted(self._recs.values(), key=_by_seq):
+            out.append({"id": rec.rec_id, "size": rec.size, "synced": rec.synced, "seq": rec.seq})
+        return out
+
+    def __contains__(self, rec_id):
+        return rec_id in self._recs
+
+    def counters(self):
+        unsynced = 0
+        for rec in self._recs.values():
+            if not rec.synced:
+                unsynced += 1
+        dropped = 0
+        for reason in self._drops:
+            dropped += self._drops[reason]
+        free = self._fs_free()
+        return {
+            "stored": len(self._recs),
+            "unsynced": unsynced,
+            "corrupt_kept": len(self._bad),
+            "dropped": dropped,
+            "dropped_by": dict(self._drops),
+            "recent_drops": [list(d) for d in self._recent],
+            "used_bytes": self.used_bytes(),
+            "budget_bytes": self.budget_bytes(),
+            "free_bytes": free if free is not None else -1,
+            "max_records": self.max_records,
+        }
+
+    def close(self):
+        """Refuse further changes. Safe to call at any time, more than once."""
+        self._closed = True
+
+    @property
+    def closed(self):
+        return self._closed
+
+
+def _by_seq(rec):
+    return rec.seq
+
+
+def _seq_of(name):
+    if len(name) != _SEQ_DIGITS + 2 or name[_SEQ_DIGITS] != "." or name[-1] not in "tusb":
+        return None
+    digits = name[:_SEQ_DIGITS]
+    for ch in digits:
+        if not "0" <= ch <= "9":
+            return None
+    return int(digits)
+
+
+def _printable(raw, fallback):
+    try:
+        text = raw.decode()
+        _check_id(text)
+        return text
+    except (ValueError, UnicodeError):
+        return fallback
