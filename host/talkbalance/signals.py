@@ -1,0 +1,145 @@
+"""Test signals for the audio front end: noise of several colours, speech-like
+bursts with ground truth, exact fractional delays, anechoic far-field
+rendering for a board's microphone geometry, and packing into the byte
+layouts the firmware ingests (interleaved int16 PCM, I2S 32-bit stereo words).
+
+Everything is float64 in full-scale units (1.0 = 0 dBFS) until packed.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def white(n: int, rng: np.random.Generator) -> np.ndarray:
+    return rng.standard_normal(n)
+
+
+def pink(n: int, rng: np.random.Generator) -> np.ndarray:
+    """1/f noise (power falls 3 dB per octave), unit variance."""
+    spec = np.fft.rfft(rng.standard_normal(n))
+    f = np.arange(spec.size, dtype=float)
+    f[0] = 1.0
+    spec /= np.sqrt(f)
+    x = np.fft.irfft(spec, n)
+    return x / x.std()
+
+
+def _speech_shape(n: int, rate: int, rng: np.random.Generator) -> np.ndarray:
+    """Noise with a long-term speech spectrum: flat to ~500 Hz, then falling
+    about 6 dB per octave, with a little energy removed below 100 Hz."""
+    spec = np.fft.rfft(rng.standard_normal(n))
+    f = np.fft.rfftfreq(n, 1.0 / rate)
+    gain = 1.0 / np.sqrt(1.0 + (f / 500.0) ** 2)
+    gain *= 1.0 / np.sqrt(1.0 + (100.0 / np.maximum(f, 1.0)) ** 4)
+    x = np.fft.irfft(spec * gain, n)
+    return x / x.std()
+
+
+def speech_like(n: int, rate: int, rng: np.random.Generator) -> np.ndarray:
+    """Continuous speech-like noise: speech spectrum, syllabic (3-6 Hz)
+    amplitude modulation with deep dips, unit mean power."""
+    x = _speech_shape(n, rate, rng)
+    t = np.arange(n) / rate
+    rate_hz = rng.uniform(3.0, 6.0)
+    phase = rng.uniform(0, 2 * math.pi)
+    env = 0.15 + 0.85 * np.abs(np.sin(math.pi * rate_hz * t + phase)) ** 1.5
+    y = x * env
+    return y / np.sqrt(np.mean(y * y))
+
+
+def speech_bursts(seconds: float, rate: int, rng: np.random.Generator,
+                  burst_s: tuple[float, float] = (0.6, 2.5),
+                  gap_s: tuple[float, float] = (0.5, 2.0),
+                  lead_s: float = 1.5) -> tuple[np.ndarray, np.ndarray]:
+    """Speech-like bursts separated by silence; returns (signal, active) where
+    `active` is a boolean per sample. Mean power over the active samples is 1.
+    The first `lead_s` seconds are silent (time for a noise floor to settle)."""
+    n = int(seconds * rate)
+    sig = np.zeros(n)
+    act = np.zeros(n, dtype=bool)
+    pos = int(lead_s * rate)
+    while pos < n:
+        length = int(rng.uniform(*burst_s) * rate)
+        end = min(n, pos + length)
+        if end - pos > rate // 10:
+            sig[pos:end] = speech_like(end - pos, rate, rng)
+            act[pos:end] = True
+        pos = end + int(rng.uniform(*gap_s) * rate)
+    return sig, act
+
+
+def delay(x: np.ndarray, d: float) -> np.ndarray:
+    """x delayed by d samples (any real d), band-limited, by FFT phase shift
+    over a zero-padded copy (no wrap-around for |d| well under the pad)."""
+    n = x.size
+    pad = n + 64 + 2 * int(abs(d) + 1)
+    spec = np.fft.rfft(x, pad)
+    k = np.arange(spec.size)
+    spec *= np.exp(-2j * math.pi * k * d / pad)
+    return np.fft.irfft(spec, pad)[:n]
+
+
+def add_noise(x: np.ndarray, snr_db: float, rng: np.random.Generator, signal_power: float | None = None,
+              colour: str = "white") -> np.ndarray:
+    """x plus independent noise at `snr_db` below `signal_power` (default: x's mean power)."""
+    p = float(np.mean(x * x)) if signal_power is None else signal_power
+    gen = white if colour == "white" else pink
+    return x + gen(x.size, rng) * math.sqrt(p / 10 ** (snr_db / 10.0))
+
+
+def mic_positions(desc: dict) -> np.ndarray:
+    """(channels, 2) microphone positions in metres, in channel order."""
+    pos = np.zeros((desc["channels"], 2))
+    for mic in desc["mics"]:
+        pos[mic["channel"]] = (mic["x_m"], mic["y_m"])
+    return pos
+
+
+def far_field_delays(desc: dict, azimuth_deg: float) -> np.ndarray:
+    """Arrival time of a far-field plane wave from `azimuth_deg` at each
+    microphone, in samples, relative to the array origin (earlier = smaller)."""
+    u = np.array([math.cos(math.radians(azimuth_deg)), math.sin(math.radians(azimuth_deg))])
+    rate = desc["sample_rate_hz"]
+    return -(mic_positions(desc) @ u) * rate / desc["speed_of_sound_m_s"]
+
+
+def true_lags(desc: dict, azimuth_deg: float) -> list[float]:
+    """Per pair: arrival at `minus` minus arrival at `plus`, in samples."""
+    t = far_field_delays(desc, azimuth_deg)
+    return [float(t[minus] - t[plus]) for plus, minus, _spacing in desc["pair_lags"]]
+
+
+def render_far_field(src: np.ndarray, desc: dict, azimuth_deg: float) -> np.ndarray:
+    """Anechoic rendering of a far source: (channels, n), each microphone
+    hearing `src` delayed by its arrival time."""
+    return np.stack([delay(src, d) for d in far_field_delays(desc, azimuth_deg)])
+
+
+def to_int16(x: np.ndarray, scale: float) -> np.ndarray:
+    """Float full-scale signal times `scale`, rounded and saturated to int16."""
+    return np.clip(np.round(x * scale * 32768.0), -32768, 32767).astype(np.int16)
+
+
+def pcm16_frames(chans: np.ndarray, frame_samples: int) -> list[bytes]:
+    """(channels, n) int16 -> one interleaved PCM buffer per whole frame."""
+    inter = np.ascontiguousarray(chans.T).astype("<i2")
+    count = inter.shape[0] // frame_samples
+    return [inter[i * frame_samples:(i + 1) * frame_samples].tobytes() for i in range(count)]
+
+
+def i2s_words(left: np.ndarray, right: np.ndarray) -> bytes:
+    """Two channels of 24-bit samples (ints, -2^23..2^23-1) as machine.I2S
+    STEREO bits=32 reads them: little-endian int32 [L0, R0, ...], the sample
+    in bits 31..8 (INMP441 layout)."""
+    words = np.empty(2 * left.size, dtype="<i4")
+    words[0::2] = left.astype(np.int64) << 8
+    words[1::2] = right.astype(np.int64) << 8
+    return words.tobytes()
+
+
+def square(n: int, period: int) -> np.ndarray:
+    """Full-scale square wave in int16 units: +32767 / -32768."""
+    return np.where((np.arange(n) // (period // 2)) % 2 == 0, 32767, -32768).astype(np.int16)
