@@ -175,6 +175,8 @@ def validate_board(board):
     _int(ring, "max_brightness", "ring.", 1, 255)
     button = _need(board, "button", "")
     _claim_pin(pins, _int(button, "pin", "button.", 0, _PIN_MAX), "button.pin")
+    if "wdt_ms" in board and _int(board, "wdt_ms", "", 0, 60000) and board["wdt_ms"] < 1000:
+        raise ConfigError("wdt_ms", "must be 0 (off) or from 1000 to 60000")
     out = dict(board)
     out["channels"] = channels
     out["pair_lags"] = pair_lags
