@@ -104,6 +104,8 @@ class Pin:
         if self.mode == Pin.OUT:
             return self._out
         level = SIM["levels"].get(self.id)
+        if callable(level):
+            level = level(time.ticks_ms())
         if level is not None:
             return level
         return 1 if self.pull == Pin.PULL_UP else 0
@@ -122,7 +124,8 @@ class Pin:
 
 
 def sim_drive(gpio, level):
-    """Drive an input from outside (None releases it to its pull)."""
+    """Drive an input from outside: 0, 1, a function of ticks_ms returning
+    0, 1 or None, or None to release it to its pull."""
     SIM["levels"][gpio] = level
 
 
@@ -185,6 +188,11 @@ class I2S(io.IOBase):
         """Stop (or resume) delivering: a bus whose DMA no longer completes."""
         self._update()
         self.stalled = on
+
+    def sim_now_frame(self):
+        """Index of the frame the microphones are producing now."""
+        self._update()
+        return self._elapsed_us * self.rate // 1000000
 
     def sim_available_frames(self):
         self._update()
