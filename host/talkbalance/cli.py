@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "label": ("label", "record who a meeting was with, a note, and whether a follow-up was agreed"),
     "report": ("report", "plot one meeting, or a series with the same partner (PNG or HTML)"),
     "export": ("export", "export stored sessions as CSV or JSON"),
+    "ring": ("ring", "preview the LED ring for a state: terminal line, PNG, GIF, or the docs' gallery"),
     "bench": ("bench", "measure the firmware's cost and accuracy against targets"),
 }
 
