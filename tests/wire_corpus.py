@@ -71,7 +71,7 @@ def build() -> list[dict]:
     flipped[12] ^= 0x01
     case("one flipped bit", bytes(flipped) + hello, [hello_m])
     case("oversized line then a frame", b"x" * 2000 + b"\n" + hello, [hello_m], {"too_long": 1})
-    case("oversized line in chunks", b"@tb1 " + b"y" * 700 + b"\n" + hello, [hello_m], {"too_long": 1},
+    case("oversized line in chunks", b"@tb1 " + b"y" * 1500 + b"\n" + hello, [hello_m], {"too_long": 1},
          chunks=[100])
     case("line one byte too long", b"z" * (wire.MAX_LINE + 1) + b"\n" + hello, [hello_m], {"too_long": 1})
     case("line at the limit", b"z" * wire.MAX_LINE + b"\n" + hello, [hello_m], {"too_long": 0, "skipped": 1})

@@ -32,7 +32,7 @@ except ImportError:  # CPython (host tool)
 
 PROTOCOL = 1
 MARKER = b"@tb1 "
-MAX_LINE = const(512)  # bytes per frame, "\n" included (a "\r" before it may exceed)
+MAX_LINE = const(1024)  # bytes per frame, "\n" included (a "\r" before it may exceed)
 CHUNK_BYTES = const(240)  # record bytes per part frame (320 in base64)
 _MAX_ID = const(999999999)
 _MAX_NAME = const(24)
@@ -267,13 +267,15 @@ class Decoder:
         self._fill = 0
         self._drop = False
 
-    def feed(self, data):
+    def feed(self, data, length=-1):
+        """Decode the first `length` bytes of data (all when -1); returns
+        the complete frames found, oldest first."""
         out = []
-        total = len(data)
+        total = len(data) if length < 0 else length
         self.bytes_in += total
         pos = 0
         while pos < total:
-            nl = data.find(b"\n", pos)
+            nl = data.find(b"\n", pos, total)
             stop = total if nl < 0 else nl
             self._take(data, pos, stop)
             if nl < 0:
@@ -290,7 +292,7 @@ class Decoder:
             self._drop = True
             self._fill = 0
             return
-        self._buf[self._fill:self._fill + size] = data[pos:stop]
+        self._buf[self._fill:self._fill + size] = memoryview(data)[pos:stop]
         self._fill += size
 
     def _end_line(self, out):
@@ -303,6 +305,9 @@ class Decoder:
         if fill and self._buf[fill - 1] == 0x0D:
             fill -= 1
         if not fill:
+            return
+        if self._buf.find(MARKER, 0, fill) < 0:  # most log lines and garbage
+            self.skipped += 1
             return
         msg = parse_line(bytes(self._buf[:fill]))
         if msg is None:
