@@ -39,7 +39,7 @@ def test_hello_and_info(rig):
 
 def test_list_pages_through_every_record(rig):
     host, _dev, st = rig
-    want = ["tb0042-%d-%d" % (b, s) for b in range(3) for s in range(12)]
+    want = [f"tb0042-{b}-{s}" for b in range(3) for s in range(12)]
     for rec_id in want:
         st.add(rec_id, rec_id.encode())
     st.ack(want[3])
