@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("export", "export stored sessions as CSV or JSON"),
     "ring": ("ring", "preview the LED ring for a state: terminal line, PNG, GIF, or the docs' gallery"),
     "bench": ("bench", "measure the firmware's cost and accuracy against targets"),
+    "wiring": ("wiring", "wiring table, diagram and enclosure parameters from the board file"),
 }
 
 
