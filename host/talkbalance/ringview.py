@@ -202,8 +202,8 @@ class _Figure:
         dpi = 100
         self.fig = Figure(figsize=(size_px / dpi, size_px / dpi), dpi=dpi, facecolor=_BACKGROUND)
         ax = self.fig.add_axes((0, 0, 1, 0.9))
-        ax.set_xlim(-2.1, 2.1)
-        ax.set_ylim(-2.1, 2.1)
+        ax.set_xlim(-2.4, 2.4)
+        ax.set_ylim(-2.4, 2.4)
         ax.set_aspect("equal")
         ax.axis("off")
         self.fig.text(0.5, 0.94, title, color="#e8e8e8", ha="center", va="center", fontsize=12)
