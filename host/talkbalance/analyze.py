@@ -77,8 +77,10 @@ def analyze(wav_path: str | Path, board_path: str | Path | None = None,
             board_file.write_text(json.dumps(one_pair_board(desc)))
         elif channels != desc["channels"]:
             raise InputError(f"{wav_path}: {channels} channels, but the board has {desc['channels']} microphones")
+        cfg_file = Path(tmp) / "config.json"
+        cfg_file.write_text(json.dumps(cfg))
         cmd = paths.micropython() + [str(MAIN), str(paths.firmware_dir()), str(board_file), str(wav_path),
-                                     json.dumps(cfg)]
+                                     str(cfg_file)]
         if frames:
             cmd.append("frames")
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)

@@ -1,6 +1,9 @@
 # Runs the firmware pipeline over a WAV recording on the MicroPython unix port.
 #
-#   micropython analyze_main.py FIRMWARE_DIR BOARD_FILE WAV CONFIG_JSON [frames]
+#   micropython analyze_main.py FIRMWARE_DIR BOARD_FILE WAV CONFIG_FILE [frames]
+#
+# CONFIG_FILE holds the user config overrides as JSON (a file, not an
+# argument: the unix port's launcher fails on arguments over 255 bytes).
 #
 # Prints "@@RECORD <json>" (the session record), and with `frames` also
 # "@@FRAMES <codes>": one character per frame, 0 silence, 1 initiator,
@@ -21,7 +24,7 @@ def main():
     want_frames = len(sys.argv) > 5 and sys.argv[5] == "frames"
     try:
         desc = config.load_board(board_path)
-        cfg = config.merge_user(json.loads(sys.argv[4]))
+        cfg = config.merge_user(config.load_json(sys.argv[4], "config"))
         wav = WavReader(open(wav_path, "rb"))
     except (config.ConfigError, WavError, OSError) as exc:
         print("@@ERROR", exc)
