@@ -26,13 +26,14 @@ WARMUP_MS = const(300)  # microphone wake-up (INMP441: 2^18 SCK cycles) plus DC 
 _SILENT_Q8 = const(-30720)  # -120 dBFS: the level reported for digital silence
 _RMS_CORR_Q8 = const(502)  # 20 log10(sqrt(pi / 2)) = 1.96 dB: mean |x| to RMS for Gaussian x
 _DC_CORNER_HZ = const(100)
+_DB_PER_BIT_Q8 = const(1541)  # 20 log10(2) * 256
 
 # Voice activity (dB * 256, times in ms)
 _VAD_ON_Q8 = const(1024)  # speech when the frame level is 4 dB over the noise floor
 _HANG_MS = const(160)  # speech holds this long after the last frame over the threshold
 _FALL_SHIFT = const(2)  # floor falls to a lower level with a time constant of 4 frames
 _RISE_Q8_PER_S = const(256)  # floor rises 1 dB/s under a level above it ...
-_CLICK_Q8 = const(7680)  # a frame whose peak is 30 dB over its mean |q| is a click, not speech
+_CLICK_Q8 = const(7680)  # a frame whose peak (as 2^bits) is 30 dB over its mean |q| is a click
 _DEAD_REL_Q8 = const(10240)  # a channel 40 dB under the loudest one ...
 _DEAD_ABS_Q8 = const(-17920)  # ... while that one is over -70 dBFS, or a silent one, for:
 _DEAD_MS = const(1000)
@@ -224,6 +225,7 @@ class FrontEnd:
         self._db_tab = array.array("H", _DB_Q8)
         # level = db20(sumabs) - db20(n * 32768) + 1.96 dB
         self._lvl_off_q8 = dsp.db20_q8(n << 15, self._db_tab) - _RMS_CORR_Q8
+        self._db_n_q8 = dsp.db20_q8(n, self._db_tab)
         fps_num = 1000  # frames per second = 1000 / frame_ms
         fm = self.frame_ms
         self._warm_frames = (warmup_ms + fm - 1) // fm
@@ -285,7 +287,6 @@ class FrontEnd:
         """Features, voice activity and direction of the frame just ingested."""
         self.frames += 1
         chans = self.channels
-        n = self.frame_samples
         tab = self._db_tab
         levels = self.level_db_q8
         loud = _SILENT_Q8
@@ -295,7 +296,8 @@ class FrontEnd:
             sa = st[dsp.S_SUMABS]
             if sa > 0:
                 lvl = dsp.db20_q8(sa, tab) - self._lvl_off_q8
-                cr = dsp.db20_q8(st[dsp.S_ORQ] * n, tab) - dsp.db20_q8(sa, tab)
+                # crest: peak bound 2^bits(max |q|) over the mean |q|
+                cr = bits(st[dsp.S_ORQ]) * _DB_PER_BIT_Q8 + self._db_n_q8 - dsp.db20_q8(sa, tab)
                 if cr > crest:
                     crest = cr
             else:
@@ -304,12 +306,16 @@ class FrontEnd:
             if lvl > loud:
                 loud = lvl
         # dead or disconnected microphones
+        # dead or disconnected microphones: reported after _DEAD_MS, but a
+        # channel that looks dead is left out of this frame's level at once
         dead = 0
+        out = 0
         for ch in range(chans):
             lvl = levels[ch]
             bad = lvl == _SILENT_Q8 or (loud > _DEAD_ABS_Q8 and lvl < loud - _DEAD_REL_Q8)
             cnt = self._dead_count[ch]
             if bad:
+                out |= 1 << ch
                 if cnt < self._dead_frames:
                     cnt += 1
             elif cnt > 0:
@@ -318,18 +324,19 @@ class FrontEnd:
             if cnt >= self._dead_frames or (cnt > 0 and (self.dead_mask >> ch) & 1):
                 dead |= 1 << ch
         self.dead_mask = dead
+        out |= dead
         total = 0
         live = 0
         for ch in range(chans):
-            if not (dead >> ch) & 1:
+            if not (out >> ch) & 1:
                 total += levels[ch]
                 live += 1
         frame = total // live if live else _SILENT_Q8
         self.frame_db_q8 = frame
         self.direction_valid = False
-        self.lag_conf_q8[0] = 0
-        if self.pairs > 1:
-            self.lag_conf_q8[1] = 0
+        for p in range(self.pairs):  # lags are reported only for correlated frames
+            self.lag_q8[p] = 0
+            self.lag_conf_q8[p] = 0
         if self.frames <= self._warm_frames:
             self.warming_up = True
             self.speech = False
@@ -364,7 +371,7 @@ class FrontEnd:
         conf = above * 128 // _VAD_ON_Q8
         self.vad_conf_q8 = 0 if conf < 0 else (256 if conf > 256 else conf)
         if cand:
-            self._direction(dead)
+            self._direction(out)
 
     def _direction(self, dead):
         n = self.frame_samples

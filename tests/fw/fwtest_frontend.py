@@ -27,6 +27,15 @@ def _fe(overrides=None, board=None):
     return frontend.FrontEnd(desc, config.merge_user(overrides or {}))
 
 
+def _quiet(fe, amp, seed):
+    """One frame of independent low-level noise per channel, as columns."""
+    cols = []
+    for ch in range(fe.channels):
+        g = Noise(seed + ch)
+        cols.append([g.sample(amp) for _ in range(fe.frame_samples)])
+    return cols
+
+
 def _pcm_frame(fe, values):
     """values[ch][i] -> interleaved int16 bytes."""
     n = fe.frame_samples
@@ -93,7 +102,7 @@ def test_known_integer_delays_give_the_lag():
     for delay in (-4, -1, 0, 3, 5):
         fe = _fe()
         frames = _delayed_noise_frames(fe, 40, 6000, delay, seed=3 + delay)
-        quiet = _pcm_frame(fe, [[Noise(9 + ch).sample(30) for _ in range(fe.frame_samples)] for ch in range(4)])
+        quiet = _pcm_frame(fe, _quiet(fe, 30, 9))
         for _ in range(30):  # settle the floor on quiet noise
             fe.ingest_pcm16(quiet)
             fe.process()
@@ -152,7 +161,7 @@ def test_i2s_24_bit_words_and_gain_shift():
 def test_no_allocation_over_1000_frames():
     fe = _fe()
     frames = _delayed_noise_frames(fe, 4, 8000, 3)
-    quiet = _pcm_frame(fe, [[Noise(5 + ch).sample(20) for _ in range(fe.frame_samples)] for ch in range(4)])
+    quiet = _pcm_frame(fe, _quiet(fe, 20, 5))
     for i in range(40):  # past the warm-up, floor settled
         fe.ingest_pcm16(quiet)
         fe.process()
@@ -169,6 +178,7 @@ def test_no_allocation_over_1000_frames():
     grown = gc.mem_alloc() - before
     gc.enable()
     assert speech_frames > 300, speech_frames
+    assert fe.dead_mask == 0
     assert grown == 0, grown
 
 
@@ -181,15 +191,22 @@ def test_dead_channel_is_reported_and_direction_continues_on_one_pair():
         for i in range(fe.frame_samples):
             a[i * 4 + 3] = -32768  # Y- stuck at the negative rail
         dead_frames.append(bytes(a))
+    quiet = array.array("h", _pcm_frame(fe, _quiet(fe, 20, 5)))
+    for i in range(fe.frame_samples):
+        quiet[i * 4 + 3] = -32768
+    for i in range(60):  # the floor settles on quiet noise, the stuck channel is found
+        fe.ingest_pcm16(bytes(quiet))
+        fe.process()
+    assert fe.dead_mask == 1 << 3, fe.dead_mask
     valid = 0
     for i in range(150):
         fe.ingest_pcm16(dead_frames[i % 8])
         fe.process()
-        if i > 80 and fe.direction_valid:
+        if i > 10 and fe.direction_valid:
             valid += 1
             assert fe.ambiguous
     assert fe.dead_mask == 1 << 3, fe.dead_mask
-    assert fe.clip_count >= 150 * fe.frame_samples
+    assert fe.clip_count >= 210 * fe.frame_samples
     assert valid > 30, valid
     assert fe.speech
 

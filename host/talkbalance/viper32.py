@@ -1,0 +1,232 @@
+"""Run the firmware's viper kernels under CPython as a 32-bit ESP32 would.
+
+The MicroPython unix port on x86-64 computes viper ints in 64 bits, so a
+test run there cannot see an accumulator that would wrap on the ESP32. This
+module rewrites the kernels' syntax tree so that:
+
+- every integer result (binary and unary operators, augmented assignments,
+  `int()` casts, function returns) wraps to a signed 32-bit value, as
+  Xtensa's 32-bit registers do;
+- `ptr8`/`ptr16`/`ptr32` are views over the real buffers whose loads are
+  zero-extended (unsigned) and whose stores keep the low 8/16/32 bits;
+  `int(ptr)` gives an address below 2^31 and `ptrN(address)` maps it back
+  to the buffer (out-of-range accesses raise IndexError);
+- every operator result that needed wrapping is counted per function, so a
+  test can assert that no accumulator overflowed (as opposed to bit patterns
+  that are meant to wrap, such as a load cast with `int()`).
+
+`load("dsp")` returns a module object that stands in for `tbfw.dsp`;
+`frontend_module()` imports tbfw.frontend over it, so the whole FrontEnd can
+run in CPython with 32-bit kernels.
+"""
+
+from __future__ import annotations
+
+import ast
+import collections
+import importlib.util
+import sys
+import types
+from array import array
+
+from talkbalance import paths
+
+_MASK = 0xFFFFFFFF
+_SIGN = 0x80000000
+_REGION = 0x01000000  # address space per registered buffer (16 MB)
+
+overflows: collections.Counter[str] = collections.Counter()
+
+
+def wrap(v: int) -> int:
+    """A Python int as a signed 32-bit register value."""
+    return ((v + _SIGN) & _MASK) - _SIGN
+
+
+class _Space:
+    """Fake 32-bit address space: each buffer gets a region below 2^31."""
+
+    def __init__(self) -> None:
+        self.bases: dict[int, object] = {}
+        self.by_id: dict[int, int] = {}
+
+    def base_of(self, buf) -> int:
+        key = id(buf)
+        if key not in self.by_id:
+            base = _REGION * (len(self.bases) + 1)
+            if base >= _SIGN:  # recycle: tests make many short-lived buffers
+                self.bases.clear()
+                self.by_id.clear()
+                base = _REGION
+            self.by_id[key] = base
+            self.bases[base] = buf
+        return self.by_id[key]
+
+    def lookup(self, addr: int):
+        base = addr - addr % _REGION
+        if base not in self.bases:
+            raise IndexError(f"address {addr:#x} is in no buffer")
+        return self.bases[base], addr - base
+
+
+_space = _Space()
+
+
+def _bytes_view(buf):
+    if isinstance(buf, (bytes, bytearray, array)):
+        return memoryview(buf).cast("B")
+    if isinstance(buf, memoryview):
+        return buf.cast("B")
+    raise TypeError(f"viper pointer over a {type(buf).__name__}")
+
+
+class Ptr:
+    """A viper pointer of `width` bytes over a buffer, from byte `offset`."""
+
+    def __init__(self, width: int, target) -> None:
+        self.width = width
+        if isinstance(target, Ptr):
+            self.buf, self.offset = target.buf, target.offset
+        elif isinstance(target, int):
+            self.buf, self.offset = _space.lookup(target & _MASK)
+        else:
+            self.buf, self.offset = target, 0
+        self.mem = _bytes_view(self.buf)
+
+    def _span(self, i: int) -> tuple[int, int]:
+        start = self.offset + i * self.width
+        if start < 0 or start + self.width > len(self.mem):
+            raise IndexError(f"viper ptr{8 * self.width} access at byte {start} of a {len(self.mem)}-byte buffer")
+        return start, start + self.width
+
+    def __getitem__(self, i: int) -> int:
+        a, b = self._span(i)
+        return int.from_bytes(self.mem[a:b], "little")  # zero-extended, as on the ESP32
+
+    def __setitem__(self, i: int, v: int) -> None:
+        a, b = self._span(i)
+        self.mem[a:b] = (v & ((1 << (8 * self.width)) - 1)).to_bytes(self.width, "little")
+
+    def address(self) -> int:
+        return _space.base_of(self.buf) + self.offset
+
+
+def _op(fn: str, v: int) -> int:
+    w = wrap(v)
+    if w != v:
+        overflows[fn] += 1
+    return w
+
+
+def _cast(v) -> int:
+    if isinstance(v, Ptr):
+        return v.address()
+    return wrap(int(v))  # reinterpreting a bit pattern: not an overflow
+
+
+class _Wrap32(ast.NodeTransformer):
+    """Wraps integer results; records the enclosing function for counters."""
+
+    def __init__(self) -> None:
+        self.fn = "?"
+
+    def _wrapped(self, node: ast.expr) -> ast.expr:
+        call = ast.Call(func=ast.Name("_op", ast.Load()), args=[ast.Constant(self.fn), node], keywords=[])
+        return ast.copy_location(call, node)
+
+    def visit_FunctionDef(self, node: ast.FunctionDef):
+        node.decorator_list = []
+        node.returns = None
+        for a in node.args.args:
+            a.annotation = None
+        self.fn = node.name
+        self.generic_visit(node)
+        return node
+
+    def visit_BinOp(self, node: ast.BinOp):
+        self.generic_visit(node)
+        return self._wrapped(node)
+
+    def visit_UnaryOp(self, node: ast.UnaryOp):
+        self.generic_visit(node)
+        if isinstance(node.op, (ast.USub, ast.Invert)):
+            return self._wrapped(node)
+        return node
+
+    def visit_AugAssign(self, node: ast.AugAssign):
+        self.generic_visit(node)
+        target_load = ast.parse(ast.unparse(node.target), mode="eval").body
+        value = self._wrapped(ast.BinOp(left=target_load, op=node.op, right=node.value))
+        return ast.copy_location(ast.Assign(targets=[node.target], value=value), node)
+
+    def visit_Call(self, node: ast.Call):
+        self.generic_visit(node)
+        if isinstance(node.func, ast.Name) and node.func.id == "int":
+            node.func = ast.Name("_cast", ast.Load())
+        return node
+
+    def visit_Return(self, node: ast.Return):
+        self.generic_visit(node)
+        if node.value is not None:
+            node.value = ast.Call(func=ast.Name("_cast", ast.Load()), args=[node.value], keywords=[])
+        return node
+
+
+def _namespace(name: str) -> dict:
+    mp = types.SimpleNamespace(viper=lambda f: f, native=lambda f: f, const=lambda v: v)
+    return {
+        "__name__": name,
+        "micropython": mp,
+        "const": lambda v: v,
+        "ptr8": lambda t: Ptr(1, t),
+        "ptr16": lambda t: Ptr(2, t),
+        "ptr32": lambda t: Ptr(4, t),
+        "_op": _op,
+        "_cast": _cast,
+    }
+
+
+def load(module: str = "dsp") -> types.ModuleType:
+    """tbfw.<module> with its viper functions rewritten for 32-bit semantics."""
+    src_path = paths.firmware_dir() / "tbfw" / f"{module}.py"
+    tree = ast.parse(src_path.read_text(), str(src_path))
+    tree.body = [n for n in tree.body if not (isinstance(n, ast.Import) and n.names[0].name == "micropython")]
+    tree = ast.fix_missing_locations(_Wrap32().visit(tree))
+    mod = types.ModuleType(f"tbfw.{module}")
+    mod.__dict__.update(_namespace(mod.__name__))
+    exec(compile(tree, str(src_path), "exec"), mod.__dict__)  # noqa: S102 (our own firmware source)
+    return mod
+
+
+def frontend_module(dsp: types.ModuleType | None = None) -> types.ModuleType:
+    """tbfw.frontend imported under CPython over the 32-bit kernels."""
+    import talkbalance.fw  # noqa: F401  (firmware on sys.path, micropython shim)
+
+    mp = sys.modules["micropython"]
+    for attr in ("viper", "native"):
+        if not hasattr(mp, attr):
+            setattr(mp, attr, lambda f: f)
+    kernels = dsp or load("dsp")
+    path = paths.firmware_dir() / "tbfw" / "frontend.py"
+    spec = importlib.util.spec_from_file_location("tbfw_frontend_viper32", path)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    saved = sys.modules.get("tbfw.dsp")
+    sys.modules["tbfw.dsp"] = kernels
+    pkg = sys.modules.get("tbfw")
+    saved_attr = getattr(pkg, "dsp", None) if pkg else None
+    if pkg is not None:
+        pkg.dsp = kernels  # type: ignore[attr-defined]
+    try:
+        spec.loader.exec_module(mod)
+    finally:
+        if saved is None:
+            sys.modules.pop("tbfw.dsp", None)
+        else:
+            sys.modules["tbfw.dsp"] = saved
+        if pkg is not None:
+            if saved_attr is None:
+                delattr(pkg, "dsp")
+            else:
+                pkg.dsp = saved_attr  # type: ignore[attr-defined]
+    return mod

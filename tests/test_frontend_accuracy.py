@@ -1,0 +1,123 @@
+"""The firmware front end (on the MicroPython unix port) against known
+delays and directions, and against the float reference."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from talkbalance import reference as R
+from talkbalance import signals as S
+from talkbalance.fw import config
+
+RATE = 16000
+
+
+@pytest.fixture(scope="module")
+def desc():
+    from talkbalance import paths
+
+    return config.load_board(str(paths.board_path()))
+
+
+@pytest.fixture(scope="module")
+def cfg():
+    return config.merge_user({})
+
+
+def _known_delay_recording(kind: str, lag_x: float, lag_y: float, seed: int) -> np.ndarray:
+    """1 s of microphone noise alone, then 1.5 s of a source at 10 dB SNR
+    reaching X- `lag_x` and Y- `lag_y` samples after X+ and Y+."""
+    rng = np.random.default_rng(seed)
+    lead, body = RATE, int(1.5 * RATE)
+    src = S.white(body, rng) if kind == "white" else S.speech_like(body, RATE, rng)
+    chans = np.zeros((4, lead + body))
+    for ch, d in ((0, 0.0), (1, lag_x), (2, 0.0), (3, lag_y)):
+        chans[ch, lead:] = S.delay(src, d)
+        chans[ch] += S.white(lead + body, rng) * np.sqrt(0.1)  # 10 dB under the source's power
+    return S.to_int16(chans, 0.05)
+
+
+LAGS = [-4.6, -4.0, -3.25, -2.5, -1.75, -1.0, -0.4, 0.0, 0.3, 0.75, 1.5, 2.0, 2.6, 3.4, 4.0, 4.25, 4.6]
+
+
+@pytest.mark.parametrize("kind", ["white", "speech"])
+def test_known_delays_within_a_quarter_sample_at_10db_snr(desc, cfg, kind):
+    worst_median = 0.0
+    frame_errs = []
+    for i, lag in enumerate(LAGS):
+        other = -lag * 0.6 + 0.37  # the Y pair gets a different, also fractional, lag
+        pcm = _known_delay_recording(kind, lag, other, seed=100 + i)
+        out = R.run_firmware(pcm, desc, cfg).arrays()
+        valid = out["valid"]
+        assert valid.sum() >= 30, (kind, lag, int(valid.sum()))
+        for p, truth in ((0, lag), (1, other)):
+            est = out["lags"][valid, p]
+            err = est - truth
+            frame_errs.extend(np.abs(err))
+            worst_median = max(worst_median, abs(float(np.median(est)) - truth))
+    frame_errs = np.array(frame_errs)
+    p95 = float(np.percentile(frame_errs, 95))
+    print(f"{kind}: worst per-lag median error {worst_median:.3f}, per-frame median "
+          f"{np.median(frame_errs):.3f}, p95 {p95:.3f}, max {frame_errs.max():.3f} samples")
+    assert worst_median <= 0.25
+    assert p95 <= 0.25
+
+
+def _sweep_recording(desc, seed=7, step=5, snr_db=20.0):
+    """A speech-like burst from every `step` degrees (0.6 s, then 0.4 s of
+    noise only), anechoic far field, independent white noise per microphone."""
+    rng = np.random.default_rng(seed)
+    burst, gap = int(0.6 * RATE), int(0.4 * RATE)
+    azimuths = list(range(0, 360, step))
+    total = RATE + len(azimuths) * (burst + gap)
+    chans = np.zeros((4, total))
+    truth = np.full(total, np.nan)
+    pos = RATE
+    for az in azimuths:
+        src = S.speech_like(burst, RATE, rng)
+        chans[:, pos:pos + burst] = S.render_far_field(src, desc, az)
+        truth[pos:pos + burst] = az
+        pos += burst + gap
+    chans += S.white(chans.size, rng).reshape(chans.shape) * np.sqrt(10 ** (-snr_db / 10))
+    return S.to_int16(chans, 0.05), truth
+
+
+def _angle_err(a, b):
+    return np.abs((np.asarray(a) - np.asarray(b) + 180) % 360 - 180)
+
+
+def test_anechoic_sweep_azimuth_error(desc, cfg):
+    pcm, truth = _sweep_recording(desc)
+    out = R.run_firmware(pcm, desc, cfg).arrays()
+    n = RATE * cfg["frame_ms"] // 1000
+    frames = out["valid"].size
+    az_true = np.array([np.nanmedian(truth[f * n:(f + 1) * n]) if np.isfinite(truth[f * n:(f + 1) * n]).any()
+                        else np.nan for f in range(frames)])
+    use = out["valid"] & np.isfinite(az_true)
+    errs = _angle_err(out["azimuth"][use], az_true[use])
+    covered = len(set(az_true[use].astype(int)))
+    print(f"sweep: {use.sum()} direction frames, {covered} directions, median {np.median(errs):.1f} deg, "
+          f"p99 {np.percentile(errs, 99):.1f}, worst {errs.max():.1f}")
+    assert covered == 72
+    assert not out["ambiguous"][use].any()
+    assert np.median(errs) <= 5.0
+    assert errs.max() <= 15.0
+
+
+def test_firmware_matches_reference_on_far_field_speech(desc, cfg):
+    rng = np.random.default_rng(3)
+    src, _act = S.speech_bursts(12, RATE, rng)
+    chans = S.render_far_field(src, desc, 130.0)
+    chans += S.white(chans.size, rng).reshape(chans.shape) * 0.1
+    pcm = S.to_int16(chans, 0.05)
+    fw = R.run_firmware(pcm, desc, cfg).arrays()
+    ref = R.run_reference(pcm, desc, cfg).arrays()
+    assert np.max(np.abs(fw["levels_db"] - ref["levels_db"])) <= 0.1
+    assert np.max(np.abs(fw["frame_db"] - ref["frame_db"])) <= 0.1
+    assert np.max(np.abs(fw["noise_db"] - ref["noise_db"])) <= 0.5
+    assert np.mean(fw["speech"] == ref["speech"]) >= 0.98
+    both = fw["valid"] & ref["valid"]
+    assert both.sum() >= 0.9 * max(fw["valid"].sum(), ref["valid"].sum())
+    assert np.max(np.abs(fw["lags"][both] - ref["lags"][both])) <= 0.05
+    assert np.max(np.abs(fw["lag_conf"][both] - ref["lag_conf"][both])) <= 0.03
+    assert np.max(_angle_err(fw["azimuth"][both], ref["azimuth"][both])) <= 1
