@@ -113,7 +113,7 @@ def test_frames_are_continuous_after_warmup_and_reads_never_block():
         reads = machine.SIM["i2s"][bus["id"]].reads
         assert reads and not [r for r in reads if r[2]], "a blocking read"
         assert not [r for r in reads if r[0] % 8], "a read of a partial frame"
-    assert worst_us < _WAIT_US + 15000, worst_us
+    assert worst_us < _WAIT_US + 50000, worst_us
     assert b.lost_samples == 0
     assert not b.mic_fault
     b.stop_audio()
@@ -149,7 +149,7 @@ def test_stalled_bus_reads_zeros_and_sets_mic_fault():
         t0 = time.ticks_us()
         assert b.read_frame() is True
         worst_us = max(worst_us, time.ticks_diff(time.ticks_us(), t0))
-    assert worst_us < _WAIT_US + 15000, worst_us  # bounded wait, no raise
+    assert worst_us < _WAIT_US + 50000, worst_us  # bounded wait, no raise
     assert bufs[1] == bytearray(_BYTES)
     assert b.mic_fault
     channels = b.desc["i2s"][1]["channels"]

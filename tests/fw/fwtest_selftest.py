@@ -164,7 +164,7 @@ def test_button_check_sees_a_press():
     out = selftest.button_check(b, timeout_ms=2000, poll_ms=5)
     machine.sim_drive(pin, None)
     assert out["ok"] and not out["timeout"], out
-    assert 120 <= out["held_ms"] <= 190, out
+    assert 100 <= out["held_ms"] <= 200, out  # 150 ms, sampled every 5 ms on a busy machine
 
 
 def test_button_check_times_out_and_flags_a_stuck_button():
