@@ -16,7 +16,8 @@ from talkbalance.fw import config
 RATE = 16000
 # kernels whose integer results are bounded accumulators (pcm16_to_words
 # builds 32-bit bit patterns on purpose and is left out)
-ACCUMULATING = ("ingest32", "ingest32_exact", "prep", "xcorr", "db20_q8")
+ACCUMULATING = ("ingest_bus", "ingest32_exact", "prep", "xcorr", "db20_q8", "bitlen", "isqrt", "atan2_q8",
+                "peak_q8")
 
 
 @pytest.fixture(scope="module")
@@ -141,9 +142,8 @@ def test_correlator_bounds_at_the_largest_frame():
     """48 kHz, 32 ms: n = 1536, the correlator's B = 9. Every input at +2^B or
     -2^B: r must be exact (numpy int64) with no overflow in 32 bits."""
     dsp = viper32.load("dsp")
-    fe_mod = viper32.frontend_module(dsp)
     n = 1536
-    bits = (29 - fe_mod.bits(n - 1)) // 2
+    bits = (29 - dsp.bitlen(n - 1)) // 2
     assert bits == 9
     lags = 8
     from array import array

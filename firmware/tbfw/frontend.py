@@ -53,94 +53,6 @@ _DB_Q8 = (0, 68, 135, 199, 262, 323, 382, 440, 496, 551, 605, 657, 708, 758, 807
           1036, 1080, 1122, 1163, 1204, 1244, 1284, 1322, 1360, 1398, 1435, 1471, 1506, 1541)
 
 
-def bits(v):
-    """Bit length of 0 <= v < 2^30."""
-    n = 0
-    if v >= 0x8000:
-        v >>= 15
-        n = 15
-    while v:
-        v >>= 1
-        n += 1
-    return n
-
-
-def isqrt(v):
-    """floor(sqrt(v)) for 0 <= v < 2^30."""
-    if v <= 0:
-        return 0
-    x = 1 << ((bits(v) + 1) >> 1)
-    while True:
-        y = (x + v // x) >> 1
-        if y >= x:
-            return x
-        x = y
-
-
-def atan2_q8(y, x):
-    """atan2(y, x) in degrees * 256, -46080..46080, integers |x|, |y| < 2^30."""
-    ax = -x if x < 0 else x
-    ay = -y if y < 0 else y
-    if ax == 0 and ay == 0:
-        return 0
-    while ax >= 0x8000 or ay >= 0x8000:
-        ax >>= 1
-        ay >>= 1
-    if ay <= ax:
-        a = _atan_tab((ay << 10) // ax)
-    else:
-        a = 23040 - _atan_tab((ax << 10) // ay)
-    if x < 0:
-        a = 46080 - a
-    return -a if y < 0 else a
-
-
-def _atan_tab(t):
-    # t = tan in Q10 (0..1024): table on t >> 4, linear on the low 4 bits
-    i = t >> 4
-    if i >= 64:
-        return _ATAN_Q8[64]
-    lo = _ATAN_Q8[i]
-    return lo + (((_ATAN_Q8[i + 1] - lo) * (t & 15)) >> 4)
-
-
-def interp_q8(ym, y0, yp):
-    """Sub-sample offset of a correlation peak, samples * 256 (-128..128).
-
-    Fits y = A cos(w (t - d)) through the peak y0 and its neighbours:
-    cos w = (ym + yp) / (2 y0), tan(w d) = (yp - ym) / (2 y0 sin w).
-    Unlike a parabola this is unbiased on the sinc-like peak of a
-    pre-whitened correlation.
-    """
-    if y0 <= 0:
-        return 0
-    big = y0
-    if -ym > big:
-        big = -ym
-    if -yp > big:
-        big = -yp
-    sh = bits(big) - 14
-    if sh > 0:
-        ym >>= sh
-        y0 >>= sh
-        yp >>= sh
-        if y0 <= 0:
-            return 0
-    c = ((ym + yp) << 13) // y0  # cos w, Q14
-    if c > 16384:
-        c = 16384
-    elif c < -16384:
-        c = -16384
-    s = isqrt((1 << 28) - c * c)  # sin w, Q14
-    w = atan2_q8(s, c)
-    if w < 64:  # flat top (w < 0.25 degrees): no sub-sample information
-        return 0
-    d = (atan2_q8(yp - ym, (y0 * s) >> 13) << 8) // w
-    if d > 128:
-        return 128
-    return -128 if d < -128 else d
-
-
 class FrontEnd:
     """Per-frame features of the board's microphones; see the module header
     for the Q formats and docs/frontend.md for the design.
@@ -180,6 +92,7 @@ class FrontEnd:
             st[dsp.S_SHIFT] = shift
             st[dsp.S_N] = n
             st[dsp.S_STRIDE] = 2
+            st[dsp.S_DCK] = k
             self._st.append(st)
             self._q.append(array.array("h", [0] * n))
         for left, right in self._buses:
@@ -205,14 +118,15 @@ class FrontEnd:
             ay = pos[plus][1] - pos[minus][1]
             axes.append((ax, ay))
         self.lags = lags
-        nbits = bits(n - 1)  # ceil(log2 n)
+        self._atan_tab = array.array("H", _ATAN_Q8)
+        nbits = dsp.bitlen(n - 1)  # ceil(log2 n)
         self._cbits = (29 - nbits) // 2  # correlator input bits B: n 2^(2B+2) <= 2^31
         self._ca = array.array("H", [0] * n)
         self._cb = array.array("H", [0] * n)
         self._xc = array.array("i", [0] * (2 * lags + 2))
         self._xc[2 * lags + 1] = 1 << self._cbits
         # one-pair direction: the pair axis angle; two pairs: u ~ inverse(A) lags
-        self._axis_q8 = [atan2_q8(int(ay * 1e6), int(ax * 1e6)) for ax, ay in axes]
+        self._axis_q8 = [dsp.atan2_q8(int(ay * 1e6), int(ax * 1e6), self._atan_tab) for ax, ay in axes]
         self._inv = None
         if len(axes) == 2:
             (a00, a01), (a10, a11) = axes
@@ -262,13 +176,13 @@ class FrontEnd:
     def ingest_i2s(self, bus, buf):
         """One frame of one I2S bus: frame_samples stereo int32 words."""
         left, right = self._buses[bus]
-        self._ingest(left, buf)
-        self._ingest(right, buf)
-
-    def _ingest(self, ch, buf):
-        st = self._st[ch]
-        if dsp.ingest32(buf, self._q[ch], st, self.dc_k):
-            self.clip_count += dsp.ingest32_exact(buf, self._q[ch], st, self.dc_k)
+        sl = self._st[left]
+        sr = self._st[right]
+        redo = dsp.ingest_bus(buf, self._q[left], self._q[right], sl, sr)
+        if redo & 1:
+            self.clip_count += dsp.ingest32_exact(buf, self._q[left], sl)
+        if redo & 2:
+            self.clip_count += dsp.ingest32_exact(buf, self._q[right], sr)
 
     def ingest_pcm16(self, buf):
         """One frame of interleaved int16 PCM, all channels in channel order."""
@@ -297,7 +211,7 @@ class FrontEnd:
             if sa > 0:
                 lvl = dsp.db20_q8(sa, tab) - self._lvl_off_q8
                 # crest: peak bound 2^bits(max |q|) over the mean |q|
-                cr = bits(st[dsp.S_ORQ]) * _DB_PER_BIT_Q8 + self._db_n_q8 - dsp.db20_q8(sa, tab)
+                cr = dsp.bitlen(st[dsp.S_ORQ]) * _DB_PER_BIT_Q8 + self._db_n_q8 - dsp.db20_q8(sa, tab)
                 if cr > crest:
                     crest = cr
             else:
@@ -373,6 +287,7 @@ class FrontEnd:
         if cand:
             self._direction(out)
 
+    @micropython.native
     def _direction(self, dead):
         n = self.frame_samples
         lags = self.lags
@@ -388,7 +303,7 @@ class FrontEnd:
             pa = sp[dsp.S_PREVQ]
             pb = sm[dsp.S_PREVQ]
             peak = sp[dsp.S_ORQ] | sm[dsp.S_ORQ] | (-pa if pa < 0 else pa) | (-pb if pb < 0 else pb)
-            shift = bits(peak) + 1 - cb
+            shift = dsp.bitlen(peak) + 1 - cb
             if shift < 0:
                 shift = 0
             ea = dsp.prep(self._q[plus], self._ca, sp, shift, cb)
@@ -404,7 +319,7 @@ class FrontEnd:
                 conf = 0
                 d = 0
             else:
-                d = interp_q8(xc[k - 1], r, xc[k + 1])
+                d = dsp.peak_q8(xc, k, self._atan_tab)
             self.lag_q8[p] = ((k - lags) << 8) + d
             self.lag_conf_q8[p] = conf
             if conf >= _MIN_LAG_CONF_Q8:
@@ -415,7 +330,7 @@ class FrontEnd:
             m00, m01, m10, m11 = self._inv
             l0 = self.lag_q8[0]
             l1 = self.lag_q8[1]
-            a = atan2_q8(m10 * l0 + m11 * l1, m00 * l0 + m01 * l1)
+            a = dsp.atan2_q8(m10 * l0 + m11 * l1, m00 * l0 + m01 * l1, self._atan_tab)
             self.ambiguous = False
         elif usable:
             # one pair: angle from its axis, front/back unknown
@@ -425,7 +340,7 @@ class FrontEnd:
                 c = 16384
             elif c < -16384:
                 c = -16384
-            a = self._axis_q8[last] + atan2_q8(isqrt((1 << 28) - c * c), c)
+            a = self._axis_q8[last] + dsp.atan2_q8(dsp.isqrt((1 << 28) - c * c), c, self._atan_tab)
             self.ambiguous = True
         else:
             return

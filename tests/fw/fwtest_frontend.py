@@ -231,11 +231,19 @@ def test_db20_table():
 
 
 def test_integer_helpers():
-    for v in (0, 1, 2, 3, 4, 15, 16, 17, 99, 1 << 20, (1 << 29) + 12345):
-        r = frontend.isqrt(v)
+    for v in (0, 1, 2, 3, 4, 15, 16, 17, 99, 1 << 20, (1 << 29) + 12345, (1 << 30) - 1):
+        r = dsp.isqrt(v)
         assert r * r <= v < (r + 1) * (r + 1), v
+    for v in (0, 1, 2, 3, 255, 256, 65535, 65536, (1 << 30) + 5):
+        n = dsp.bitlen(v)
+        assert (v == 0 and n == 0) or (1 << (n - 1)) <= v < (1 << n), (v, n)
+    tab = array.array("H", frontend._ATAN_Q8)
     for y, x, deg in ((0, 1, 0), (1, 1, 45), (1, 0, 90), (1, -1, 135), (0, -1, 180), (-1, -1, -135), (-1, 0, -90)):
-        got = frontend.atan2_q8(y * 1000, x * 1000)
+        got = dsp.atan2_q8(y * 1000, x * 1000, tab)
         assert abs(got - deg * 256) <= 2, (y, x, got)
-    assert frontend.interp_q8(100, 1000, 100) == 0
-    assert frontend.interp_q8(900, 1000, 100) < -64
+    xc = array.array("i", [100, 1000, 100])
+    assert dsp.peak_q8(xc, 1, tab) == 0
+    xc = array.array("i", [900, 1000, 100])
+    assert dsp.peak_q8(xc, 1, tab) < -64
+    xc = array.array("i", [-(1 << 28), (1 << 29) - 1, (1 << 28)])
+    assert 0 < dsp.peak_q8(xc, 1, tab) <= 128

@@ -1,0 +1,176 @@
+# MicroPython benchmark: the audio front end's cost per second of audio.
+#   micropython mp_frontend.py FIRMWARE_DIR BOARD_FILE
+#
+# Input: the board's channels at its rate (4 x 16 kHz by default) as the I2S
+# buses deliver them (int32 stereo words), 20 ms frames: a talker heard from
+# one direction (integer delays between the microphones of each pair) in
+# speech-like bursts (low-passed noise with a ripple) of 200 ms every 400 ms
+# over quiet microphone noise, so about half the frames are speech, as in a
+# conversation. 50 distinct frames, played over and over.
+# Reported: CPU ms per audio second (the best of 15 runs of 10 audio
+# seconds; the machine is shared), split into ingest, correlated frames and
+# the other frames; the worst case where every frame is correlated (ingest
+# plus 50 correlated frames a second); the front end's heap and its growth
+# over 1,000 frames; and an ESP32 estimate: the unix port taken as 50 times
+# one 240 MHz ESP32 core (ESP32-NOTES.md, perf_bench), so 2.5 ms here is
+# 125 ms of a core per audio second, an eighth of it.
+import array
+import gc
+import sys
+import time
+
+sys.path.insert(0, sys.argv[1])
+from tbfw import config, frontend
+
+_DISTINCT = 50
+_SECONDS = 10
+_RUNS = 15
+_PORT_OVER_ESP32 = 50
+_TARGET_MS = 2.5
+
+
+class _Noise:
+    def __init__(self, seed):
+        self.s = seed
+
+    def next(self, amp):
+        s = self.s
+        s ^= (s << 13) & 0xFFFFFFFF
+        s ^= s >> 17
+        s ^= (s << 5) & 0xFFFFFFFF
+        self.s = s
+        return ((s >> 8) % (2 * amp + 1)) - amp
+
+
+def _signal(total):
+    """Source samples: low-passed noise, about +-12000 peak."""
+    g = _Noise(12345)
+    lp = 0
+    out = array.array("h", bytearray(2 * total))
+    for i in range(total):
+        lp += (g.next(12000) - lp) >> 2  # one-pole low-pass: speech-like tilt
+        out[i] = lp
+    return out
+
+
+def _frames(fe, desc):
+    n = fe.frame_samples
+    buses = len(desc["i2s"])
+    delays = {}
+    shifts = (3, -2)
+    for p in range(fe.pairs):
+        plus, minus = fe._pair_ch[p]
+        delays[plus] = 0
+        delays[minus] = shifts[p]
+    src = _signal(_DISTINCT * n + 16)
+    mic = _Noise(777)
+    frames = []
+    for f in range(_DISTINCT):
+        speech = (f // 10) % 2 == 1  # 200 ms on, 200 ms off
+        bufs = []
+        for bus in range(buses):
+            words = array.array("i", bytearray(8 * n))
+            for slot in range(2):
+                ch = desc["i2s"][bus]["channels"][slot]
+                d = delays[ch]
+                for i in range(n):
+                    t = f * n + i + 8 - d
+                    env = 1 + ((i * 7) % 97) // 12  # a syllable-like ripple
+                    v = (src[t] * env) >> 3 if speech else 0
+                    v += mic.next(40)
+                    words[2 * i + slot] = (v << 8) + (mic.next(100) & 0xFF)
+            bufs.append(bytes(words))
+        frames.append(bufs)
+    return frames
+
+
+def _run(fe, frames, seconds):
+    """Feed `seconds` of audio; returns (total, ingest, correlated-frame
+    process, other-frame process) in microseconds."""
+    count = seconds * 1000 // fe.frame_ms
+    buses = len(frames[0])
+    t_ingest = 0
+    t_corr = 0
+    t_rest = 0
+    t0 = time.ticks_us()
+    for k in range(count):
+        bufs = frames[k % _DISTINCT]
+        ta = time.ticks_us()
+        for bus in range(buses):
+            fe.ingest_i2s(bus, bufs[bus])
+        tb = time.ticks_us()
+        before = fe.correlated_frames
+        fe.process()
+        tc = time.ticks_us()
+        t_ingest += time.ticks_diff(tb, ta)
+        if fe.correlated_frames != before:
+            t_corr += time.ticks_diff(tc, tb)
+        else:
+            t_rest += time.ticks_diff(tc, tb)
+    return time.ticks_diff(time.ticks_us(), t0), t_ingest, t_corr, t_rest
+
+
+def _grown(fe, frames, count):
+    """Heap growth (bytes) over `count` frames of ingest + process alone."""
+    buses = len(frames[0])
+    gc.collect()
+    gc.disable()
+    before = gc.mem_alloc()
+    for k in range(count):
+        bufs = frames[k % _DISTINCT]
+        for bus in range(buses):
+            fe.ingest_i2s(bus, bufs[bus])
+        fe.process()
+    grown = gc.mem_alloc() - before
+    gc.enable()
+    return grown
+
+
+def main():
+    desc = config.load_board(sys.argv[2])
+    cfg = config.merge_user({})
+    gc.collect()
+    base = gc.mem_alloc()
+    fe = frontend.FrontEnd(desc, cfg)
+    gc.collect()
+    fe_heap = gc.mem_alloc() - base  # the front end's own buffers and state
+    frames = _frames(fe, desc)
+    _run(fe, frames, 1)  # past the warm-up, noise floor settled
+    grown = _grown(fe, frames, 1000)
+
+    best = None
+    for _ in range(_RUNS):
+        fe = frontend.FrontEnd(desc, cfg)
+        _run(fe, frames, 1)
+        c0 = fe.correlated_frames
+        f0 = fe.frames
+        gc.collect()
+        total, ingest, corr, rest = _run(fe, frames, _SECONDS)
+        ncorr = fe.correlated_frames - c0
+        nrest = fe.frames - f0 - ncorr
+        if best is None or total < best[0]:
+            best = (total, ingest, corr, rest, ncorr, nrest)
+    total, ingest, corr, rest, ncorr, nrest = best
+    fps = 1000 // fe.frame_ms
+    ms = total / 1000 / _SECONDS
+    corr_us = corr / ncorr
+    rest_us = rest / nrest
+    ingest_ms = ingest / 1000 / _SECONDS
+    worst = ingest_ms + fps * corr_us / 1000
+    tag = "@@BENCH frontend"
+    print("%s cpu_ms_per_audio_s %.3f ms target <= %.1f" % (tag, ms, _TARGET_MS))
+    print("%s ingest_ms_per_audio_s %.3f ms" % (tag, ingest_ms))
+    print("%s frames_correlated_share %.2f ratio" % (tag, ncorr / (ncorr + nrest)))
+    print("%s process_us_correlated_frame %.1f us" % (tag, corr_us))
+    print("%s process_us_other_frame %.1f us" % (tag, rest_us))
+    print("%s cpu_ms_per_audio_s_every_frame_correlated %.3f ms" % (tag, worst))
+    print("%s heap_bytes %d bytes" % (tag, fe_heap))
+    print("%s heap_growth_1000_frames %d bytes target <= 0" % (tag, grown))
+    print("%s esp32_est_ms_per_audio_s %.0f ms" % (tag, ms * _PORT_OVER_ESP32))
+    print("%s esp32_est_core_pct %.1f pct target <= 12.5" % (tag, ms * _PORT_OVER_ESP32 / 10))
+    print("%s esp32_est_core_pct_every_frame_correlated %.1f pct" % (tag, worst * _PORT_OVER_ESP32 / 10))
+    print("# esp32 estimate: unix-port time x %d (unix port ~50x a 240 MHz ESP32 core, ESP32-NOTES.md)"
+          % _PORT_OVER_ESP32)
+
+
+main()
