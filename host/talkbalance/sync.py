@@ -1,0 +1,146 @@
+"""Sync: bring the device's session records into the local store.
+
+In order: hello (checks the protocol), set the device clock to the
+laptop's, list the device's records, fetch those the store lacks and check
+each (size and CRC-32 of the whole, then that it is a session record with the
+id the device listed it under), insert them all in ONE transaction, and only
+then acknowledge to the device every record the store now holds.
+
+So an interruption at any point loses nothing and stores nothing twice:
+before the insert nothing is stored and the device still holds everything
+unsynced; after the insert the next sync finds the records stored and only
+acknowledges them; the store's key (device, record id) refuses a second
+copy. A record that fails its check is reported and skipped: never stored,
+never acknowledged.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from talkbalance.device import CorruptRecord, Device
+from talkbalance.localstore import LocalStore
+
+CLOCK_TOLERANCE_S = 2  # a device clock this close is left alone
+
+# progress(records done, records to fetch, bytes done, bytes to fetch)
+Progress = Callable[[int, int, int, int], None]
+
+
+@dataclass
+class SyncResult:
+    device: str
+    firmware: str
+    on_device: int = 0  # records the device listed
+    fetched: list[str] = field(default_factory=list)
+    new: int = 0  # rows the store gained
+    already: int = 0  # listed records the store held before
+    acked: int = 0  # marked synced on the device by this sync
+    corrupt: list[tuple[str, str]] = field(default_factory=list)  # (record id, reason)
+    clock_offset_s: int | None = None  # device clock minus laptop clock, before setting
+    clock_set: bool = False
+    seconds: float = 0.0
+    bytes: int = 0
+
+    def summary(self) -> str:
+        parts = [f"synced {self.device}: {self.new} new session{'' if self.new == 1 else 's'}",
+                 f"{self.already} already here"]
+        if self.corrupt:
+            parts.append(f"{len(self.corrupt)} corrupt skipped")
+        parts.append(f"{self.acked} acknowledged")
+        if self.clock_set and self.clock_offset_s is not None:
+            parts.append(f"clock set ({_offset_text(self.clock_offset_s)})")
+        return ", ".join(parts) + f" in {self.seconds:.1f} s"
+
+    def as_dict(self) -> dict:
+        return {"device": self.device, "firmware": self.firmware, "on_device": self.on_device,
+                "fetched": self.fetched, "new": self.new, "already": self.already, "acked": self.acked,
+                "corrupt": [{"id": rid, "reason": why} for rid, why in self.corrupt],
+                "clock_offset_s": self.clock_offset_s, "clock_set": self.clock_set,
+                "seconds": round(self.seconds, 3), "bytes": self.bytes}
+
+
+def _offset_text(offset_s: int) -> str:
+    if abs(offset_s) < 1:
+        return "it was right"
+    way = "fast" if offset_s > 0 else "slow"
+    return f"it was {abs(offset_s)} s {way}"
+
+
+def check_record(data: bytes, rec_id: str) -> dict:
+    """The session record in `data`; raises CorruptRecord when it is not one."""
+    try:
+        rec = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise CorruptRecord(rec_id, f"not JSON ({exc})") from None
+    if not isinstance(rec, dict):
+        raise CorruptRecord(rec_id, "not a JSON object")
+    if rec.get("id") != rec_id:
+        raise CorruptRecord(rec_id, f"it says it is {rec.get('id')!r}")
+    if not isinstance(rec.get("device"), str) or not rec["device"]:
+        raise CorruptRecord(rec_id, "no device id")
+    if not isinstance(rec.get("talkers"), list) or not rec["talkers"]:
+        raise CorruptRecord(rec_id, "no talkers")
+    for key in ("start", "duration_s"):
+        if isinstance(rec.get(key), bool) or not isinstance(rec.get(key), (int, float)):
+            raise CorruptRecord(rec_id, f"{key} is not a number")
+    return rec
+
+
+def sync(dev: Device, store: LocalStore, *, set_clock: bool = True, progress: Progress | None = None,
+         clock: Callable[[], float] = time.time) -> SyncResult:
+    """One sync; raises LinkError if the link fails (nothing is lost)."""
+    began = time.monotonic()
+    hello = dev.hello()
+    device_id = str(hello.get("device"))
+    result = SyncResult(device_id, str(hello.get("firmware")))
+
+    if set_clock:
+        before = dev.call("clock").get("time")
+        now = int(clock())
+        if isinstance(before, int):
+            result.clock_offset_s = before - now
+        if result.clock_offset_s is None or abs(result.clock_offset_s) >= CLOCK_TOLERANCE_S:
+            dev.call("clock-set", {"time": int(clock())})
+            result.clock_set = True
+
+    listed = dev.list_records()
+    result.on_device = len(listed)
+    wanted = [r for r in listed if not store.has(device_id, r["id"])]
+    result.already = len(listed) - len(wanted)
+
+    total_bytes = sum(int(r.get("size") or 0) for r in wanted)
+    done_bytes = 0
+    fetched: list[dict] = []
+
+    def count(n: int) -> None:
+        nonlocal done_bytes
+        done_bytes += n
+        if progress is not None:
+            progress(len(fetched), len(wanted), done_bytes, total_bytes)
+
+    for entry in wanted:
+        rec_id = entry["id"]
+        try:
+            data = dev.get_record(rec_id, count)
+            fetched.append(check_record(data, rec_id))
+        except CorruptRecord as exc:
+            result.corrupt.append((rec_id, exc.reason))
+        if progress is not None:
+            progress(len(fetched) + len(result.corrupt), len(wanted), done_bytes, total_bytes)
+    result.bytes = done_bytes
+    result.fetched = [r["id"] for r in fetched]
+    result.new = store.add_many(fetched) if fetched else 0
+
+    # Everything the store now holds that the device still counts unsynced.
+    stored = {r["id"] for r in fetched}
+    to_ack = [r["id"] for r in listed
+              if not r.get("synced") and (r["id"] in stored or store.has(device_id, r["id"]))]
+    if to_ack:
+        answer = dev.ack(to_ack)
+        result.acked = len(answer["acked"])
+    result.seconds = time.monotonic() - began
+    return result
