@@ -1,22 +1,97 @@
-"""`talkbalance bench`: cost (and later accuracy) measurements with targets."""
+"""`talkbalance bench`: cost, accuracy against peers, and latency, with targets."""
 
 from __future__ import annotations
 
 import argparse
+import platform
+import subprocess
 import sys
+from pathlib import Path
 
-from talkbalance import bench
+from talkbalance import bench, paths
+from talkbalance.bench import calibration
+from talkbalance.errors import InputError, TalkbalanceError
+
+ACCURACY = "accuracy"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
+    from talkbalance.bench import suite
+
     parser.add_argument("--only", action="append", metavar="SECTION",
-                        help="run only this section (repeatable); default all: " + ", ".join(bench.sections()))
+                        help="run only this section (repeatable); default all: "
+                        + ", ".join(bench.sections() + [ACCURACY]))
+    parser.add_argument("--suite", type=int, default=suite.DEFAULT_SCENES, metavar="N",
+                        help=f"scenes in the accuracy suite (default {suite.DEFAULT_SCENES}; 0 skips it)")
+    parser.add_argument("--minutes", type=float, default=suite.DEFAULT_MINUTES, metavar="M",
+                        help=f"length of each scene in minutes (default {suite.DEFAULT_MINUTES:g})")
+    parser.add_argument("--cache", type=Path, default=None, metavar="DIR",
+                        help="where rendered scenes are kept (default ~/.cache/talkbalance/scenes)")
+    parser.add_argument("--markdown", type=Path, default=None, metavar="FILE",
+                        help="also write the report as Markdown (docs/benchmarks.md in a checkout)")
+
+
+def _command_line(args: argparse.Namespace) -> str:
+    parts = ["talkbalance", "bench"]
+    for name in args.only or []:
+        parts += ["--only", name]
+    parts += ["--suite", str(args.suite), "--minutes", f"{args.minutes:g}"]
+    if args.markdown:
+        parts += ["--markdown", str(args.markdown)]
+    return " ".join(parts)
+
+
+def _micropython_version() -> str:
+    try:
+        proc = subprocess.run(paths.micropython() + ["-c", "import sys; print(sys.implementation.version)"],
+                              capture_output=True, text=True, timeout=30)
+        return proc.stdout.strip()
+    except (OSError, subprocess.SubprocessError, TalkbalanceError):
+        return "?"
 
 
 def run(args: argparse.Namespace) -> int:
-    rows = []
-    for name in args.only or bench.sections():
-        print(f"bench: running {name} ...", file=sys.stderr)
-        rows += bench.run_section(name)
+    from talkbalance.bench import suite
+
+    def progress(text: str) -> None:
+        print(text, file=sys.stderr, flush=True)
+
+    known = bench.sections() + [ACCURACY]
+    wanted = args.only or known
+    for name in wanted:
+        if name not in known:
+            raise InputError(f"no benchmark section {name!r}", "sections: " + ", ".join(known))
+    if args.suite < 0:
+        raise InputError("--suite must be 0 or more")
+    cache = args.cache or suite.default_cache()
+
+    rows: list[bench.Row] = []
+    cost_audio = ""
+    for name in [n for n in known if n in wanted and n != ACCURACY]:
+        extra: list[str] = []
+        if name == "pipeline" and args.suite > 0:
+            wav, _ = suite.ensure_scene(cache, 1, args.minutes, progress)
+            extra = [str(wav)]
+            cost_audio = wav.name
+        progress(f"bench: running {name} ...")
+        rows += bench.run_section(name, args=extra)
+    if any(r.section == "calibrate" for r in rows):
+        rows += calibration.derived_rows(rows)
+
+    report = None
+    if ACCURACY in wanted and args.suite > 0:
+        report = suite.run_suite(args.suite, args.minutes, cache, progress=progress)
+        rows += suite.summary_rows(report)
+        print(suite.format_text(suite.accuracy_rows(report)))
+        print()
     print(bench.format_table(rows))
+    if args.markdown:
+        info = {"machine": f"{platform.machine()}, {platform.system()}, Python {platform.python_version()}",
+                "micropython": _micropython_version(), "cost_audio": cost_audio or "built-in two-talker signal"}
+        text = suite.markdown_report(report, rows, _command_line(args), info)
+        try:
+            args.markdown.write_text(text)
+        except OSError as exc:
+            raise InputError(f"cannot write {args.markdown}: {exc}") from None
+        progress(f"bench: wrote {args.markdown}")
     return 0
