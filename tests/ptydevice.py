@@ -109,8 +109,18 @@ class PtyDevice:
         self._stop = False
         self.link = link.Link(self._read_into, self._write, self.dev)
         self.received = b""
+        self.live_every_s = 0.02
+        self.live_sent = 0
+        self._next_live = 0.0
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
+
+    @staticmethod
+    def live_body(n: int) -> dict:
+        """The n-th live event: a session at 31%, partner speaking."""
+        return {"mode": "session", "share_pm": 310, "recent_share_pm": 280, "initiator_az": 270,
+                "partner_az": 90, "speaking": 2, "heat": 0, "elapsed_s": 750 + n, "meeting_s": 2400,
+                "t_ms": 20 * n}
 
     # -- faults -----------------------------------------------------------------
 
@@ -164,6 +174,9 @@ class PtyDevice:
                 time.sleep(0.002)
                 continue
             self.link.poll()
+            if self.dev.live_on and time.monotonic() >= self._next_live:
+                self._next_live = time.monotonic() + self.live_every_s
+                self.live_sent += self.link.event("live", self.live_body(self.live_sent))
             if self.link.idle:
                 time.sleep(0.0005)
         if self._dying:

@@ -26,6 +26,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "ring": ("ring", "preview the LED ring for a state: terminal line, PNG, GIF, or the docs' gallery"),
     "bench": ("bench", "measure the firmware's cost and accuracy against targets"),
     "wiring": ("wiring", "wiring table, diagram and enclosure parameters from the board file"),
+    "ports": ("ports", "list serial ports and mark the likely talkbalance device"),
+    "sync": ("sync", "pull new sessions from the device into the local store, then acknowledge them"),
+    "info": ("info", "show the device's id, firmware, clock and storage"),
+    "clock": ("clock", "show the device clock, or set it from this laptop's (--set)"),
+    "config": ("config", "get or set the device's settings (config get | config set KEY=VALUE...)"),
+    "live": ("live", "show the ring and the numbers live in the terminal"),
+    "deploy": ("deploy", "compile the firmware with mpy-cross and copy it onto a board with mpremote"),
 }
 
 

@@ -374,6 +374,13 @@ class Device:
         out, self.events = self.events, []
         return out
 
+    def forget(self) -> None:
+        """Forget what arrived so far (e.g. a REPL's prompt before a reset)."""
+        self._tail = b""
+        self.bytes_in = 0
+        self.device_frames = 0
+        self.decoder.reset()
+
     def soft_reset_to_app(self) -> None:
         """From the MicroPython prompt: leave the raw REPL (Ctrl-B), then soft
         reset (Ctrl-D) in the friendly REPL, which runs main.py."""
@@ -384,8 +391,7 @@ class Device:
             self.port.write(b"\x04")
         except _IO_ERRORS as exc:
             raise self._lost(exc) from None
-        self._tail = b""
-        self.bytes_in = 0
+        self.forget()
 
 
 def _version_error(theirs) -> LinkError:

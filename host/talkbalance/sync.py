@@ -64,10 +64,14 @@ class SyncResult:
 
 
 def _offset_text(offset_s: int) -> str:
-    if abs(offset_s) < 1:
+    size = abs(offset_s)
+    if size < 1:
         return "it was right"
     way = "fast" if offset_s > 0 else "slow"
-    return f"it was {abs(offset_s)} s {way}"
+    for unit, seconds in (("days", 86_400), ("h", 3_600), ("min", 60)):
+        if size >= 2 * seconds:
+            return f"it was {size // seconds} {unit} {way}"
+    return f"it was {size} s {way}"
 
 
 def check_record(data: bytes, rec_id: str) -> dict:

@@ -1,0 +1,32 @@
+"""Arguments and helpers shared by the commands that talk to the device."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from talkbalance import ports
+from talkbalance.device import DEFAULT_TIMEOUT, Device
+
+
+def add_port(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--port", metavar="PORT",
+                        help="serial port or pyserial URL (loop://, socket://HOST:PORT, spy://PATH); "
+                             f"default: ${ports.PORT_ENV}, else the one talkbalance device attached")
+    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="S",
+                        help=f"seconds to wait for each answer (default {DEFAULT_TIMEOUT:g})")
+
+
+def connect(args: argparse.Namespace) -> Device:
+    """Open the device named by --port (or found by itself) and say hello."""
+    dev = Device.connect(ports.find_device(args.port), timeout=args.timeout)
+    try:
+        dev.hello()
+    except BaseException:
+        dev.close()
+        raise
+    return dev
+
+
+def warn(message: str) -> None:
+    print(f"talkbalance: {message}", file=sys.stderr)

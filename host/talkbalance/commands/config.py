@@ -1,0 +1,81 @@
+"""`talkbalance config get|set`: the device's user settings."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import talkbalance.fw  # noqa: F401  (puts the firmware on sys.path)
+from talkbalance.commands._link import add_port, connect
+from talkbalance.device import DeviceError
+from talkbalance.errors import InputError
+
+# isort: split
+from tbfw import config as fwconfig
+from tbfw import wire
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    add_port(parser)
+    parser.add_argument("action", choices=("get", "set"), help="get: print settings; set: change them")
+    parser.add_argument("items", nargs="*", metavar="KEY[=VALUE]",
+                        help="get: keys to print (default all); set: KEY=VALUE pairs")
+    parser.add_argument("--json", action="store_true", help="print the settings as JSON")
+
+
+def parse_value(text: str):
+    """A command-line value: JSON when it parses (numbers, true/false), else the text."""
+    lowered = text.strip().lower()
+    if lowered in ("on", "yes"):
+        return True
+    if lowered in ("off", "no"):
+        return False
+    try:
+        return json.loads(lowered if lowered in ("true", "false") else text)
+    except ValueError:
+        return text
+
+
+def parse_changes(items: list[str]) -> dict:
+    """KEY=VALUE pairs, each checked with the firmware's own rules."""
+    if not items:
+        raise InputError("config set needs KEY=VALUE pairs",
+                         "keys: " + ", ".join(sorted(fwconfig.USER_KEYS)))
+    changes = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        if not sep or not key:
+            raise InputError(f"{item!r} is not KEY=VALUE")
+        try:
+            changes[key] = fwconfig.check_user_value(key, parse_value(text))
+        except fwconfig.ConfigError as exc:
+            raise InputError(str(exc)) from None
+    return changes
+
+
+def run(args: argparse.Namespace) -> int:
+    changes = parse_changes(args.items) if args.action == "set" else None
+    if args.action == "get":
+        for key in args.items:
+            if key not in fwconfig.USER_KEYS:
+                raise InputError(f"unknown key {key!r}", "keys: " + ", ".join(sorted(fwconfig.USER_KEYS)))
+    with connect(args) as dev:
+        try:
+            if changes is None:
+                cfg = dev.call("config")["config"]
+            else:
+                cfg = dev.call("config-set", {"set": changes})["config"]
+        except DeviceError as exc:
+            if exc.code == wire.E_CONFIG:
+                raise InputError(f"the device refused: {exc.device_message}") from None
+            raise
+    keys = list(changes) if changes else (args.items or sorted(cfg))
+    if args.json:
+        print(json.dumps({k: cfg.get(k) for k in keys}, indent=2))
+        return 0
+    for key in keys:
+        value = cfg.get(key)
+        text = value if isinstance(value, str) else json.dumps(value)
+        help_text = fwconfig.USER_KEYS[key][4] if key in fwconfig.USER_KEYS else ""
+        print(f"{key}={text}" + (f"  # {help_text}" if help_text and not args.items else ""))
+    return 0

@@ -1,0 +1,63 @@
+"""`talkbalance live`: the ring and the numbers, live in the terminal."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from talkbalance import live, ringview
+from talkbalance.commands._link import add_port, connect
+from talkbalance.errors import LinkError
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    add_port(parser)
+    parser.add_argument("--seconds", type=float, default=0, metavar="S",
+                        help="stop after this long (default: until Ctrl-C)")
+    parser.add_argument("--count", type=int, default=0, metavar="N", help="stop after N updates")
+    parser.add_argument("--board", metavar="PATH", help="board file for the ring layout (default: the bundled one)")
+    parser.add_argument("--ring", choices=("auto", "always", "never"), default="auto",
+                        help="draw the ring (auto: when stdout is a terminal)")
+    parser.add_argument("--json", action="store_true", help="print each event's body as a JSON line")
+
+
+def run(args: argparse.Namespace) -> int:
+    tty = sys.stdout.isatty()
+    draw = args.ring == "always" or (args.ring == "auto" and tty)
+    ring = ringview.load_ring(args.board) if draw else None
+    shown = 0
+    deadline = time.monotonic() + args.seconds if args.seconds > 0 else None
+    with connect(args) as dev:
+        dev.call("live", {"on": True})
+        try:
+            while deadline is None or time.monotonic() < deadline:
+                wait = 0.5 if deadline is None else max(0.0, min(0.5, deadline - time.monotonic()))
+                for msg in dev.read_events(wait):
+                    if msg.name != "live":
+                        continue
+                    if args.json:
+                        line = json.dumps(msg.body)
+                    else:
+                        line = live.numbers(msg.body)
+                        if ring is not None:
+                            line = live.ring_line(ring, msg.body) + "  " + line
+                    if tty and not args.json:
+                        sys.stdout.write("\r\x1b[2K" + line)
+                    else:
+                        sys.stdout.write(line + "\n")
+                    sys.stdout.flush()
+                    shown += 1
+                    if args.count and shown >= args.count:
+                        return 0
+        except KeyboardInterrupt:
+            pass
+        finally:
+            if tty and shown and not args.json:
+                sys.stdout.write("\n")
+            try:
+                dev.call("live", {"on": False}, retries=0)
+            except LinkError:  # the device may be gone; nothing to undo then
+                pass
+    return 0

