@@ -1,33 +1,362 @@
-# The application: builds the pipeline from the board and the config, then
-# runs the frame loop. Logic only; every hardware object comes from `board`.
+# The application: builds the pipeline, ring, store and link from the board
+# and the config, then runs the frame loop. Logic only: every hardware
+# object comes from `board` (board_esp32 on the device, board_sim on the
+# MicroPython unix port).
+#
+# Per audio frame (20 ms): read the frame, run the pipeline (front end,
+# talker model, tally), handle the button, draw the ring when a ring frame
+# is due (25 fps), serve the serial link with bounded work, feed the
+# watchdog. A finished session is saved to the store at once and the ring
+# shows its summary. Frame cost is measured every frame; a frame over its
+# budget is counted and logged as `warn-frame-overrun` (at most once a
+# second). Measured cost per frame under the unix port: see
+# `talkbalance bench --only pipeline` and docs/benchmarks.md.
 
-from tbfw import config
+import gc
+import json
+import time
+
+from micropython import const
+
+from tbfw import button as buttons
+from tbfw import config, ring, session, talker
+from tbfw.link import CommandError, Link
+from tbfw.pipeline import Pipeline
+from tbfw.store import Store
 from tbfw.version import VERSION
+from tbfw.wire import E_BAD_ARG, E_STORE
+
+_RING_PERIOD_MS = const(40)  # 25 ring frames a second
+_ENDED_SHOW_S = const(60)  # the ring shows the ended session's summary this long
+_LIVE_EVERY_FRAMES = const(50)  # one live event a second at 20 ms frames
+_NEARLY_FULL_PCT = const(90)
+_OVERRUN_LOG_FRAMES = const(50)  # log an overrun at most once a second
 
 
 class App:
     def __init__(self, board):
         self.board = board
-        self.board_desc = board.desc
+        self.desc = board.desc
         self.cfg = config.load_user(board.config_path)
-        rate = self.board_desc["sample_rate_hz"]
-        self.frame_samples = rate * self.cfg["frame_ms"] // 1000
+        _ensure_dir(board.flash_dir)
+        self.boot = _next_boot(board.flash_dir + "/boot.txt")
+        self.device_id = board.device_id()
+        self.pipe = Pipeline(self.desc, self.cfg, self.device_id, self.boot)
+        self.conv = self.pipe.conv
+        self.frame_ms = self.cfg["frame_ms"]
+        self.frame_samples = self.pipe.frame_samples
+        self.audio = board.start_audio(self.frame_samples)
+        self._pcm16 = getattr(board, "frame_format", "i2s") == "pcm16"
+        self.ring = ring.from_board(self.desc)
+        self.ring_state = ring.RingState()
+        self.ring_driver = ring.RingDriver(self.ring, board.ring_write, _RING_PERIOD_MS)
+        self.store = Store(board.flash_dir + "/sessions", self.cfg["store_max_records"],
+                           self.cfg["store_max_flash_pct"])
+        self.store_report = self.store.scan()
+        self.link = Link(board.serial_read, board.serial_write, self)
+        self.button = buttons.Button()
+        self.live_on = False
         self.frames = 0
+        self.overruns = 0
+        self.worst_frame_us = 0
+        self.saved = 0
+        self.save_errors = 0
+        self._ended_at = -1
+        self._last_overrun_log = -_OVERRUN_LOG_FRAMES
+        self._ended_share = -1
+        self._nearly_full = False
+        self._check_storage()
+        self._apply_display_config()
 
-    def step(self):
-        """One audio frame; False when the audio source has ended."""
-        if not self.board.read_frame():
-            return False
-        self.frames += 1
-        return True
+    # -- the loop ------------------------------------------------------------
 
     def run(self):
-        self.board.log("talkbalance %s on %s" % (VERSION, self.board_desc.get("name", "?")))
+        board = self.board
+        report = self.store_report
+        board.log("talkbalance %s on %s, boot %d; store: %d kept, %d dropped" % (
+            VERSION, self.desc.get("name", "?"), self.boot, report["kept"], len(report["dropped"])))
+        for item in report["dropped"]:
+            board.log("store-dropped %s: %s" % (item[0], item[1]))
+        gc.collect()
         try:
             while self.step():
                 pass
+            self.finish("end_of_audio")
+        except KeyboardInterrupt:
+            self.finish("stopped")
+            raise
         finally:
-            self.board.log("stopped after %d frames" % self.frames)
+            self.store.close()
+            board.stop()  # on the ESP32: I2S off and the watchdog defused for the REPL
+            board.log("stopped after %d frames, %d overruns, %d sessions saved" % (
+                self.frames, self.overruns, self.saved))
+
+    def step(self):
+        """One audio frame; False when the audio source has ended (simulator)."""
+        board = self.board
+        if not board.read_frame():
+            return False
+        t0 = time.ticks_us()
+        now_ms = board.ticks_ms()
+        now_s = board.time()
+        if self._pcm16:
+            who = self.pipe.step_pcm16(self.audio, now_s)
+        else:
+            who = self.pipe.step_i2s(self.audio, now_s)
+        self._button(now_ms, now_s)
+        if self.conv.state == session.ENDED:
+            self._save()
+        self._update_ring_state(who)
+        self.ring_driver.update(self.ring_state, now_ms)
+        self.link.poll()
+        self.frames += 1
+        if self.live_on and self.frames % _LIVE_EVERY_FRAMES == 0:
+            self.link.event("live", self._live())
+        board.wdt_feed()
+        cost = time.ticks_diff(time.ticks_us(), t0)
+        if cost > self.worst_frame_us:
+            self.worst_frame_us = cost
+        if cost > self.frame_ms * 1000:
+            self.overruns += 1
+            if self.frames - self._last_overrun_log >= _OVERRUN_LOG_FRAMES:
+                self._last_overrun_log = self.frames
+                board.log("warn-frame-overrun %d us (budget %d us), %d so far" % (
+                    cost, self.frame_ms * 1000, self.overruns))
+        return True
+
+    def finish(self, reason):
+        """Save a session in progress (end of audio, Ctrl-C): never lost silently."""
+        if self.conv.state == session.SESSION:
+            self.conv.stop(reason)
+            self._save()
+
+    def _button(self, now_ms, now_s):
+        event = self.button.update(self.board.button_pressed(), now_ms)
+        conv = self.conv
+        if event == buttons.SHORT:
+            if conv.state in (session.IDLE, session.LISTENING):
+                conv.start(now_s)
+        elif event == buttons.HOLD:
+            conv.claim(True)
+        elif event == buttons.LONG:
+            conv.claim(False)
+            conv.stop("long_press")
+        elif event == buttons.RELEASE and conv.claiming:
+            conv.claim(False)
+
+    def _save(self):
+        rec = self.conv.record()
+        data = json.dumps(rec).encode()
+        try:
+            self.store.add(rec["id"], data)
+            self.saved += 1
+            self.board.log("session-saved %s (%d bytes)" % (rec["id"], len(data)))
+        except Exception as exc:  # the store reports; keep the loop alive
+            self.save_errors += 1
+            self.board.log("error-session-save %s: %s" % (rec["id"], exc))
+        self._check_storage()
+        self._ended_at = self.frames
+        self._ended_share = self.conv.initiator_share_pm()
+        self.conv.reset()
+        gc.collect()  # a quiet moment: the session has just ended
+
+    # -- ring ----------------------------------------------------------------
+
+    def _apply_display_config(self):
+        st = self.ring_state
+        st.night = self.cfg["night"]
+        st.brightness_pct = self.cfg["brightness_pct"]
+        st.target_pm = self.cfg["target_share_pct"] * 10
+        st.band_pm = self.cfg["band_pct"] * 10
+        st.meeting_s = self.cfg["meeting_min"] * 60
+
+    def _update_ring_state(self, who):
+        st = self.ring_state
+        conv = self.conv
+        st.mic_fault = bool(self.pipe.fe.dead_mask) or getattr(self.board, "mic_fault", False)
+        st.storage_nearly_full = self._nearly_full
+        state = conv.state
+        if state == session.SESSION or state == session.LISTENING:
+            st.mode = ring.MODE_CLAIM if conv.claiming else (
+                ring.MODE_SESSION if state == session.SESSION and conv.initiator_slot >= 0 else ring.MODE_LISTENING)
+            ini = conv.initiator_slot
+            model = conv.model
+            if ini >= 0:
+                st.initiator_az = model.slot_az[ini] if model.slot_az[ini] >= 0 else None
+                st.partner_az = model.slot_az[1 - ini] if model.slot_az[1 - ini] >= 0 else None
+                role = conv.role_of(who)
+                st.speaking = (ring.SPEAK_INITIATOR if role == "initiator" else ring.SPEAK_PARTNER
+                               if role == "partner" else ring.SPEAK_BOTH if who == talker.BOTH else ring.SPEAK_NONE)
+                share = conv.initiator_share_pm()
+                st.share_pm = share if share >= 0 else 0
+                st.recent_share_pm = conv.tally.recent_share_pm(ini) if conv.tally is not None else -1
+                st.heat = 1 if conv.tally is not None and conv.tally.heated else 0
+            st.elapsed_s = conv.elapsed_s()
+        elif self._ended_at >= 0 and (self.frames - self._ended_at) * self.frame_ms < _ENDED_SHOW_S * 1000:
+            st.mode = ring.MODE_ENDED
+            st.share_pm = self._ended_share if self._ended_share >= 0 else 0
+            st.speaking = ring.SPEAK_NONE
+            st.heat = 0
+        else:
+            st.mode = ring.MODE_IDLE
+            st.speaking = ring.SPEAK_NONE
+            st.heat = 0
+
+    def _check_storage(self):
+        # counters() allocates: called after store changes, not per frame
+        c = self.store.counters()
+        budget = c.get("budget_bytes") or 0
+        used = c.get("used_bytes", 0)
+        self._nearly_full = bool(budget) and 100 * used >= _NEARLY_FULL_PCT * budget
+
+    def _live(self):
+        conv = self.conv
+        fe = self.pipe.fe
+        return {
+            "state": session.STATE_NAMES[conv.state],
+            "who": conv.role_of(conv.who),
+            "share_pm": conv.initiator_share_pm(),
+            "elapsed_s": conv.elapsed_s(),
+            "azimuth_deg": fe.azimuth_deg if fe.direction_valid else None,
+            "level_db": fe.frame_db_q8 // 256,
+            "heat": 1 if conv.tally is not None and conv.tally.heated else 0,
+            "talkers": [a for a in conv.model.slot_az],
+            "overruns": self.overruns,
+            "ring": self.ring_driver.buf.hex(),
+        }
+
+    # -- the link's device interface (tbfw.link) -----------------------------
+
+    def info(self):
+        fe = self.pipe.fe
+        return {
+            "device": self.device_id,
+            "firmware": VERSION,
+            "board": self.desc.get("name"),
+            "boot": self.boot,
+            "clock": self.board.time(),
+            "state": session.STATE_NAMES[self.conv.state],
+            "counters": self.store.counters(),
+            "frames": self.frames,
+            "overruns": self.overruns,
+            "worst_frame_us": self.worst_frame_us,
+            "lost_samples": getattr(self.board, "lost_samples", 0),
+            "dead_mask": fe.dead_mask,
+            "clip_count": fe.clip_count,
+            "sessions_saved": self.saved,
+            "save_errors": self.save_errors,
+            "link": self.link.stats(),
+        }
+
+    def records(self):
+        return self.store.records()
+
+    def read_record(self, rec_id):
+        return self.store.read(rec_id)
+
+    def ack(self, rec_id):
+        done = self.store.ack(rec_id)
+        self._check_storage()
+        return done
+
+    def clock_get(self):
+        return self.board.time()
+
+    def clock_set(self, unix_s):
+        self.board.set_time(unix_s)
+
+    def config_get(self):
+        return self.cfg
+
+    def config_set(self, changes):
+        new = config.merge_user(_merged(self.cfg, changes))
+        try:
+            _write_json(self.board.config_path, new)
+        except OSError as exc:
+            raise CommandError(E_STORE, "cannot save config: %s" % exc)
+        self.cfg = new
+        self.conv.cfg = new
+        self._apply_display_config()
+        return new
+
+    def live(self, on):
+        self.live_on = bool(on)
+
+    def session(self, action):
+        now_s = self.board.time()
+        if action == "start":
+            self.conv.start(now_s)
+        elif action == "stop":
+            if self.conv.state == session.SESSION:
+                self.conv.stop("stopped")
+                self._save()
+            else:
+                self.conv.stop("stopped")
+        elif action == "claim":
+            self.conv.claim(not self.conv.claiming)
+        else:
+            raise CommandError(E_BAD_ARG, "unknown session action %s" % action)
+        return {"state": session.STATE_NAMES[self.conv.state], "saved": self.saved}
+
+    def selftest(self):
+        fe = self.pipe.fe
+        return {
+            "ok": not fe.dead_mask and self.save_errors == 0,
+            "dead_mask": fe.dead_mask,
+            "clip_count": fe.clip_count,
+            "levels_db": [v // 256 for v in fe.level_db_q8],
+            "overruns": self.overruns,
+            "worst_frame_us": self.worst_frame_us,
+            "store": self.store.counters(),
+        }
+
+    def reboot(self):
+        self.store.close()
+        self.board.reboot()
+
+
+def _merged(cfg, changes):
+    out = {}
+    for key in cfg:
+        out[key] = cfg[key]
+    for key in changes:
+        out[key] = changes[key]
+    return out
+
+
+def _write_json(path, obj):
+    # temp file + rename: a power cut leaves the old or the new config
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(json.dumps(obj))
+    import os
+
+    os.rename(tmp, path)
+
+
+def _ensure_dir(path):
+    import os
+
+    try:
+        os.stat(path)
+    except OSError:
+        os.mkdir(path)
+
+
+def _next_boot(path):
+    """Boot counter on flash (part of every record id)."""
+    boot = 0
+    try:
+        with open(path) as f:
+            boot = int(f.read().strip() or "0")
+    except (OSError, ValueError):
+        boot = 0
+    boot += 1
+    try:
+        _write_json(path, boot)
+    except OSError:
+        pass
+    return boot
 
 
 def _default_board():

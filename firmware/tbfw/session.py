@@ -196,9 +196,7 @@ class Conversation:
         else:
             tally.unknown += self._prefix_nodir
         for slot in (0, 1):
-            tally.talk[slot] += counts[slot]
-            if counts[slot]:
-                tally.turns[slot] += 1
+            tally.credit(slot, counts[slot])
         # Frames already counted by add() as UNKNOWN during the prefix.
         tally.unknown -= self._prefix_nodir + sum(self._prefix)
         if tally.unknown < 0:

@@ -157,6 +157,14 @@ class Tally:
         self._floor_start = self._run_start[slot] if self._run_start[slot] >= 0 else self.frames - 1
         self._run_len[0] = self._run_len[1] = 0
 
+    def credit(self, slot, frames):
+        """Count `frames` of earlier speech for `slot` (heard before the
+        talkers were learned): talk time and this minute's timeline."""
+        if frames > 0:
+            self.talk[slot] += frames
+            self._minute[slot] += frames
+            self.turns[slot] += 1
+
     # -- windows -----------------------------------------------------------
 
     def _close_heat_window(self, f):

@@ -102,6 +102,10 @@ def test_session_ends_after_silence_and_records():
     assert rec["end_reason"] == "silence" and rec["id"] == "ab12-2-1" and rec["schema"] == 1
     assert abs(sum(t["share"] for t in rec["talkers"]) - 1.0) < 0.01
     assert rec["timeline"] and len(rec["timeline"][0]) == 4
+    # the per-minute timeline adds up to the talk times, first turn included
+    for i, t in enumerate(rec["talkers"]):
+        spoken = sum(m[i] + m[2] for m in rec["timeline"])
+        assert abs(spoken - t["talk_s"]) < 0.05, (spoken, t["talk_s"])
 
 
 def test_no_allocation_per_frame_in_steady_state():

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from talkbalance import report
 from talkbalance.commands._common import add_db, open_store
 from talkbalance.errors import InputError
 
@@ -19,6 +18,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from talkbalance import report  # matplotlib: imported only when a report is made
+
     if bool(args.id) == bool(args.partner):
         raise InputError("give a session id or --partner NAME (one of them)")
     with open_store(args) as store:
