@@ -159,7 +159,7 @@ def test_correlator_bounds_at_the_largest_frame():
             vb = -va
         a = array("H", (va + (1 << bits)).tolist())
         b = array("H", (vb + (1 << bits)).tolist())
-        out = array("i", [0] * (2 * lags + 2))
+        out = array("i", [0] * (2 * lags + 3))
         out[2 * lags + 1] = 1 << bits
         viper32.overflows.clear()
         k = dsp.xcorr(a, b, out, n, lags)

@@ -235,7 +235,7 @@ def xcorr(a, b, out, n: int, lags: int) -> int:
     -lags..+lags, with the same m = n - 2 lags terms at every lag.
 
     a, b  array('H') of n, c = v + O, O = 2^B = out[2 lags + 1] (set by caller)
-    out   array('i') of 2 lags + 2; out[k] = r(k - lags) for k in 0..2 lags,
+    out   array('i') of 2 lags + 3; out[k] = r(k - lags) for k in 0..2 lags,
           r(t) = sum over i in [lags, n - lags) of va[i] vb[i + t].
     Offset removal: sum (ca - O)(cb - O) = sum ca cb - O (Sa + Sb(k)) + m O^2.
     Bounds: ca cb <= 2^(2B+2); acc <= m 2^(2B+2) < 2^31 (frontend picks B);
@@ -434,14 +434,19 @@ def peak_q8(xc, k: int, tab) -> int:
     Fits y = A cos(w (t - d)) through the three points:
     cos w = (ym + yp) / (2 y0), tan(w d) = (yp - ym) / (2 y0 sin w). Unlike a
     parabola this is unbiased on the sinc-like peak of a pre-whitened
-    correlation. tab: the atan table of atan2_q8.
+    correlation. Also stores the fitted peak over the sampled one,
+    A / y0 = sqrt(1 + ((yp - ym) / (2 y0 sin w))^2) in Q8 (256..362), in
+    xc[len(xc) - 1], so a peak between two lags is not taken for a weak one.
+    tab: the atan table of atan2_q8.
     Bounds: values scaled under 2^14; (ym + yp) << 13 < 2^28; c*c <= 2^28;
-    y0 * s < 2^28; (angle << 8) < 2^23.
+    y0 * s < 2^28; (angle << 8) < 2^23; t <= y0 < 2^14, (t << 8) < 2^22.
     """
     o = ptr32(xc)
     ym = ((int(o[k - 1]) & _M30) ^ _B30) - _B30
     y0 = ((int(o[k]) & _M30) ^ _B30) - _B30
     yp = ((int(o[k + 1]) & _M30) ^ _B30) - _B30
+    gain_at = int(len(xc)) - 1  # after k + 1
+    o[gain_at] = 256
     if y0 <= 0:
         return 0
     big = y0
@@ -466,6 +471,14 @@ def peak_q8(xc, k: int, tab) -> int:
     if w < 64:  # a flat top (w under 0.25 degree): no sub-sample information
         return 0
     d = (int(atan2_q8(yp - ym, (y0 * s) >> 13, tab)) << 8) // w
+    if s > 0:
+        t = yp - ym
+        if t < 0:
+            t = -t
+        t = (t << 13) // s  # A sin(w d), at the scale of y0
+        if t > y0:
+            t = y0
+        o[gain_at] = (int(isqrt(y0 * y0 + t * t)) << 8) // y0
     if d > 128:
         return 128
     if d < -128:

@@ -39,7 +39,7 @@ _DEAD_ABS_Q8 = const(-17920)  # ... while that one is over -70 dBFS, or a silent
 _DEAD_MS = const(1000)
 
 # Direction
-_MIN_LAG_CONF_Q8 = const(64)  # a pair's normalised correlation peak must reach 0.25
+_MIN_LAG_CONF_Q8 = const(90)  # a pair's normalised correlation peak must reach 0.35 (docs/frontend.md)
 _LAG_MARGIN = const(1)  # lags searched beyond the physical range (samples)
 
 # atan(i / 64) in degrees * 256, i = 0..64
@@ -123,7 +123,7 @@ class FrontEnd:
         self._cbits = (29 - nbits) // 2  # correlator input bits B: n 2^(2B+2) <= 2^31
         self._ca = array.array("H", [0] * n)
         self._cb = array.array("H", [0] * n)
-        self._xc = array.array("i", [0] * (2 * lags + 2))
+        self._xc = array.array("i", [0] * (2 * lags + 3))  # r, offset, peak gain
         self._xc[2 * lags + 1] = 1 << self._cbits
         # one-pair direction: the pair axis angle; two pairs: u ~ inverse(A) lags
         self._axis_q8 = [dsp.atan2_q8(int(ay * 1e6), int(ax * 1e6), self._atan_tab) for ax, ay in axes]
@@ -292,12 +292,14 @@ class FrontEnd:
         n = self.frame_samples
         lags = self.lags
         cb = self._cbits
-        usable = 0
+        usable = 0  # pairs with a confident peak
+        present = 0  # pairs with both microphones working
         last = 0
         for p in range(self.pairs):
             plus, minus = self._pair_ch[p]
             if (dead >> plus) & 1 or (dead >> minus) & 1:
                 continue
+            present |= 1 << p
             sp = self._st[plus]
             sm = self._st[minus]
             pa = sp[dsp.S_PREVQ]
@@ -311,15 +313,16 @@ class FrontEnd:
             xc = self._xc
             k = dsp.xcorr(self._ca, self._cb, xc, n, lags)
             r = xc[k]
-            den = ((ea + eb) >> 9) + 1
-            conf = (r >> 8) * 256 // den if r > 0 else 0
-            if conf > 256:
-                conf = 256
             if k == 0 or k == 2 * lags:  # at the edge of the searched range
                 conf = 0
                 d = 0
             else:
                 d = dsp.peak_q8(xc, k, self._atan_tab)
+                # normalised peak 2 A / (Ea + Eb), A the fitted peak (r * gain)
+                den = ((ea + eb) >> 9) + 1
+                conf = (((r >> 8) * xc[2 * lags + 2]) >> 8) * 256 // den if r > 0 else 0
+                if conf > 256:
+                    conf = 256
             self.lag_q8[p] = ((k - lags) << 8) + d
             self.lag_conf_q8[p] = conf
             if conf >= _MIN_LAG_CONF_Q8:
@@ -332,8 +335,8 @@ class FrontEnd:
             l1 = self.lag_q8[1]
             a = dsp.atan2_q8(m10 * l0 + m11 * l1, m00 * l0 + m01 * l1, self._atan_tab)
             self.ambiguous = False
-        elif usable:
-            # one pair: angle from its axis, front/back unknown
+        elif usable and usable == present:
+            # one working pair: angle from its axis, front/back unknown
             mx = self._maxlag_q8[last]
             c = (self.lag_q8[last] << 14) // mx
             if c > 16384:

@@ -36,7 +36,7 @@ CLICK_DB = 30.0
 DEAD_REL_DB = 40.0
 DEAD_ABS_DB = -70.0
 DEAD_MS = 1000
-MIN_LAG_CONF = 0.25
+MIN_LAG_CONF = 90 / 256
 LAG_MARGIN = 1
 EMPH = 29 / 32
 RAIL = 0x7FFF00
@@ -209,9 +209,11 @@ class Reference:
 
     def _direction(self, q, dead, lags, confs) -> bool:
         usable = []
+        present = []
         for p, (plus, minus) in enumerate(self.pair_ch):
             if (dead >> plus) & 1 or (dead >> minus) & 1:
                 continue
+            present.append(p)
             lag, conf = correlate(q[plus], q[minus], self.prev_q[plus], self.prev_q[minus], self.lags)
             lags[p] = lag
             confs[p] = conf
@@ -222,7 +224,7 @@ class Reference:
             u = np.linalg.solve(a, np.array(lags))
             az = math.degrees(math.atan2(u[1], u[0]))
             self.ambiguous = False
-        elif usable:
+        elif usable and usable == present:  # one working pair
             p = usable[-1]
             c = max(-1.0, min(1.0, lags[p] / self.maxlag[p]))
             ax = self.axes[p]
@@ -251,22 +253,31 @@ def correlate(qa, qb, prev_a, prev_b, lags) -> tuple[float, float]:
     k = int(np.argmax(r))
     ea = float(np.dot(a, a))
     eb = float(np.dot(b, b))
-    conf = max(0.0, min(1.0, 2 * r[k] / (ea + eb))) if ea + eb > 0 else 0.0
-    if k == 0 or k == 2 * lags:
+    if k == 0 or k == 2 * lags or ea + eb <= 0:
         return float(k - lags), 0.0
-    return k - lags + cosine_peak(r[k - 1], r[k], r[k + 1]), conf
+    d, gain = cosine_fit(r[k - 1], r[k], r[k + 1])
+    conf = max(0.0, min(1.0, 2 * r[k] * gain / (ea + eb)))
+    return k - lags + d, conf
 
 
 def cosine_peak(ym: float, y0: float, yp: float) -> float:
     """Offset of the peak of A cos(w (t - d)) through three samples (-0.5..0.5)."""
+    return cosine_fit(ym, y0, yp)[0]
+
+
+def cosine_fit(ym: float, y0: float, yp: float) -> tuple[float, float]:
+    """(d, A / y0) of y = A cos(w (t - d)) through three samples; A / y0 is
+    at most sqrt(2) (the firmware's clamp)."""
     if y0 <= 0:
-        return 0.0
+        return 0.0, 1.0
     c = max(-1.0, min(1.0, (ym + yp) / (2 * y0)))
     w = math.acos(c)
     if w < math.radians(0.25):
-        return 0.0
-    d = math.atan2(yp - ym, 2 * y0 * math.sin(w)) / w
-    return max(-0.5, min(0.5, d))
+        return 0.0, 1.0
+    s = math.sin(w)
+    d = math.atan2(yp - ym, 2 * y0 * s) / w
+    t = min(abs(yp - ym) / (2 * s), y0)
+    return max(-0.5, min(0.5, d)), math.sqrt(y0 * y0 + t * t) / y0
 
 
 def run_reference(pcm: np.ndarray, desc: dict, cfg: dict) -> Frames:

@@ -241,9 +241,10 @@ def test_integer_helpers():
     for y, x, deg in ((0, 1, 0), (1, 1, 45), (1, 0, 90), (1, -1, 135), (0, -1, 180), (-1, -1, -135), (-1, 0, -90)):
         got = dsp.atan2_q8(y * 1000, x * 1000, tab)
         assert abs(got - deg * 256) <= 2, (y, x, got)
-    xc = array.array("i", [100, 1000, 100])
+    xc = array.array("i", [100, 1000, 100, 0])
     assert dsp.peak_q8(xc, 1, tab) == 0
-    xc = array.array("i", [900, 1000, 100])
+    xc = array.array("i", [900, 1000, 100, 0])
     assert dsp.peak_q8(xc, 1, tab) < -64
-    xc = array.array("i", [-(1 << 28), (1 << 29) - 1, (1 << 28)])
+    xc = array.array("i", [-(1 << 28), (1 << 29) - 1, (1 << 28), 0])
     assert 0 < dsp.peak_q8(xc, 1, tab) <= 128
+    assert 256 < xc[3] <= 363  # the fitted peak is above the sampled one
