@@ -131,8 +131,6 @@ def test_ports_command(capsys, monkeypatch):
 
     fake = [Info("/dev/ttyS0", None, None, "n/a"), Info("/dev/ttyACM0", 0x303A, 0x1001, "USB JTAG/serial debug unit")]
     monkeypatch.setattr(ports, "_system_ports", lambda: fake)
-    monkeypatch.setattr(ports.find_device, "__defaults__", (None, lambda: fake))
-    monkeypatch.setattr(ports.list_ports, "__defaults__", (lambda: fake,))
     code, out, _ = _run(capsys, "ports")
     assert code == 0
     lines = out.splitlines()

@@ -63,10 +63,10 @@ def _system_ports() -> Iterable:
     return list_ports.comports()
 
 
-def list_ports(source: Callable[[], Iterable] = _system_ports) -> list[Port]:
+def list_ports(source: Callable[[], Iterable] | None = None) -> list[Port]:
     """Every serial port, likely devices first, then by name."""
     out = []
-    for info in source():
+    for info in (source or _system_ports)():
         vid = getattr(info, "vid", None)
         pid = getattr(info, "pid", None)
         desc = getattr(info, "description", "") or ""
@@ -76,7 +76,7 @@ def list_ports(source: Callable[[], Iterable] = _system_ports) -> list[Port]:
     return out
 
 
-def find_device(port: str | None = None, source: Callable[[], Iterable] = _system_ports) -> str:
+def find_device(port: str | None = None, source: Callable[[], Iterable] | None = None) -> str:
     """The port to open: `port` when given (any pyserial URL), else the
     TALKBALANCE_PORT environment variable, else the one likely device."""
     if port:

