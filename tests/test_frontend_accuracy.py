@@ -121,3 +121,44 @@ def test_firmware_matches_reference_on_far_field_speech(desc, cfg):
     assert np.max(np.abs(fw["lags"][both] - ref["lags"][both])) <= 0.05
     assert np.max(np.abs(fw["lag_conf"][both] - ref["lag_conf"][both])) <= 0.03
     assert np.max(_angle_err(fw["azimuth"][both], ref["azimuth"][both])) <= 1
+
+
+def _one_pair_board(desc):
+    board = {k: v for k, v in desc.items() if k not in ("channels", "pair_lags")}
+    board["mics"] = board["mics"][:2]
+    board["i2s"] = board["i2s"][:1]
+    board["pairs"] = board["pairs"][:1]
+    return config.validate_board(board)
+
+
+@pytest.mark.parametrize("azimuth, tol", [(35.0, 5), (75.0, 5), (130.0, 5), (150.0, 5), (170.0, 12)])
+def test_one_pair_board_gives_the_angle_from_its_axis(desc, cfg, azimuth, tol):
+    """acos(lag / max lag): near the axis (170 deg) a lag error of 0.05 sample
+    is already 4 degrees, so the tolerance there is wider."""
+    one = _one_pair_board(desc)
+    rng = np.random.default_rng(int(azimuth))
+    src, _act = S.speech_bursts(6, RATE, rng)
+    chans = S.render_far_field(src, one, azimuth)
+    chans += S.white(chans.size, rng).reshape(chans.shape) * 0.1
+    out = R.run_firmware(S.to_int16(chans, 0.05), one, cfg).arrays()
+    v = out["valid"]
+    assert v.sum() >= 50
+    assert out["ambiguous"][v].all()
+    # the mirror image (-azimuth) reads the same: the angle is from the x axis, 0..180
+    assert np.all((out["azimuth"][v] >= 0) & (out["azimuth"][v] <= 180))
+    assert np.median(_angle_err(out["azimuth"][v], azimuth)) <= tol
+
+
+@pytest.mark.parametrize("frame_ms", [10, 32])
+def test_other_frame_lengths_give_the_same_direction(desc, frame_ms):
+    cfg = config.merge_user({"frame_ms": frame_ms})
+    rng = np.random.default_rng(frame_ms)
+    src, _act = S.speech_bursts(6, RATE, rng)
+    chans = S.render_far_field(src, desc, 222.0)
+    chans += S.white(chans.size, rng).reshape(chans.shape) * 0.1
+    out = R.run_firmware(S.to_int16(chans, 0.05), desc, cfg).arrays()
+    v = out["valid"]
+    assert v.sum() >= 3000 // frame_ms
+    assert np.median(_angle_err(out["azimuth"][v], 222.0)) <= 3
+    ref = R.run_reference(S.to_int16(chans, 0.05), desc, cfg).arrays()
+    assert np.mean(ref["speech"] == out["speech"]) >= 0.98
