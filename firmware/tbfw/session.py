@@ -68,6 +68,9 @@ class Conversation:
         self._last_speech = 0
         self._prefix_nodir = 0
         self._prefix_pending = True
+        self.confident = False
+        self.fold_frame = -1  # frame at which earlier speech was credited
+        self.fold_slot_az = [-1, -1]  # the talker directions it was credited by
         self._n_first = 0
         for i in range(_BINS):
             self._prefix[i] = 0
@@ -122,6 +125,7 @@ class Conversation:
         if speech:
             self._last_speech = self._frames
         confident = speech and direction_valid and conf_q8 >= self.model.min_conf_q8
+        self.confident = confident
         if confident and self.claiming and azimuth_deg >= 0:
             b = (azimuth_deg // _BIN_DEG) % _BINS
             if self._claim_bins[b] < 65535:
@@ -176,6 +180,8 @@ class Conversation:
     def _fold_prefix(self):
         """Credit speech heard before both talkers were learned."""
         self._prefix_pending = False
+        self.fold_frame = self._frames
+        self.fold_slot_az[0], self.fold_slot_az[1] = self.model.slot_az
         tally = self.tally
         if tally is None:
             return

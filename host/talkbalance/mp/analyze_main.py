@@ -39,11 +39,15 @@ def main():
     buf = bytearray(pipe.frame_samples * wav.frame_bytes)
     frame_s = cfg["frame_ms"] / 1000
     codes = bytearray(wav.frames // pipe.frame_samples + 1) if want_frames else None
+    # confident azimuth of each frame (degrees // 2, 255 = none), to show how
+    # speech heard before the talkers were learned was credited
+    dirs = bytearray(len(codes)) if codes is not None else None
     n = 0
     while wav.readinto(buf) == len(buf):
         who = pipe.step_pcm16(buf, int(n * frame_s))
         if codes is not None:
             codes[n] = who
+            dirs[n] = pipe.fe.azimuth_deg // 2 if pipe.conv.confident else 255
         n += 1
         if pipe.conv.state == ENDED:
             break
@@ -57,12 +61,22 @@ def main():
         # slot codes -> role codes, now that roles are bound
         ini = conv.initiator_slot if conv.initiator_slot >= 0 else 0
         out = bytearray(n)
+        fold = conv.fold_frame
         for i in range(n):
             c = codes[i]
+            if c == talker.UNKNOWN and i < fold and dirs[i] != 255:
+                c = _nearest(conv.fold_slot_az, dirs[i] * 2)
             if c == talker.SLOT_A or c == talker.SLOT_B:
                 c = 1 if c - talker.SLOT_A == ini else 2
             out[i] = 48 + c
         print("@@FRAMES", out.decode())
+
+
+def _nearest(slot_az, az):
+    """The slot the session credited a pre-learning frame to (as _fold_prefix)."""
+    da = talker.angle_diff(az, slot_az[0])
+    db = talker.angle_diff(az, slot_az[1])
+    return talker.SLOT_A if da <= db else talker.SLOT_B
 
 
 main()
