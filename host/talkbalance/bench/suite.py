@@ -227,8 +227,15 @@ def _merge_latency(items: list[peers.Latency]) -> peers.Latency:
     return out
 
 
+def _render_and_run(cache: Path, seed: int, minutes: float, board: dict) -> SceneRun:
+    wav, truth = ensure_scene(cache, seed, minutes)
+    return run_scene(wav, truth, board)
+
+
 def run_suite(count: int = DEFAULT_SCENES, minutes: float = DEFAULT_MINUTES, cache: Path | None = None,
-              board_path: str | None = None, progress: Progress = _quiet) -> SuiteReport:
+              board_path: str | None = None, progress: Progress = _quiet, jobs: int = 1) -> SuiteReport:
+    """Render (or reuse) `count` scenes and score ours and the peers on them;
+    `jobs` scenes at a time in separate processes."""
     if count < 1:
         raise InputError("--suite needs at least one scene")
     if not 0.5 <= minutes <= 60:
@@ -237,10 +244,20 @@ def run_suite(count: int = DEFAULT_SCENES, minutes: float = DEFAULT_MINUTES, cac
     cache = Path(cache) if cache else default_cache()
     board = boardmod.load(board_path)
     runs = []
-    for seed in range(1, count + 1):
-        wav, truth = ensure_scene(cache, seed, minutes, progress)
-        progress(f"bench: scene {seed}/{count}: ours and peers ...")
-        runs.append(run_scene(wav, truth, board, progress))
+    if jobs > 1 and count > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        progress(f"bench: {count} scenes, {jobs} at a time ...")
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            futures = [pool.submit(_render_and_run, cache, seed, minutes, board) for seed in range(1, count + 1)]
+            for seed, future in enumerate(futures, 1):
+                runs.append(future.result())
+                progress(f"bench: scene {seed}/{count} done")
+    else:
+        for seed in range(1, count + 1):
+            wav, truth = ensure_scene(cache, seed, minutes, progress)
+            progress(f"bench: scene {seed}/{count}: ours and peers ...")
+            runs.append(run_scene(wav, truth, board, progress))
     audio_s = sum(r.audio_s for r in runs)
 
     vad_f1 = {"ours": _pooled_f1(runs, lambda r: peers.codes_speech(r.ours_codes))}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import subprocess
 import sys
@@ -27,6 +28,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help=f"length of each scene in minutes (default {suite.DEFAULT_MINUTES:g})")
     parser.add_argument("--cache", type=Path, default=None, metavar="DIR",
                         help="where rendered scenes are kept (default ~/.cache/talkbalance/scenes)")
+    parser.add_argument("--jobs", type=int, default=1, metavar="J",
+                        help="scenes processed at a time (default 1; the peers take most of the time)")
     parser.add_argument("--markdown", type=Path, default=None, metavar="FILE",
                         help="also write the report as Markdown (docs/benchmarks.md in a checkout)")
 
@@ -80,13 +83,15 @@ def run(args: argparse.Namespace) -> int:
 
     report = None
     if ACCURACY in wanted and args.suite > 0:
-        report = suite.run_suite(args.suite, args.minutes, cache, progress=progress)
+        report = suite.run_suite(args.suite, args.minutes, cache, progress=progress, jobs=max(1, args.jobs))
         rows += suite.summary_rows(report)
         print(suite.format_text(suite.accuracy_rows(report)))
         print()
     print(bench.format_table(rows))
     if args.markdown:
-        info = {"machine": f"{platform.machine()}, {platform.system()}, Python {platform.python_version()}",
+        load = ", ".join(f"{x:.1f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
+        info = {"machine": f"{platform.machine()}, {platform.system()}, {os.cpu_count()} cores (load average "
+                f"{load} at the end of the run), Python {platform.python_version()}",
                 "micropython": _micropython_version(), "cost_audio": cost_audio or "built-in two-talker signal"}
         text = suite.markdown_report(report, rows, _command_line(args), info)
         try:
