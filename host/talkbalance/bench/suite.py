@@ -435,6 +435,17 @@ def closing_note(report: SuiteReport | None, rows: list) -> list[str]:
                          f"{med:.0f} ms ({peers.percentile(lat.frames, 50):.0f} frames), 95th percentile "
                          f"{peers.percentile(lat.ms, 95):.0f} ms, {verdict} the 300 ms target; "
                          f"{lat.changes - lat.missed} of {lat.changes} changes were shown before the turn ended.")
+            quick = sorted((m for m in report.methods if m.name != OURS and m.vad == "ours"
+                            and peers.percentile(m.latency.ms, 50) is not None),
+                           key=lambda m: peers.percentile(m.latency.ms, 50) or 0.0)
+            if med > 300 and quick and (peers.percentile(quick[0].latency.ms, 50) or 0.0) <= 300:
+                notes.append(
+                    f"The same talker model shows a change in {peers.percentile(quick[0].latency.ms, 50):.0f} ms "
+                    f"(median) when fed {quick[0].name} directions on every speech frame, so our delay comes "
+                    f"from the direction stream, not the model's hysteresis alone: at a turn's start few of our "
+                    f"frames carry a confident direction, and the model keeps direction-less speech with the "
+                    f"previous talker for up to 15 frames (tbfw.talker _CARRY_FRAMES) before it needs two votes "
+                    f"for the new one. More frames with a usable direction (see above) would shorten it.")
     total = _value(rows, "pipeline", "total_ms_per_audio_s")
     if total is not None:
         verdict = "within" if total <= 4 else "over"
@@ -450,6 +461,9 @@ def closing_note(report: SuiteReport | None, rows: list) -> list[str]:
                      f"240 MHz ESP32 or ESP32-S3 core, an upper bound ({ms / 10 / calibration.CLOCK_CREDIT:.0f}% "
                      f"if the 240 MHz clock gains its full 50%); the issue's rough rule of 50x would give "
                      f"{total * 50 / 10:.0f}%.")
+        stages = sorted(calibration.stage_costs(rows).items(), key=lambda kv: -kv[1])
+        if stages:
+            line += " By stage: " + ", ".join(f"{name} {ms:.2f} ms" for name, ms in stages) + "."
         notes.append(line)
     return notes
 
