@@ -61,9 +61,8 @@ def test_check_board_says_what_to_do():
 def test_compile_firmware_for_xtensawin(tmp_path):
     plan = deploy.compile_firmware(tmp_path)
     fw = paths.firmware_dir()
-    want = {"/" + f.relative_to(fw).as_posix() for f in paths.firmware_files()}
     got = {dst for _, dst in plan.files}
-    assert got == {p if p == "/main.py" else p[:-3] + ".mpy" for p in want}
+    assert got == {"/main.py"} | {f"/lib/tbfw/{f.stem}.mpy" for f in (fw / "tbfw").glob("*.py")}
     cross = deploy.mpy_cross_version()
     native = 0
     for src, dst in plan.files:
@@ -71,7 +70,7 @@ def test_compile_firmware_for_xtensawin(tmp_path):
             continue
         head = src.read_bytes()[:4]
         assert head[0:1] == b"M" and head[1] == cross[0]
-        source = (fw / dst[1:]).with_suffix(".py").read_text()
+        source = (fw / "tbfw" / Path(dst).name).with_suffix(".py").read_text()
         if "@micropython.viper" in source or "@micropython.native" in source:
             # native code: for the ESP32's architecture, tied to this .mpy sub-version
             assert head[2] >> 2 == deploy.ARCH_NAMES.index("xtensawin"), dst
@@ -125,11 +124,11 @@ def test_deploy_checks_then_copies_then_starts(tmp_path):
     assert len(tools.calls) == 2  # the check, then one chained copy
     check, copy = tools.calls
     assert check[:3] == [mpremote, "connect", "/dev/ttyACM0"]
-    assert copy[:4] == [mpremote, "connect", "/dev/ttyACM0", "exec"] and "os.remove('/tbfw/'" in copy[4]
+    assert copy[:4] == [mpremote, "connect", "/dev/ttyACM0", "exec"] and "rm('/lib/tbfw')" in copy[4]
     text = " ".join(copy)
     assert "fs cp " + str(paths.firmware_dir() / "main.py") + " :/main.py" in text
     assert text.endswith(str(paths.board_path()) + " :/board.json")
-    pkg_cp = copy.index(":/tbfw/")
+    pkg_cp = copy.index(":/lib/tbfw/")
     mpys = [Path(a).name for a in copy[:pkg_cp] if a.endswith(".mpy")]
     assert sorted(mpys) == sorted(f.stem + ".mpy" for f in (paths.firmware_dir() / "tbfw").glob("*.py"))
     assert started == ["/dev/ttyACM0"]

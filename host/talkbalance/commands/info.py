@@ -15,7 +15,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def _kib(n) -> str:
-    return f"{n / 1024:.0f} KiB" if isinstance(n, (int, float)) else "?"
+    if not isinstance(n, (int, float)):
+        return "?"
+    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20)):
+        if n >= 10 * size:
+            return f"{n / size:.0f} {unit}"
+    return f"{n / 1024:.0f} KiB"
 
 
 def run(args: argparse.Namespace) -> int:

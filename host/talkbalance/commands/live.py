@@ -7,7 +7,7 @@ import json
 import sys
 import time
 
-from talkbalance import live, ringview
+from talkbalance import live
 from talkbalance.commands._link import add_port, connect
 from talkbalance.errors import LinkError
 
@@ -26,7 +26,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     tty = sys.stdout.isatty()
     draw = args.ring == "always" or (args.ring == "auto" and tty)
-    ring = ringview.load_ring(args.board) if draw else None
+    ring = live.RingLine(args.board) if draw else None
     shown = 0
     deadline = time.monotonic() + args.seconds if args.seconds > 0 else None
     with connect(args) as dev:
@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
                     else:
                         line = live.numbers(msg.body)
                         if ring is not None:
-                            line = live.ring_line(ring, msg.body) + "  " + line
+                            line = ring(msg.body) + "  " + line
                     if tty and not args.json:
                         sys.stdout.write("\r\x1b[2K" + line)
                     else:
