@@ -21,9 +21,9 @@ import time
 from micropython import const
 
 from tbfw import config
-from tbfw.wav import WavReader
 
 _SERIAL_WRITE_MAX = const(256)
+_QUIET_BYTES = const(256)  # the quiet room's noise pattern, repeated over the frame
 _CTRL_C = const(3)
 _EPOCH_DEFAULT = const(1767225600)  # 2026-01-01, until the host sets the clock
 
@@ -46,6 +46,8 @@ class SimBoard:
         self.frame_ms = 20
         self._wav = None
         if audio_path:
+            from tbfw.wav import WavReader  # only a board that plays a recording needs it
+
             self._wav = WavReader(open(audio_path, "rb"))
             if self._wav.rate != self.desc["sample_rate_hz"]:
                 raise config.ConfigError("audio", "WAV rate %d Hz, board rate %d Hz" % (
@@ -80,11 +82,14 @@ class SimBoard:
         self._pcm = bytearray(frame_samples * 2 * self.desc["channels"])
         # The room after the recording: quiet microphone self-noise (about
         # -84 dBFS), not digital zeros, which the front end reports as a fault.
-        quiet = bytearray(os.urandom(len(self._pcm)))
-        for i in range(0, len(quiet), 2):
+        # A short random pattern, repeated: a frame-sized copy would cost as
+        # much heap as the frame itself.
+        quiet = bytearray(os.urandom(_QUIET_BYTES))
+        for i in range(0, _QUIET_BYTES, 2):
             quiet[i] = (quiet[i] & 7) - 4 & 0xFF
             quiet[i + 1] = 0xFF if quiet[i] & 0x80 else 0
         self._quiet = quiet
+        self._quiet_tail = memoryview(quiet)[:len(self._pcm) % _QUIET_BYTES]
         return self._pcm
 
     def read_frame(self):
@@ -99,7 +104,10 @@ class SimBoard:
                 return True
             self.audio_ended = True
             self.log("audio-ended after %d frames" % self.frames)
-        pcm[:] = self._quiet
+        whole = len(pcm) - len(self._quiet_tail)
+        for pos in range(0, whole, _QUIET_BYTES):
+            pcm[pos:pos + _QUIET_BYTES] = self._quiet
+        pcm[whole:] = self._quiet_tail
         self.frames += 1
         self._pace(1.0)
         return True
