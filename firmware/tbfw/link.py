@@ -249,21 +249,24 @@ class Link:
 
     def _info(self, msg):
         """The device's info and the link's counters; what does not fit in a
-        frame is left out (the link's counters, then the recent drops)."""
+        frame is left out (the link's counters, then the recent drops). The
+        frame that fits is queued as it is: encoded once, not twice."""
         info = dict(self.device.info())
         info["protocol"] = wire.PROTOCOL
         info["link"] = self.stats()
-        for trim in ("link", "recent_drops"):
+        for trim in ("link", "recent_drops", ""):
             try:
-                wire.ok(msg.id, msg.name, info)
-                return info
+                frame = wire.ok(msg.id, msg.name, info)
             except wire.WireError:
                 if trim == "link":
                     del info["link"]
-                elif isinstance(info.get("counters"), dict):
+                elif trim and isinstance(info.get("counters"), dict):
                     info["counters"] = dict(info["counters"])
                     info["counters"].pop("recent_drops", None)
-        return info
+                continue
+            self._push(frame, False)
+            return _LATER
+        return info  # too large even so: _answer reports why
 
     def _list(self, msg):
         """Records with seq > after, as many as fit in one frame."""
