@@ -109,3 +109,55 @@ def test_power_cuts_mid_session_and_mid_write_lose_nothing_committed(tmp_path, s
             committed = now
     finally:
         dev.stop()
+
+
+def test_flood_of_garbage_and_pointless_commands_during_a_session(tmp_path):
+    """Garbage and valid-but-pointless requests at the UART's full rate
+    (115200 baud, about 11.5 KB/s) for a whole real-time session: the session
+    is still recorded correctly and no audio is lost."""
+    import threading
+
+    import serial
+    from talkbalance.fw import wire
+
+    seconds = 20
+    wav = tmp_path / "talk.wav"
+    true_share = _conversation(wav, seconds=seconds, seed=5)
+    flash = tmp_path / "flash"
+    sim.install_firmware(flash)
+    rng = random.Random(7)
+    junk = [bytes(rng.randrange(256) for _ in range(200)), b"I (123) boot: log line\r\n",
+            wire.request(900, "info"), wire.request(901, "list"), wire.request(902, "clock"),
+            wire.request(903, "config"), b"@tb1 req 5 info {} 00000000\n", b"\x00\xff" * 64]
+    with sim.SimDevice(flash, audio=wav, speed=1.0, log=tmp_path / "device.log") as dev:
+        stop = threading.Event()
+        sent = [0]
+
+        def flood():
+            with serial.serial_for_url(dev.port, timeout=0) as port:
+                t0 = time.monotonic()
+                while not stop.is_set():
+                    chunk = rng.choice(junk)
+                    port.write(chunk)
+                    port.read(4096)
+                    sent[0] += len(chunk)
+                    ahead = sent[0] / 11520 - (time.monotonic() - t0)
+                    if ahead > 0:
+                        time.sleep(ahead)
+
+        worker = threading.Thread(target=flood)
+        worker.start()
+        time.sleep(seconds + 1.0)
+        stop.set()
+        worker.join()
+        with Device.connect(dev.port, timeout=5) as link:
+            _wait_heard(link, seconds)
+            info = link.call("info")
+            link.call("session", {"action": "stop"})
+            with LocalStore(tmp_path / "db.sqlite3") as local:
+                sync(link, local)
+                rec = local.all()[0].record
+    assert sent[0] > 10000 * seconds * 0.8
+    assert info["lost_samples"] == 0, info
+    assert info["link"]["skipped"] > 0 or info["link"].get("too_long", 0) > 0, info["link"]
+    assert abs(rec["talkers"][0]["share"] - true_share) < 0.04, (rec["talkers"], true_share)

@@ -25,6 +25,9 @@ from tbfw import config
 _SERIAL_WRITE_MAX = const(256)
 _QUIET_BYTES = const(256)  # the quiet room's noise pattern, repeated over the frame
 _CTRL_C = const(3)
+# Audio the ESP32's I2S DMA queue holds while the loop is late (board_esp32
+# sizes ibuf for 160 ms): later than this, samples are lost.
+_QUEUE_US = const(160000)
 _EPOCH_DEFAULT = const(1767225600)  # 2026-01-01, until the host sets the clock
 
 # Bytes that followed a Ctrl-C, for the REPL that takes over.
@@ -124,8 +127,24 @@ class SimBoard:
         ahead = due_us - time.ticks_diff(time.ticks_us(), self._pace_us)
         if ahead > 1000:
             time.sleep_us(ahead)
-        elif ahead < -2000000:  # far behind (host stalled us): don't race to catch up
-            self._pace_speed = 0.0
+        elif ahead < -_QUEUE_US:
+            if speed == 1.0:
+                self._overflow(-ahead)
+            else:  # faster than real time: the host is slow, no device would lose audio
+                self._pace_speed = 0.0
+
+    def _overflow(self, late_us):
+        """Real time: the loop came later than the I2S DMA queue holds. As on
+        the ESP32, the audio in between is gone; count it (lost_samples)."""
+        frame_us = self.frame_ms * 1000
+        lost = (late_us - _QUEUE_US) // frame_us + 1
+        wav = self._wav
+        for _ in range(lost):
+            if wav is None or self.audio_ended or wav.readinto(self._pcm) != len(self._pcm):
+                self.audio_ended = True
+            self.frames += 1
+        self.lost_samples += lost * self.frame_samples
+        self.log("warn-audio-lost %d frames (loop %d ms late)" % (lost, late_us // 1000))
 
     # -- ring
     def ring_write(self, grb):
