@@ -57,7 +57,7 @@ _ANY_MARKER = re.compile(rb"@tb(\d+) (?:ok|err|part|evt) ")
 try:  # errors a port raises when the device goes away (termios.error is no OSError)
     import termios
 
-    _IO_ERRORS: tuple[type[BaseException], ...] = (serial.SerialException, OSError, termios.error)
+    _IO_ERRORS: tuple[type[Exception], ...] = (serial.SerialException, OSError, termios.error)
 except ImportError:  # Windows
     _IO_ERRORS = (serial.SerialException, OSError)
 
