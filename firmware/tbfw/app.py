@@ -24,13 +24,15 @@ from tbfw.link import CommandError, Link
 from tbfw.pipeline import Pipeline
 from tbfw.store import Store
 from tbfw.version import VERSION
-from tbfw.wire import E_BAD_ARG, E_STORE
+from tbfw.wire import E_BAD_ARG, E_BUSY, E_STORE
 
 _RING_PERIOD_MS = const(40)  # 25 ring frames a second
 _ENDED_SHOW_S = const(60)  # the ring shows the ended session's summary this long
 _LIVE_EVERY_FRAMES = const(50)  # one live event a second at 20 ms frames
 _NEARLY_FULL_PCT = const(90)
 _OVERRUN_LOG_FRAMES = const(50)  # log an overrun at most once a second
+_SELFTESTS_DEFAULT = ("mics", "leds", "flash", "cost")
+_SELFTESTS_ALL = ("mics", "leds", "flash", "cost", "tap", "button")
 
 
 class App:
@@ -59,6 +61,8 @@ class App:
         self.frames = 0
         self.overruns = 0
         self.worst_frame_us = 0
+        self.cost_sum_us = 0
+        self.cost_frames = 0
         self.saved = 0
         self.save_errors = 0
         self._ended_at = -1
@@ -114,6 +118,11 @@ class App:
             self.link.event("live", self._live())
         board.wdt_feed()
         cost = time.ticks_diff(time.ticks_us(), t0)
+        self.cost_sum_us += cost
+        self.cost_frames += 1
+        if self.cost_frames >= 1 << 15:  # sum < 32768 * 20 ms < 2^30: stays a small int
+            self.cost_sum_us >>= 1
+            self.cost_frames >>= 1
         if cost > self.worst_frame_us:
             self.worst_frame_us = cost
         if cost > self.frame_ms * 1000:
@@ -298,17 +307,59 @@ class App:
             raise CommandError(E_BAD_ARG, "unknown session action %s" % action)
         return {"state": session.STATE_NAMES[self.conv.state], "saved": self.saved}
 
-    def selftest(self):
-        fe = self.pipe.fe
-        return {
-            "ok": not fe.dead_mask and self.save_errors == 0,
-            "dead_mask": fe.dead_mask,
-            "clip_count": fe.clip_count,
-            "levels_db": [v // 256 for v in fe.level_db_q8],
-            "overruns": self.overruns,
-            "worst_frame_us": self.worst_frame_us,
-            "store": self.store.counters(),
-        }
+    def selftest(self, tests=None):
+        """Self-test on request from the host (`talkbalance selftest`).
+
+        Default set, no one needed at the device: "mics" (live levels, dead
+        and clipping channels from the front end), "leds" (a walk round the
+        ring), "flash" (write, read back, remove), "cost" (frame cost measured
+        in the running loop). On request: "tap" (tap by each microphone in
+        turn; checks the wiring against the board file) and "button".
+        Refused during a session: the tests hold the audio loop.
+        """
+        if self.conv.state == session.SESSION:
+            raise CommandError(E_BUSY, "a session is running; end it first")
+        from tbfw import selftest  # loaded only when asked for
+
+        tests = tests or list(_SELFTESTS_DEFAULT)
+        board = self.board
+        out = {}
+        ok = True
+        for name in tests:
+            if name == "mics":
+                fe = self.pipe.fe
+                res = {"ok": not fe.dead_mask, "levels_db": [v / 256 for v in fe.level_db_q8],
+                       "dead_mask": fe.dead_mask, "clip_count": fe.clip_count}
+            elif name == "leds":
+                res = selftest.led_walk(board)
+                res["ok"] = res["leds"] == self.ring.count
+            elif name == "flash":
+                res = selftest.flash_check(board)
+            elif name == "cost":
+                budget = self.frame_ms * 1000
+                mean = self.cost_sum_us // self.cost_frames if self.cost_frames else 0
+                res = {"ok": self.overruns == 0, "mean_us": mean, "worst_us": self.worst_frame_us,
+                       "budget_us": budget, "load_pct": round(100 * mean / budget, 1), "frames": self.frames,
+                       "overruns": self.overruns, "lost_samples": getattr(board, "lost_samples", 0)}
+            elif name == "tap" and not self._pcm16:
+                res = {"ok": True, "channels": []}
+                for mic in self.desc["mics"]:
+                    one = selftest.tap_check(board, mic["channel"])
+                    res["channels"].append(one)
+                    res["ok"] = res["ok"] and one.get("ok", False)
+            elif name == "button":
+                res = selftest.button_check(board)
+            elif name == "tap":
+                res = {"ok": False, "error": "needs the I2S microphones of a real board"}
+            else:
+                raise CommandError(E_BAD_ARG, "unknown self-test %s; known: %s" % (
+                    name, ", ".join(_SELFTESTS_ALL)))
+            ok = ok and bool(res.get("ok", False))
+            out[name] = res
+        if "leds" in tests:
+            self.ring_driver.update(self.ring_state, self.board.ticks_ms())  # the ring as it was
+        out["ok"] = ok
+        return out
 
     def reboot(self):
         self.store.close()

@@ -139,8 +139,9 @@ class SimBoard:
         frame_us = self.frame_ms * 1000
         lost = (late_us - _QUEUE_US) // frame_us + 1
         wav = self._wav
+        pcm = self._pcm
         for _ in range(lost):
-            if wav is None or self.audio_ended or wav.readinto(self._pcm) != len(self._pcm):
+            if wav is None or pcm is None or self.audio_ended or wav.readinto(pcm) != len(pcm):
                 self.audio_ended = True
             self.frames += 1
         self.lost_samples += lost * self.frame_samples

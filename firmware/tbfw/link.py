@@ -28,7 +28,8 @@
 #   live(on)                  start/stop the live stream; the app then calls
 #                             link.event("live", {...}) as it likes
 #   session(action) -> dict   "start", "stop" or "claim"; returns the state
-#   selftest() -> dict        {"ok": bool, ...}
+#   selftest(tests) -> dict   {"ok": bool, ...}; tests: list of names or
+#                             None for the default set
 #   reboot()                  called once the answer has been sent
 #
 # Each poll(): at most one read_into of rx_max bytes, at most one request
@@ -369,7 +370,10 @@ class Link:
         return self.device.session(action)
 
     def _selftest(self, msg):
-        return self.device.selftest()
+        tests = msg.body.get("tests")
+        if tests is not None and not (isinstance(tests, list) and all(isinstance(t, str) for t in tests)):
+            raise CommandError(wire.E_BAD_ARG, "tests must be a list of names")
+        return self.device.selftest(tests)
 
     def _reboot(self, msg):
         self._reboot_in = _REBOOT_WAIT_POLLS

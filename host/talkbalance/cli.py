@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("export", "export stored sessions as CSV or JSON"),
     "ring": ("ring", "preview the LED ring for a state: terminal line, PNG, GIF, or the docs' gallery"),
     "sim": ("sim", "run a simulated device (the real firmware on MicroPython) behind a serial port"),
+    "selftest": ("selftest", "the device checks its microphones, ring, flash and frame cost"),
     "bench": ("bench", "measure the firmware's cost and accuracy against targets"),
     "wiring": ("wiring", "wiring table, diagram and enclosure parameters from the board file"),
     "ports": ("ports", "list serial ports and mark the likely talkbalance device"),
