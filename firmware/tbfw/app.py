@@ -54,7 +54,7 @@ class App:
         self.ring_driver = ring.RingDriver(self.ring, board.ring_write, _RING_PERIOD_MS)
         self.store = Store(board.flash_dir + "/sessions", self.cfg["store_max_records"],
                            self.cfg["store_max_flash_pct"])
-        self.store_report = self.store.last_scan  # Store() scans at once: not twice
+        self.store_report = self.store.last_scan or self.store.scan()  # Store() has scanned already
         self.link = Link(board.serial_read, board.serial_write, self)
         self.button = buttons.Button()
         self.live_on = False
