@@ -18,6 +18,7 @@ from talkbalance.errors import TalkbalanceError
 COMMANDS: dict[str, tuple[str, str]] = {
     "board": ("board", "check a board file and print what it describes"),
     "analyze": ("analyze", "run the firmware pipeline over a WAV recording and print the session record"),
+    "scene": ("scene", "simulate a two-person conversation: a WAV recording and its ground truth"),
     "evaluate": ("evaluate", "score the firmware pipeline against simulated scenes with ground truth"),
     "sessions": ("sessions", "list the sessions stored on this laptop"),
     "show": ("show", "show one stored session in detail"),
