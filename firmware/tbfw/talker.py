@@ -44,6 +44,7 @@ _GATE_DEG = const(45)  # a vote within this of a talker can be theirs
 _MARGIN_DEG = const(8)  # and must be this much nearer than the other
 _LEAD_MAX = const(3)
 _LEAD_SWITCH = const(2)
+_PAUSE_FRAMES = const(10)  # 200 ms without speech ends a burst
 _CARRY_FRAMES = const(15)  # direction-less speech stays with the talker this long
 _OVERLAP_WINDOW = const(10)  # frames of vote history for overlap
 _OVERLAP_VOTES = const(3)  # votes for each talker within the window
@@ -75,6 +76,7 @@ class TalkerModel:
         self._votes_a = 0  # bit history of directional votes
         self._votes_b = 0
         self._since_vote = 1000
+        self._silent = 0  # frames since the last speech frame
         self._speech_frames = 0
         self._frames = 0
 
@@ -161,8 +163,16 @@ class TalkerModel:
             self._find_peaks()
         if not speech:
             self._since_vote += 1
+            self._silent += 1
             self._shift_votes(0, 0)
             return NONE
+        if self._silent >= _PAUSE_FRAMES:
+            # After a pause the next talker may be either: no inertia from
+            # the last burst; the first confident vote decides, and two
+            # votes against it switch (the turn's first words count).
+            self._lead = 0
+            self.current = NONE
+        self._silent = 0
         vote = UNKNOWN
         if confident and self.learned:
             da = angle_diff(azimuth_deg, self.slot_az[0])

@@ -37,6 +37,7 @@ class Tally:
         self.frames_per_s = 1000 // frame_ms
         self.take_frames = 800 // frame_ms  # 0.8 s of speech takes the floor
         self.overlap_recent = 2  # frames: "still speaking" for interruptions
+        self.run_pause = 300 // frame_ms  # a pause this long ends a run of speech
         self.target_pm = target_pm
         self.band_pm = band_pm
         self.band_after_frames = band_after_s * self.frames_per_s
@@ -125,11 +126,14 @@ class Tally:
 
     def _speech(self, slot, f, overlapped):
         other = 1 - slot
+        paused = f - self._last_speech[slot] > self.run_pause
         self._last_speech[slot] = f
         if self.floor == slot:
             self._run_len[other] = 0
             return
-        if self._run_len[slot] == 0:
+        if self._run_len[slot] == 0 or paused:
+            # a new run: a backchannel and a later turn after a pause are two runs
+            self._run_len[slot] = 0
             self._run_start[slot] = f
             other_recent = f - self._last_speech[other] <= self.overlap_recent
             self._run_interrupt[slot] = overlapped or (self.floor == other and other_recent)
