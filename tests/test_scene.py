@@ -100,6 +100,7 @@ def test_truth_fields_agree_with_each_other(reverberant):
     assert t["schema"] == 1 and t["seed"] == 5 and t["rate"] == 16000 and t["channels"] == 4
     assert t["frame_ms"] == 20 and t["duration_s"] == 20.0
     assert (t["rt60_s"], t["snr_db"], t["rotation_deg"]) == (0.4, 20, 30)
+    assert t["room"]["rt60_measured_s"] == pytest.approx(0.4, rel=0.25)
     assert [x["role"] for x in t["talkers"]] == ["initiator", "partner"]
     assert t["first_speaker"] == "initiator"
     assert len(t["frames"]) == 1000 and set(t["frames"]) <= set("0123")

@@ -49,6 +49,7 @@ PEAK_LIMIT = 0.89                 # -1 dBFS: the output never clips
 MIC_MISMATCH_DB = 1.0             # each microphone's gain within +-1 dB
 FAN_SHARE = 0.5                   # fraction of the noise power from the fan
 LEAD_S = (0.4, 1.2)               # silence before the first word
+MAX_MINUTES = 60                  # rendering holds the whole scene in memory (~60 MB a minute)
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,7 @@ class SceneConfig:
 
     def validate(self) -> None:
         checks = (
-            (0 < self.minutes <= 240, "--minutes must be above 0 and at most 240"),
+            (0 < self.minutes <= MAX_MINUTES, f"--minutes must be above 0 and at most {MAX_MINUTES}"),
             (0.05 <= self.share <= 0.95, "--share must be between 0.05 and 0.95"),
             (len(self.distance_m) == 2 and all(0.3 <= d <= 3.0 for d in self.distance_m),
              "--distance takes two distances between 0.3 and 3.0 m"),
@@ -329,6 +330,7 @@ class Geometry:
     talkers_m: list[list[float]]
     fan_m: list[float]
     max_order: int
+    rt60_measured_s: float = 0.0     # T20 of the initiator-to-first-microphone response
 
 
 def _geometry(config: SceneConfig, mics: list[tuple[float, float]], rng: np.random.Generator) -> Geometry:
@@ -383,6 +385,8 @@ def _room_rirs(config: SceneConfig, geo: Geometry, rate: int) -> list[np.ndarray
             h = room.rir[m][src][lead:]
             block[m, :len(h)] = h
         rirs.append(block)
+    if config.rt60_s > 0:
+        geo.rt60_measured_s = round(float(pra.experimental.measure_rt60(rirs[0][0], rate, decay_db=20)), 3)
     return rirs
 
 
@@ -397,14 +401,16 @@ def _fan_source(rng: np.random.Generator, n: int, rate: int) -> np.ndarray:
     """A steady fan: low-frequency broadband noise, blade-pass hum and harmonics."""
     nyquist = rate / 2
     sos = signal.butter(2, [60 / nyquist, 1800 / nyquist], btype="band", output="sos")
-    x = signal.sosfilt(sos, rng.standard_normal(n))
-    x /= np.sqrt(np.mean(x ** 2)) or 1.0
-    t = np.arange(n) / rate
+    broadband = signal.sosfilt(sos, rng.standard_normal(n))
+    x = (broadband / (np.sqrt(np.mean(broadband ** 2)) or 1.0)).astype(np.float32)
+    del broadband
+    samples = np.arange(n, dtype=np.float64)
     blade = rng.uniform(80.0, 140.0)
     for k, level in ((1, 1.2), (2, 0.6), (3, 0.3)):
-        x += level * math.sqrt(2) * np.sin(2 * np.pi * k * blade * t + rng.uniform(0, 2 * np.pi))
-    x *= 1 + 0.1 * np.sin(2 * np.pi * rng.uniform(0.3, 1.0) * t)
-    return x.astype(np.float32)
+        x += np.float32(level * math.sqrt(2)) * np.sin(
+            samples * (2 * np.pi * k * blade / rate) + rng.uniform(0, 2 * np.pi)).astype(np.float32)
+    x *= (1 + 0.1 * np.sin(samples * (2 * np.pi * rng.uniform(0.3, 1.0) / rate))).astype(np.float32)
+    return x
 
 
 def _convolve(track: np.ndarray, rir: np.ndarray) -> np.ndarray:
@@ -438,18 +444,20 @@ def render(config: SceneConfig, board: dict | None = None) -> Scene:
     n = conv.samples
     hop = frame_samples(rate)
     speech_frames = np.frombuffer(conv.frames.encode(), dtype=np.uint8) != ord("0")
-    dry = [conv.tracks[i] * conv.heat_gain * np.float32(10 ** (levels_db[i] / 20)) for i in range(2)]
     mix = np.zeros((channels, n), dtype=np.float32)
-    for ch in range(channels):
-        for i in range(2):
-            mix[ch] += _convolve(dry[i], rirs[i][ch])
+    for i in range(2):
+        dry = conv.tracks[i] * conv.heat_gain * np.float32(10 ** (levels_db[i] / 20))
+        for ch in range(channels):
+            mix[ch] += _convolve(dry, rirs[i][ch])
+        del dry
     count = n // hop
-    framed = np.square(mix[:, :count * hop], dtype=np.float64).reshape(channels, count, hop)
-    speech_power = float(np.mean(framed[:, speech_frames, :])) if speech_frames.any() else 1e-6
-    del framed
+    speech_power = 1e-6
+    if speech_frames.any():
+        speech_power = float(np.mean([np.mean(np.square(mix[ch, :count * hop].reshape(count, hop)[speech_frames],
+                                                        dtype=np.float64)) for ch in range(channels)]))
 
     noise = _noise(rng_noise, channels, n, rate, rirs[2])
-    noise_power = float(np.mean(np.square(noise, dtype=np.float64)))
+    noise_power = float(np.mean([np.mean(np.square(row, dtype=np.float64)) for row in noise]))
     noise *= np.float32(math.sqrt(speech_power / 10 ** (config.snr_db / 10) / noise_power))
     mix += noise
     del noise
@@ -459,7 +467,10 @@ def render(config: SceneConfig, board: dict | None = None) -> Scene:
     peak = float(np.max(np.abs(mix))) * scale
     if peak > PEAK_LIMIT:
         scale *= PEAK_LIMIT / peak
-    audio = np.round(mix.T * np.float32(scale * 32767)).astype(np.int16)
+    mix *= np.float32(scale * 32767)
+    np.round(mix, out=mix)
+    audio = mix.T.astype(np.int16)
+    del mix
 
     talk_i, talk_p = talk_seconds(conv.frames)
     truth = {
@@ -500,16 +511,21 @@ def _noise(rng: np.random.Generator, channels: int, n: int, rate: int, fan_rir: 
     nyquist = rate / 2
     common = signal.sosfilt(signal.butter(2, 150 / nyquist, output="sos"), rng.standard_normal(n))
     common = (common / (np.sqrt(np.mean(common ** 2)) or 1.0)).astype(np.float32)
-    diffuse = np.zeros((channels, n), dtype=np.float32)
+    noise = np.zeros((channels, n), dtype=np.float32)
     for ch in range(channels):
         pink = _pink(rng, n)
-        diffuse[ch] = pink / (np.sqrt(np.mean(np.square(pink, dtype=np.float64))) or 1.0) + 0.5 * common
+        noise[ch] = pink / (np.sqrt(np.mean(np.square(pink, dtype=np.float64))) or 1.0) + 0.5 * common
+    p_diffuse = float(np.mean([np.mean(np.square(row, dtype=np.float64)) for row in noise]))
     fan_dry = _fan_source(rng, n, rate)
-    fan = np.stack([_convolve(fan_dry, fan_rir[ch]) for ch in range(channels)])
-    p_diffuse = float(np.mean(np.square(diffuse, dtype=np.float64)))
-    p_fan = float(np.mean(np.square(fan, dtype=np.float64))) or 1.0
-    fan *= np.float32(math.sqrt(p_diffuse * FAN_SHARE / (1 - FAN_SHARE) / p_fan))
-    return diffuse + fan
+    # the fan is steady: its level at the microphones from a short stretch
+    probe = fan_dry[:min(n, 10 * rate + fan_rir.shape[1])]
+    skip = min(fan_rir.shape[1], len(probe) // 2)
+    p_fan = float(np.mean([np.mean(np.square(_convolve(probe, h)[skip:], dtype=np.float64))
+                           for h in fan_rir])) or 1.0
+    gain = np.float32(math.sqrt(p_diffuse * FAN_SHARE / (1 - FAN_SHARE) / p_fan))
+    for ch in range(channels):
+        noise[ch] += gain * _convolve(fan_dry, fan_rir[ch])
+    return noise
 
 
 def with_overrides(config: SceneConfig, **changes) -> SceneConfig:
