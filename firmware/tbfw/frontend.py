@@ -53,6 +53,15 @@ _DB_Q8 = (0, 68, 135, 199, 262, 323, 382, 440, 496, 551, 605, 657, 708, 758, 807
           1036, 1080, 1122, 1163, 1204, 1244, 1284, 1322, 1360, 1398, 1435, 1471, 1506, 1541)
 
 
+def _zeros(typecode, itemsize, n):
+    """A zeroed array of n items. MicroPython builds it from a zeroed bytes
+    buffer (no n-item list on the heap first); CPython needs the list."""
+    try:
+        return array.array(typecode, bytes(itemsize * n))
+    except TypeError:  # CPython (float reference and 32-bit check)
+        return array.array(typecode, [0] * n)
+
+
 class FrontEnd:
     """Per-frame features of the board's microphones; see the module header
     for the Q formats and docs/frontend.md for the design.
@@ -94,7 +103,7 @@ class FrontEnd:
             st[dsp.S_STRIDE] = 2
             st[dsp.S_DCK] = k
             self._st.append(st)
-            self._q.append(array.array("h", [0] * n))
+            self._q.append(_zeros("h", 2, n))
         for left, right in self._buses:
             self._st[left][dsp.S_OFFSET] = 0
             self._st[right][dsp.S_OFFSET] = 1
@@ -121,8 +130,8 @@ class FrontEnd:
         self._atan_tab = array.array("H", _ATAN_Q8)
         nbits = dsp.bitlen(n - 1)  # ceil(log2 n)
         self._cbits = (29 - nbits) // 2  # correlator input bits B: n 2^(2B+2) <= 2^31
-        self._ca = array.array("H", [0] * n)
-        self._cb = array.array("H", [0] * n)
+        self._ca = _zeros("H", 2, n)
+        self._cb = _zeros("H", 2, n)
         self._xc = array.array("i", [0] * (2 * lags + 3))  # r, offset, peak gain
         self._xc[2 * lags + 1] = 1 << self._cbits
         # one-pair direction: the pair axis angle; two pairs: u ~ inverse(A) lags
