@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("report", "plot one meeting, or a series with the same partner (PNG or HTML)"),
     "export": ("export", "export stored sessions as CSV or JSON"),
     "ring": ("ring", "preview the LED ring for a state: terminal line, PNG, GIF, or the docs' gallery"),
+    "demo": ("demo", "the whole story: simulate a conversation, run the firmware, sync, report"),
     "sim": ("sim", "run a simulated device (the real firmware on MicroPython) behind a serial port"),
     "selftest": ("selftest", "the device checks its microphones, ring, flash and frame cost"),
     "bench": ("bench", "measure the firmware's cost and accuracy against targets"),

@@ -1,0 +1,25 @@
+"""`talkbalance demo`: simulate a conversation, run the firmware on it, sync, report."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from talkbalance.demo import run_demo
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", default="talkbalance-demo", help="folder for the demo's files (default: %(default)s)")
+    parser.add_argument("--minutes", type=float, default=3.0, help="length of the conversation (default: %(default)s)")
+    parser.add_argument("--speed", type=float, default=30.0,
+                        help="how much faster than real time the device runs (default: %(default)s)")
+    parser.add_argument("--share", type=float, default=0.3, help="the initiator's intended share (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=7, help="scene seed (default: %(default)s)")
+    parser.add_argument("--no-ring", action="store_true", help="don't draw the ring in the terminal")
+
+
+def run(args: argparse.Namespace) -> int:
+    result = run_demo(Path(args.out), minutes=args.minutes, speed=args.speed, seed=args.seed, share=args.share,
+                      show_ring=not args.no_ring)
+    print(f"demo finished in {result.wall_s:.0f} s; files in {args.out}/")
+    return 0

@@ -1,0 +1,20 @@
+"""`talkbalance demo`: the whole story, shortened."""
+
+from __future__ import annotations
+
+from talkbalance.cli import main
+from talkbalance.localstore import LocalStore
+
+
+def test_demo_end_to_end(tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out), "--minutes", "1", "--speed", "0", "--no-ring", "--seed", "3"]) == 0
+    printed = capsys.readouterr().out
+    assert "4/5 synced" in printed and "1 new session" in printed
+    assert (out / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with LocalStore(out / "sessions.sqlite3") as store:
+        (stored,) = store.all()
+    rec = stored.record
+    assert rec["end_reason"] == "stopped" and rec["talkers"][0]["role"] == "initiator"
+    assert "ground truth: initiator share" in printed
+    assert rec["talkers"][0]["share"] is not None
