@@ -377,12 +377,13 @@ def _room_rirs(config: SceneConfig, geo: Geometry, rate: int) -> list[np.ndarray
     room.add_microphone_array(np.array(geo.mics_m).T)
     room.compute_rir()
     lead = pra.constants.get("frac_delay_length") // 2
+    responses = room.rir or []
     rirs = []
     for src in range(3):
-        length = max(len(room.rir[m][src]) for m in range(len(geo.mics_m)))
+        length = max(len(responses[m][src]) for m in range(len(geo.mics_m)))
         block = np.zeros((len(geo.mics_m), length - lead), dtype=np.float32)
         for m in range(len(geo.mics_m)):
-            h = room.rir[m][src][lead:]
+            h = responses[m][src][lead:]
             block[m, :len(h)] = h
         rirs.append(block)
     if config.rt60_s > 0:
@@ -394,14 +395,14 @@ def _pink(rng: np.random.Generator, n: int) -> np.ndarray:
     # Paul Kellet's economy pink filter (-3 dB/octave within 1 dB)
     b = [0.049922035, -0.095993537, 0.050612699, -0.004408786]
     a = [1.0, -2.494956002, 2.017265875, -0.522189400]
-    return signal.lfilter(b, a, rng.standard_normal(n)).astype(np.float32)
+    return np.asarray(signal.lfilter(b, a, rng.standard_normal(n)), dtype=np.float32)
 
 
 def _fan_source(rng: np.random.Generator, n: int, rate: int) -> np.ndarray:
     """A steady fan: low-frequency broadband noise, blade-pass hum and harmonics."""
     nyquist = rate / 2
     sos = signal.butter(2, [60 / nyquist, 1800 / nyquist], btype="band", output="sos")
-    broadband = signal.sosfilt(sos, rng.standard_normal(n))
+    broadband = np.asarray(signal.sosfilt(sos, rng.standard_normal(n)))
     x = (broadband / (np.sqrt(np.mean(broadband ** 2)) or 1.0)).astype(np.float32)
     del broadband
     samples = np.arange(n, dtype=np.float64)
@@ -509,8 +510,8 @@ def _noise(rng: np.random.Generator, channels: int, n: int, rate: int, fan_rir: 
     """Diffuse noise (independent pink noise per microphone plus a common
     low-frequency rumble) and a steady fan heard through the room, at equal power."""
     nyquist = rate / 2
-    common = signal.sosfilt(signal.butter(2, 150 / nyquist, output="sos"), rng.standard_normal(n))
-    common = (common / (np.sqrt(np.mean(common ** 2)) or 1.0)).astype(np.float32)
+    rumble = np.asarray(signal.sosfilt(signal.butter(2, 150 / nyquist, output="sos"), rng.standard_normal(n)))
+    common = (rumble / (np.sqrt(np.mean(rumble ** 2)) or 1.0)).astype(np.float32)
     noise = np.zeros((channels, n), dtype=np.float32)
     for ch in range(channels):
         pink = _pink(rng, n)

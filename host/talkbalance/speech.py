@@ -202,8 +202,7 @@ class SyntheticVoice:
             low = min(spec[1] * self.formant_scale, high / 2)
             sos = self._filters[kind] = signal.butter(2, [low / nyquist, high / nyquist], btype="band", output="sos")
         n = max(8, int(seconds * self.rate))
-        out = signal.sosfilt(sos, rng.standard_normal(n))
-        out *= _envelope(n, self.rate, 0.008, 0.015)
+        out = np.asarray(signal.sosfilt(sos, rng.standard_normal(n))) * _envelope(n, self.rate, 0.008, 0.015)
         rms = np.sqrt(np.mean(out ** 2)) or 1.0
         return out * (NOMINAL_RMS / rms)
 
