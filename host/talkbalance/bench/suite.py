@@ -481,7 +481,9 @@ def markdown_report(report: SuiteReport | None, rows: list, command: str, info: 
         "```",
         "",
         f"Machine: {info.get('machine', '?')}; MicroPython unix port {info.get('micropython', '?')}. "
-        "Figures move by 10-30% between runs on a shared machine; each timing is the best of several runs.",
+        "Cost figures are this process's CPU time (from /proc), so other programs' load moves them less "
+        "than wall-clock time would, yet still by some 10-20% between runs (caches, frequency); each is "
+        "the best of several runs. The accuracy figures are deterministic for a given firmware.",
         "",
     ]
     if report is not None:
@@ -536,8 +538,9 @@ def markdown_report(report: SuiteReport | None, rows: list, command: str, info: 
         "  azimuth), conversation (talker model, tally, lifecycle), ring (state and a render at 25 fps),",
         "  link (an idle poll per frame). Heap: the pipeline's objects after set-up, the peak during",
         "  a frame, and the bytes a frame allocates.",
+        "  `total` is CPU time; `wall` is the same passes by the wall clock.",
         "- **calibrate**: `mp_calibrate.py`, Pystone (the Dhrystone 1.1 workload in Python, its final",
-        "  state checked) and a viper dot product against the same loop in bytecode.",
+        "  state checked) and a viper dot product against the same loop in bytecode, in CPU time.",
         "- **esp32 / esp32s3**: the scaling, measured here and against published figures:",
         f"  bytecode factor = Pystone here / {calibration_figures()['esp32_pystones']:,.0f} (MicroPython's",
         "  perf_bench Pystone on an ESP32 at 160 MHz, ESP32-NOTES.md; used for 240 MHz with no credit",
