@@ -14,76 +14,55 @@ from __future__ import annotations
 
 import os
 import random
+import sys
 import threading
 import time
 import tty
+from pathlib import Path
 
 import talkbalance.fw  # noqa: F401  (puts the firmware on sys.path)
-from tbfw import config, link, store, wire
-from tbfw.version import VERSION
+from tbfw import link, store, wire
+
+sys.path.insert(0, str(Path(__file__).parent / "fw"))
+from linkfake import FakeDevice  # noqa: E402  (shared with the MicroPython link tests)
 
 
 class _Cut(Exception):
     pass
 
 
-class AppDevice:
-    """The application side of the link (link.py's `device` interface)."""
+class AppDevice(FakeDevice):
+    """The application side of the link: the link tests' fake device, with
+    the fault points of the rig (`hit`) on the calls a sync makes."""
 
     def __init__(self, st: store.Store, device_id: str, rig: PtyDevice):
-        self.store = st
-        self.device_id = device_id
+        super().__init__(st, device_id)
         self.rig = rig
         self.clock = 1_600_000_000
-        self.cfg = config.defaults()
-        self.live_on = False
         self.gets = 0
 
     def info(self):
         self.rig.hit("hello")
-        return {"device": self.device_id, "firmware": VERSION, "clock": self.clock, "state": "idle",
-                "counters": self.store.counters()}
+        return super().info()
 
     def records(self):
         self.rig.hit("list")
-        return self.store.records()
+        return super().records()
 
     def read_record(self, rec_id):
         self.gets += 1
         self.rig.hit("get")
-        return self.store.read(rec_id) if rec_id in self.store else None
+        return super().read_record(rec_id)
 
     def ack(self, rec_id):
         self.rig.hit("ack-before")
-        done = self.store.ack(rec_id) if rec_id in self.store else None
+        done = super().ack(rec_id)
         self.rig.hit("ack-after")
         return done
 
-    def clock_get(self):
-        return self.clock
-
     def clock_set(self, unix_s):
         self.rig.hit("clock-set")
-        self.clock = unix_s
-
-    def config_get(self):
-        return dict(self.cfg)
-
-    def config_set(self, changes):
-        self.cfg.update(changes)
-        return dict(self.cfg)
-
-    def live(self, on):
-        self.live_on = on
-
-    def session(self, action):
-        return {"state": "idle"}
-
-    def selftest(self, tests=None):
-        return {"ok": True}
-
-    def reboot(self):
-        pass
+        super().clock_set(unix_s)
 
 
 class PtyDevice:
