@@ -67,8 +67,9 @@ def parse(rows: list[Row]) -> Calibration:
 def stage_costs(rows: list[Row]) -> dict[str, float]:
     """Pipeline stage -> ms of CPU per audio second on the unix port."""
     suffix = "_ms_per_audio_s"
+    stages = NATIVE_STAGES + BYTECODE_STAGES
     return {r.metric[:-len(suffix)]: r.value for r in rows
-            if r.section == "pipeline" and r.metric.endswith(suffix) and not r.metric.startswith("total")}
+            if r.section == "pipeline" and r.metric.endswith(suffix) and r.metric[:-len(suffix)] in stages}
 
 
 def esp32_ms_per_audio_s(cal: Calibration, stages: dict[str, float]) -> float:

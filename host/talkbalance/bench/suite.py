@@ -495,7 +495,10 @@ def markdown_report(report: SuiteReport | None, rows: list, command: str, info: 
             f"{len(report.scenes)}: a shoebox room with RT60 0.2-0.6 s, a fan and diffuse noise at SNR "
             "10-30 dB, two talkers 90-180 degrees apart at 0.7-1.5 m, any rotation of the device, an "
             "initiator share of 20-50%. The suite took "
-            f"{report.seconds / 60:.1f} minutes (peers' outputs cached after the first run).",
+            f"{report.seconds / 60:.1f} minutes; the peers' outputs are cached beside the scenes, and a first "
+            f"run also renders the scenes and runs the peers, about "
+            f"{sum(m.host_cpu_ms_per_s or 0 for m in report.methods if m.vad == 'ours') * report.audio_s / 6e4:.0f}"
+            " CPU-minutes more here.",
             "",
             format_markdown(accuracy_rows(report)),
             "",
