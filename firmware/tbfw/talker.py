@@ -47,7 +47,7 @@ _LEAD_SWITCH = const(2)
 _PAUSE_FRAMES = const(10)  # 200 ms without speech ends a burst
 _CARRY_FRAMES = const(15)  # direction-less speech stays with the talker this long
 _OVERLAP_WINDOW = const(10)  # frames of vote history for overlap
-_OVERLAP_VOTES = const(3)  # votes for each talker within the window
+_OVERLAP_VOTES = const(2)  # votes for each talker within the window
 _WINDOW_MASK = const((1 << _OVERLAP_WINDOW) - 1)
 
 
