@@ -15,3 +15,15 @@ def test_startup_section_runs_on_micropython():
     rows = {r.metric: r for r in bench.run_section("startup")}
     assert rows["import_and_board_ms"].value > 0
     assert rows["resting_heap_bytes"].unit == "bytes"
+
+
+def test_calibration_brackets_the_pipeline():
+    from talkbalance.commands.bench import bracket_calibration
+
+    before = [bench.Row("calibrate", "pystones_per_s", 100000, "pystones/s"),
+              bench.Row("calibrate", "viper_speedup", 16, "x"), bench.Row("pipeline", "total_ms_per_audio_s", 3, "ms")]
+    after = [bench.Row("calibrate", "pystones_per_s", 140000, "pystones/s"), bench.Row("calibrate", "viper_speedup", 18, "x")]
+    rows = {r.metric: r.value for r in bracket_calibration(before, after)}
+    assert rows["pystones_per_s"] == 120000 and rows["viper_speedup"] == 17
+    assert rows["pystones_per_s_before"] == 100000 and rows["pystones_per_s_after"] == 140000
+    assert rows["total_ms_per_audio_s"] == 3
