@@ -60,6 +60,7 @@ class Conversation:
         self.who = talker.NONE
         self.start_time = 0
         self.end_reason = ""
+        self._tail = 0  # trailing silence left out of the record (ended by silence)
         self.claiming = False
         self.initiator_slot = -1
         self.bound_by = ""
@@ -176,6 +177,9 @@ class Conversation:
     def _end(self, reason):
         self.state = ENDED
         self.end_reason = reason
+        if reason == "silence":
+            # the meeting ended at its last words, not when the silence was judged
+            self._tail = self._frames - self._last_speech
 
     def _fold_prefix(self):
         """Credit speech heard before both talkers were learned."""
@@ -280,6 +284,7 @@ class Conversation:
                 })
             talkers.append(entry)
         minutes = 0
+        frames = self._frames - self._tail
         rec = {
             "schema": SCHEMA,
             "id": "%s-%d-%d" % (self.device_id, self.boot, self.session_no),
@@ -287,7 +292,7 @@ class Conversation:
             "boot": self.boot,
             "session": self.session_no,
             "start": self.start_time,
-            "duration_s": _s(self._frames, fps),
+            "duration_s": _s(frames, fps),
             "state": STATE_NAMES[self.state],
             "end_reason": self.end_reason or None,
             "initiator_bound_by": self.bound_by or None,
@@ -296,13 +301,13 @@ class Conversation:
             "config": self.cfg,
         }
         if tally is not None:
-            minutes = tally.frames / (60 * fps)
+            minutes = frames / (60 * fps)
             timeline = []
-            for m in tally.timeline_minutes():
+            for m in tally.timeline_minutes()[:(frames + 60 * fps - 1) // (60 * fps)]:
                 timeline.append([_s(m[slots[0]], fps), _s(m[slots[1]], fps), _s(m[2], fps), m[3]])
             rec.update({
                 "overlap_s": _s(tally.both, fps),
-                "silence_s": _s(tally.silence, fps),
+                "silence_s": _s(max(0, tally.silence - self._tail), fps),
                 "unknown_s": _s(tally.unknown, fps),
                 "speaker_changes_per_min": round(tally.changes / minutes, 2) if minutes else 0,
                 "target_share": self.cfg["target_share_pct"] / 100,
@@ -311,7 +316,7 @@ class Conversation:
                 "in_band_share": round(tally.in_band_frames / tally.band_frames, 4) if tally.band_frames else None,
                 "heat": [[_s(a, fps), _s(b, fps)] for a, b in tally.heat_episodes()],
                 "pacing": {"meeting_s": self.cfg["meeting_min"] * 60,
-                           "over_s": max(0, tally.frames // fps - self.cfg["meeting_min"] * 60)},
+                           "over_s": max(0, frames // fps - self.cfg["meeting_min"] * 60)},
                 "timeline": timeline,
             })
         return rec

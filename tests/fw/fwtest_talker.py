@@ -100,6 +100,11 @@ def test_session_ends_after_silence_and_records():
     assert conv.state == ENDED
     rec = conv.record()
     assert rec["end_reason"] == "silence" and rec["id"] == "ab12-2-1" and rec["schema"] == 1
+    # the 31 s of silence that ended it are not part of the meeting
+    assert rec["duration_s"] <= 90, rec["duration_s"]
+    spoken = rec["talkers"][0]["talk_s"] + rec["talkers"][1]["talk_s"] - rec["overlap_s"]
+    assert abs(spoken + rec["unknown_s"] + rec["silence_s"] - rec["duration_s"]) < 0.1, rec
+    assert len(rec["timeline"]) == 2
     assert abs(sum(t["share"] for t in rec["talkers"]) - 1.0) < 0.01
     assert rec["timeline"] and len(rec["timeline"][0]) == 4
     # the per-minute timeline adds up to the talk times, first turn included
