@@ -18,9 +18,9 @@
 # The final state of the Pystone globals is checked, so a broken workload
 # cannot report a score.
 import array
-import time
 
 import micropython
+from mpbench import USE_CPU, clock_us, elapsed_us
 
 _RUNS = 3
 _LOOPS = 60000
@@ -28,27 +28,6 @@ _KERNEL_N = 320
 _KERNEL_REPS_VIPER = 200000
 _KERNEL_REPS_BYTECODE = 10000
 
-
-def _proc_cpu_us():
-    """This process's CPU time (user + system) in microseconds, or -1 without /proc."""
-    try:
-        with open("/proc/self/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) * 10000  # USER_HZ is 100 on Linux
-    except (OSError, ValueError, IndexError):
-        return -1
-
-
-_USE_CPU = _proc_cpu_us() >= 0
-
-
-def clock_us():
-    """CPU time where /proc gives it, else the wall clock (use elapsed_us for differences)."""
-    return _proc_cpu_us() if _USE_CPU else time.ticks_us()
-
-
-def elapsed_us(t0):
-    return clock_us() - t0 if _USE_CPU else time.ticks_diff(time.ticks_us(), t0)
 
 # --- Pystone ------------------------------------------------------------------
 
@@ -306,7 +285,7 @@ def main():
     print("@@BENCH calibrate kernel_viper_us %.3f us" % vip_us)
     print("@@BENCH calibrate kernel_bytecode_us %.3f us" % byt_us)
     print("@@BENCH calibrate viper_speedup %.2f x" % (byt_us / vip_us))
-    print("@@BENCH calibrate cpu_clock %d bool" % (1 if _USE_CPU else 0))
+    print("@@BENCH calibrate cpu_clock %d bool" % (1 if USE_CPU else 0))
 
 
 main()

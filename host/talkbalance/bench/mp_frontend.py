@@ -21,6 +21,7 @@ import sys
 import time
 
 sys.path.insert(0, sys.argv[1])
+from mpbench import Noise  # noqa: E402
 from tbfw import config, frontend
 
 _DISTINCT = 50
@@ -30,22 +31,9 @@ _PORT_OVER_ESP32 = 50
 _TARGET_MS = 2.5
 
 
-class _Noise:
-    def __init__(self, seed):
-        self.s = seed
-
-    def next(self, amp):
-        s = self.s
-        s ^= (s << 13) & 0xFFFFFFFF
-        s ^= s >> 17
-        s ^= (s << 5) & 0xFFFFFFFF
-        self.s = s
-        return ((s >> 8) % (2 * amp + 1)) - amp
-
-
 def _signal(total):
     """Source samples: low-passed noise, about +-12000 peak."""
-    g = _Noise(12345)
+    g = Noise(12345)
     lp = 0
     out = array.array("h", bytearray(2 * total))
     for i in range(total):
@@ -64,7 +52,7 @@ def _frames(fe, desc):
         delays[plus] = 0
         delays[minus] = shifts[p]
     src = _signal(_DISTINCT * n + 16)
-    mic = _Noise(777)
+    mic = Noise(777)
     frames = []
     for f in range(_DISTINCT):
         speech = (f // 10) % 2 == 1  # 200 ms on, 200 ms off

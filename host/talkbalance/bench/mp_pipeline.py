@@ -33,6 +33,7 @@ import sys
 import time
 
 sys.path.insert(0, sys.argv[1])
+from mpbench import Noise, proc_cpu_us  # noqa: E402
 from tbfw import config, dsp, ring, session, talker
 from tbfw.link import Link
 from tbfw.pipeline import Pipeline
@@ -43,16 +44,6 @@ _SYNTH_S = 20
 _RING_PERIOD_MS = 40
 _TARGET_MS = 4
 STAGES = ("ingest", "frontend", "conversation", "ring", "link")
-
-
-def _proc_cpu_us():
-    """This process's CPU time (user + system) in microseconds, or -1 without /proc."""
-    try:
-        with open("/proc/self/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) * 10000  # USER_HZ is 100 on Linux
-    except (OSError, ValueError, IndexError):
-        return -1
 
 
 class _IdleDevice:
@@ -83,7 +74,7 @@ class _Synth:
         self.chans = desc["channels"]
         self.frames = _SYNTH_S * 50
         self.k = 0
-        self.s = 12345
+        self.noise = Noise(12345)
         lags = {}
         shifts = ((3, -2), (-3, 2))  # per talker: lag of each pair's minus mic
         for t in range(2):
@@ -95,14 +86,6 @@ class _Synth:
         self.lags = lags
         self.src = array.array("h", bytearray(2 * (n + 16)))
         self.lp = 0
-
-    def _rand(self, amp):
-        s = self.s
-        s ^= (s << 13) & 0xFFFFFFFF
-        s ^= s >> 17
-        s ^= (s << 5) & 0xFFFFFFFF
-        self.s = s
-        return ((s >> 8) % (2 * amp + 1)) - amp
 
     def readinto(self, buf):
         if self.k >= self.frames:
@@ -118,12 +101,12 @@ class _Synth:
         for i in range(16):  # history for the lags
             src[i] = src[n + i]
         for i in range(n):
-            self.lp += (self._rand(12000) - self.lp) >> 2
+            self.lp += (self.noise.next(12000) - self.lp) >> 2
             src[16 + i] = self.lp if talking else 0
         d = self.lags[who]
         for i in range(n):
             for ch in range(chans):
-                v = src[13 + i - d[ch]] + self._rand(40)  # d in -3..3
+                v = src[13 + i - d[ch]] + self.noise.next(40)  # d in -3..3
                 j = 2 * (i * chans + ch)
                 v &= 0xFFFF
                 buf[j] = v & 0xFF
@@ -221,10 +204,10 @@ def _read_pass(desc, cfg, path):
     words = _words_for(desc, n)
     src = _source(desc, n, path)
     pcm = bytearray(n * 2 * desc["channels"])
-    c0 = _proc_cpu_us()
+    c0 = proc_cpu_us()
     while src.readinto(pcm) == len(pcm):
         _to_words(desc, pcm, words, n)
-    return _proc_cpu_us() - c0 if c0 >= 0 else -1
+    return proc_cpu_us() - c0 if c0 >= 0 else -1
 
 
 def _pass(desc, cfg, path, heap):
@@ -245,7 +228,7 @@ def _pass(desc, cfg, path, heap):
     peak = 0
     allocated = 0
     k = 0
-    c0 = _proc_cpu_us()
+    c0 = proc_cpu_us()
     while src.readinto(pcm) == len(pcm):
         _to_words(desc, pcm, words, n)
         if heap:
@@ -265,7 +248,7 @@ def _pass(desc, cfg, path, heap):
         k += 1
     if heap:
         return k, setup, peak, allocated / k if k else 0
-    return k, times, worst, _proc_cpu_us() - c0 if c0 >= 0 else -1
+    return k, times, worst, proc_cpu_us() - c0 if c0 >= 0 else -1
 
 
 def main():
