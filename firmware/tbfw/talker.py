@@ -36,7 +36,7 @@ _DECAY_EVERY = const(50)  # speech frames between decays (1 s at 20 ms)
 # decayed steady state is below 64 * 38,400 = 2,457,600 < 2^31.
 _DECAY_SHIFT = const(6)
 _SMOOTH_HALF = const(2)  # peaks are found on a 5-bin (25 degree) window
-_PEAK_EVERY = const(25)  # frames between peak searches (0.5 s)
+_PEAK_EVERY = const(50)  # frames between peak searches (1 s)
 MIN_SEPARATION_DEG = const(60)
 _MIN_PEAK_Q8 = const(256 * 40)  # about 0.8 s of confident speech in the window
 _SECOND_PEAK_PCT = const(15)  # second peak at least this share of the first
@@ -107,11 +107,14 @@ class TalkerModel:
 
     def _find_peaks(self):
         hist, smooth = self.hist, self._smooth
+        # moving sum over 2 * _SMOOTH_HALF + 1 bins, slid round the circle;
+        # bound: 5 bins * 2,457,600 < 2^31
+        s = 0
+        for k in range(-_SMOOTH_HALF, _SMOOTH_HALF + 1):
+            s += hist[k % _BINS]
         for i in range(_BINS):
-            s = 0
-            for k in range(-_SMOOTH_HALF, _SMOOTH_HALF + 1):
-                s += hist[(i + k) % _BINS]
-            smooth[i] = s  # bound: 5 bins * 2,457,600 < 2^31
+            smooth[i] = s
+            s += hist[(i + _SMOOTH_HALF + 1) % _BINS] - hist[(i - _SMOOTH_HALF) % _BINS]
         p1 = 0
         for i in range(_BINS):
             if smooth[i] > smooth[p1]:
