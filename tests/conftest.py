@@ -14,6 +14,23 @@ sys.path.insert(0, str(Path(__file__).parent))
 import fwharness  # noqa: E402
 
 
+@pytest.fixture(scope="module")
+def desc():
+    """The project's board file, validated (the firmware's own rules)."""
+    from talkbalance import paths
+    from talkbalance.fw import config
+
+    return config.load_board(str(paths.board_path()))
+
+
+@pytest.fixture(scope="module")
+def cfg():
+    """The default user config."""
+    from talkbalance.fw import config
+
+    return config.merge_user({})
+
+
 def pytest_addoption(parser):
     parser.addoption("--port", default=None, help="serial port of a real talkbalance board (device tests)")
 

@@ -12,16 +12,6 @@ from talkbalance.fw import config
 RATE = 16000
 
 
-@pytest.fixture(scope="module")
-def desc():
-    from talkbalance import paths
-
-    return config.load_board(str(paths.board_path()))
-
-
-@pytest.fixture(scope="module")
-def cfg():
-    return config.merge_user({})
 
 
 def _known_delay_recording(kind: str, lag_x: float, lag_y: float, seed: int) -> np.ndarray:

@@ -5,23 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from talkbalance import paths
 from talkbalance import reference as R
 from talkbalance import signals as S
-from talkbalance.fw import config
 
 RATE = 16000
 FRAME = 320
 
 
-@pytest.fixture(scope="module")
-def desc():
-    return config.load_board(str(paths.board_path()))
-
-
-@pytest.fixture(scope="module")
-def cfg():
-    return config.merge_user({})
 
 
 def _frame_truth(active: np.ndarray, frames: int) -> np.ndarray:

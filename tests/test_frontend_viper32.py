@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from talkbalance import paths, viper32
 from talkbalance import reference as R
 from talkbalance import signals as S
+from talkbalance import viper32
 from talkbalance.fw import config
 
 RATE = 16000
@@ -18,11 +18,6 @@ RATE = 16000
 # builds 32-bit bit patterns on purpose and is left out)
 ACCUMULATING = ("ingest_bus", "ingest32_exact", "prep", "xcorr", "db20_q8", "bitlen", "isqrt", "atan2_q8",
                 "peak_q8")
-
-
-@pytest.fixture(scope="module")
-def desc():
-    return config.load_board(str(paths.board_path()))
 
 
 @pytest.fixture(scope="module")
