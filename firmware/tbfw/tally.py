@@ -222,7 +222,9 @@ class Tally:
         """Slot's share over the last few whole minutes plus this one."""
         own = self._minute[slot] + self._minute[2]
         total = self._minute[0] + self._minute[1] + 2 * self._minute[2]
-        for entry in self.timeline[-minutes:]:
+        timeline = self.timeline
+        for i in range(max(0, len(timeline) - minutes), len(timeline)):  # no slice: runs every frame
+            entry = timeline[i]
             own += entry[slot] + entry[2]
             total += entry[0] + entry[1] + 2 * entry[2]
         return (1000 * own + total // 2) // total if total else -1

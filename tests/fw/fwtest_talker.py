@@ -133,8 +133,12 @@ def test_no_allocation_per_frame_in_steady_state():
         speech[i], valid[i], az[i], conf[i], level[i] = s, v, a, c, lv
     gc.collect()
     before = gc.mem_alloc()
+    tally = conv.tally
     for i in range(n):
         conv.frame(speech[i] == 1, valid[i] == 1, az[i], conf[i], level[i], 0)
+        # what the app asks for the ring every frame
+        conv.initiator_share_pm()
+        tally.recent_share_pm(0)
     grown = gc.mem_alloc() - before
     # one timeline entry a minute is allowed (a small list); nothing per frame
     assert grown < 256, grown
