@@ -20,12 +20,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import talkbalance.fw  # noqa: F401  (puts the firmware on sys.path)
 from talkbalance.analyze import analyze
 
-
-def angle_diff(a: float, b: float) -> float:
-    d = (a - b) % 360
-    return 360 - d if d > 180 else d
+# isort: split
+from tbfw.talker import angle_diff  # the firmware's own definition
 
 
 @dataclass
