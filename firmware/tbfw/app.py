@@ -14,6 +14,7 @@
 
 import gc
 import json
+import os
 import time
 
 from micropython import const
@@ -380,14 +381,10 @@ def _write_json(path, obj):
     tmp = path + ".tmp"
     with open(tmp, "w") as f:
         f.write(json.dumps(obj))
-    import os
-
     os.rename(tmp, path)
 
 
 def _ensure_dir(path):
-    import os
-
     try:
         os.stat(path)
     except OSError:
