@@ -188,17 +188,28 @@ def pcm16_to_words(src, words, n: int, channels: int, lr: int) -> int:
 
     words[2i] = pcm[i, left] << 16, words[2i + 1] = pcm[i, right] << 16
     (the int16 sample in bits 31..16, as an I2S microphone would put it),
-    lr = left | right << 8. Values < 2^32: a plain bit pattern.
+    lr = left | right << 8. A plain bit pattern, moved byte by byte
+    (little-endian, as on the ESP32): no value wider than 8 bits, so no
+    32-bit intermediate to wrap on any port.
     """
-    p = ptr16(src)
-    w = ptr32(words)
-    left = lr & 0xFF
-    right = lr >> 8
+    p = ptr8(src)
+    w = ptr8(words)
+    left = (lr & 0xFF) << 1
+    right = (lr >> 8) << 1
+    stride = channels << 1
     j = 0
+    k = 0
     for i in range(n):
-        w[2 * i] = int(p[j + left]) << 16
-        w[2 * i + 1] = int(p[j + right]) << 16
-        j += channels
+        w[k] = 0
+        w[k + 1] = 0
+        w[k + 2] = p[j + left]
+        w[k + 3] = p[j + left + 1]
+        w[k + 4] = 0
+        w[k + 5] = 0
+        w[k + 6] = p[j + right]
+        w[k + 7] = p[j + right + 1]
+        j += stride
+        k += 8
     return n
 
 

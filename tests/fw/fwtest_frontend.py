@@ -248,3 +248,21 @@ def test_integer_helpers():
     xc = array.array("i", [-(1 << 28), (1 << 29) - 1, (1 << 28), 0])
     assert 0 < dsp.peak_q8(xc, 1, tab) <= 128
     assert 256 < xc[3] <= 363  # the fitted peak is above the sampled one
+
+
+def test_pcm16_to_words_puts_each_sample_in_the_top_half():
+    # Extremes and sign boundaries on 3 of 4 channels; words hold sample << 16
+    # as a signed 32-bit value (what array("i") reads on every port).
+    samples = (-32768, 32767, -1, 0, 1, -2, 16384, -16385)
+    chans = 4
+    pcm = array.array("h", [0] * (len(samples) * chans))
+    for i, s in enumerate(samples):
+        pcm[i * chans + 0] = 7
+        pcm[i * chans + 1] = s
+        pcm[i * chans + 2] = 5
+        pcm[i * chans + 3] = -s - 1
+    words = array.array("i", [0x55555555] * (2 * len(samples)))
+    assert dsp.pcm16_to_words(pcm, words, len(samples), chans, 1 | (3 << 8)) == len(samples)
+    for i, s in enumerate(samples):
+        assert words[2 * i] == s * 65536, (i, words[2 * i])
+        assert words[2 * i + 1] == (-s - 1) * 65536, (i, words[2 * i + 1])
