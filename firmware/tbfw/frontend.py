@@ -107,7 +107,7 @@ class FrontEnd:
         for left, right in self._buses:
             self._st[left][dsp.S_OFFSET] = 0
             self._st[right][dsp.S_OFFSET] = 1
-        self._words = [bytearray(8 * n) for _ in self._buses]
+        self._words = None  # ingest_pcm16's I2S words, one bus at a time; made on first use
 
         # pairs: lag range, correlator buffers, geometry
         pos = {}
@@ -197,9 +197,11 @@ class FrontEnd:
         """One frame of interleaved int16 PCM, all channels in channel order."""
         n = self.frame_samples
         chans = self.channels
+        words = self._words
+        if words is None:  # a board with I2S microphones never needs it
+            words = self._words = bytearray(8 * n)
         for bus in range(len(self._buses)):
             left, right = self._buses[bus]
-            words = self._words[bus]
             dsp.pcm16_to_words(buf, words, n, chans, left | (right << 8))
             self.ingest_i2s(bus, words)
 
