@@ -11,7 +11,8 @@
 # Application side, a `device` object with these methods (each returns
 # JSON-able values; raising link.CommandError(code, message) refuses a
 # command with that error code; any other exception becomes "internal"):
-#   info() -> dict            at least "device" (id) and "firmware"
+#   info() -> dict            a new dict (the link adds to it): at least
+#                             "device" (id) and "firmware"
 #                             (version); also "clock", "counters" (the
 #                             store's), "state" and what else helps
 #   records() -> list         [{"id", "size", "synced", "seq"}], oldest first
@@ -252,7 +253,7 @@ class Link:
         """The device's info and the link's counters; what does not fit in a
         frame is left out (the link's counters, then the recent drops). The
         frame that fits is queued as it is: encoded once, not twice."""
-        info = dict(self.device.info())
+        info = self.device.info()  # a new dict each time: no copy
         info["protocol"] = wire.PROTOCOL
         info["link"] = self.stats()
         for trim in ("link", "recent_drops", ""):
