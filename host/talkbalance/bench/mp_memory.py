@@ -1,5 +1,5 @@
 # MicroPython benchmark: the firmware's heap budget (docs/memory.md).
-#   micropython [-X heapsize=N] mp_memory.py LIB_DIR BOARD_FILE [WAV] [seconds]
+#   micropython [-X heapsize=N] mp_memory.py LIB_DIR BOARD_FILE [WAV|-] [seconds] [session]
 #
 # LIB_DIR holds the tbfw package: the firmware folder (source, as `talkbalance
 # bench` runs it) or, for the deployed figure, a folder of .mpy files made by
@@ -30,69 +30,16 @@ import gc
 import os
 import sys
 
-import micropython
 from micropython import const
 
 sys.path.insert(0, sys.argv[1])
 _BOARD = sys.argv[2]
 _WAV = sys.argv[3] if len(sys.argv) > 3 and sys.argv[3] != "-" else None
 _SECONDS = int(sys.argv[4]) if len(sys.argv) > 4 else 40
+_PARTS = len(sys.argv) <= 5 or sys.argv[5] != "session"  # "session": no per-object readings
 
 _TARGET = const(112000)  # the plain ESP32's heap after growth, about 112 KB
-_TURN_S = const(3)  # built-in signal: seconds per talker turn
-_HIST = const(8)  # source samples kept for the delays
 _INFO_EVERY = const(50)  # frames between info requests (1 s)
-_AMP = const(3000)  # built-in signal: burst amplitude (about -25 dBFS)
-_QUIET_AMP = const(8)  # between bursts: a few LSB of room noise
-# (delay in samples per channel X+, X-, Y+, Y-) for the two talkers: arrival
-# at X- minus X+ and at Y- minus Y+ give azimuth 0 and about 135 degrees.
-_DELAYS = ((0, 4, 0, 0), (3, 0, 0, 3))
-
-
-@micropython.viper
-def _noise(src, n: int, seed: int, amp: int) -> int:
-    # src: array('h') of _HIST + n samples; the last _HIST are kept as the
-    # history, n new samples of uniform noise +-amp follow. Returns the seed.
-    # Bounds: xorshift on 32 bits (masked; 64-bit words on the unix port);
-    # ((x & 0xFFFF) - 32768) * amp <= 32768 * 3000 < 2^27.
-    p = ptr16(src)
-    i = 0
-    while i < _HIST:
-        p[i] = p[n + i]
-        i += 1
-    x = seed
-    i = 0
-    while i < n:
-        x ^= (x << 13) & 0xFFFFFFFF
-        x ^= x >> 17
-        x ^= (x << 5) & 0xFFFFFFFF
-        p[_HIST + i] = ((((x & 0xFFFF) - 32768) * amp) >> 15) & 0xFFFF
-        i += 1
-    return x
-
-
-@micropython.viper
-def _interleave(pcm, src, n: int, chans: int, d0: int, d1: int, d2: int, d3: int):
-    # pcm: n * chans int16, interleaved; channel c gets src delayed by d_c
-    # samples (0.._HIST). No arithmetic: int16 bit patterns are copied.
-    p = ptr16(pcm)
-    s = ptr16(src)
-    i = 0
-    while i < n:
-        k = i * chans
-        p[k] = s[_HIST + i - d0]
-        p[k + 1] = s[_HIST + i - d1]
-        if chans == 4:
-            p[k + 2] = s[_HIST + i - d2]
-            p[k + 3] = s[_HIST + i - d3]
-        i += 1
-
-
-def _alloc():
-    gc.collect()
-    return gc.mem_alloc()
-
-
 def _scratch():
     path = "/tmp/tbmem-" + "".join("%02x" % b for b in os.urandom(4))
     os.mkdir(path)
@@ -113,137 +60,196 @@ def _bench(name, value):
     print("@@BENCH memory %s %d bytes" % (name, value))
 
 
-# Everything the bench itself needs is allocated before the base reading.
-_src = None
-_req = bytearray(0)
-_flash = _scratch()
-_base = _alloc()
+def _heap_total():
+    # Heap in all areas: constant unless the port grows its heap on demand
+    # (the webassembly port does, where a fixed heap would raise MemoryError).
+    return gc.mem_free() + gc.mem_alloc()
+
 
 # What the simulated device imports, in dependency order (tbfw.wav only
 # when it plays a recording).
 _IMPORTS = ("version", "config", "wire", "store", "link", "button", "talker", "tally", "session", "dsp",
             "frontend", "pipeline", "ring", "app", "board_sim") + (("wav",) if _WAV else ())
-_per_module = []
-_before = _base
-for _name in _IMPORTS:
-    __import__("tbfw." + _name)
-    _now = _alloc()
-    _per_module.append((_name, _now - _before))
-    _before = _now
-_imported = _before - _base
-
-from tbfw import app, board_sim, wire  # noqa: E402 (already imported above: measured)
 
 
-class BenchBoard(board_sim.SimBoard):
-    """The simulated board with the serial link scripted and the audio
-    built in (or from the WAV)."""
+# The sync's answers are kept in one buffer made before the first reading:
+# growing a bytearray frame by frame would put the bench's own garbage into
+# the session's peak.
+_TX = bytearray(6144)
 
-    def __init__(self, flash):
-        board_sim.SimBoard.__init__(self, _BOARD, audio_path=_WAV, flash_dir=flash)
-        self.rx = bytearray(0)
-        self.tx = bytearray(0)
-        self.rx_pos = 0
-        self.capture = False  # keep what the device sends (the sync), else drop it
-        self.synth_frames = 0
-        self.seed = 2463534242
-        self.limit_frames = 0
 
-    def read_frame(self):
-        if self._wav is not None:
+def _board_class(board_sim, wire):
+    class BenchBoard(board_sim.SimBoard):
+        """The simulated board with the serial link scripted and the audio
+        built in (or from the WAV)."""
+
+        def __init__(self, flash):
+            board_sim.SimBoard.__init__(self, _BOARD, audio_path=_WAV, flash_dir=flash)
+            self.rx = bytearray(0)
+            self.tx = _TX  # what the device sends during the sync; dropped before
+            self.tx_len = 0
+            self.rx_pos = 0
+            self.capture = False
+            self.limit_frames = 0
+            self.synth = None  # mpmem_synth.Synth when there is no WAV
+
+        def read_frame(self):
             if self.frames >= self.limit_frames:
                 return False
-            return board_sim.SimBoard.read_frame(self)
-        if self.synth_frames >= self.limit_frames:
-            return False
-        pcm = self._pcm
-        n = self.frame_samples
-        frames_per_turn = _TURN_S * 1000 // self.frame_ms
-        turn = self.synth_frames // frames_per_turn
-        pos = self.synth_frames % frames_per_turn
-        # speech in each turn: 2.2 s on, 0.8 s pause; silence for the first second
-        on = self.synth_frames >= 1000 // self.frame_ms and pos < frames_per_turn * 11 // 15
-        self.seed = _noise(_src, n, self.seed, _AMP if on else _QUIET_AMP)
-        d = _DELAYS[turn & 1]
-        _interleave(pcm, _src, n, self.desc["channels"], d[0], d[1], d[2], d[3])
-        self.synth_frames += 1
-        self.frames += 1
-        return True
+            if self.synth is None:
+                return board_sim.SimBoard.read_frame(self)
+            self.synth.fill(self._pcm, self.frame_samples, self.desc["channels"], self.frame_ms)
+            self.frames += 1
+            return True
 
-    def serial_read(self, buf):
-        n = min(len(buf), len(self.rx) - self.rx_pos)
-        buf[:n] = memoryview(self.rx)[self.rx_pos:self.rx_pos + n]
-        self.rx_pos += n
-        if self.rx_pos == len(self.rx):
-            self.rx = bytearray(0)
-            self.rx_pos = 0
-        return n
+        def serial_read(self, buf):
+            n = min(len(buf), len(self.rx) - self.rx_pos)
+            buf[:n] = memoryview(self.rx)[self.rx_pos:self.rx_pos + n]
+            self.rx_pos += n
+            if self.rx_pos == len(self.rx):
+                self.rx = bytearray(0)
+                self.rx_pos = 0
+            return n
 
-    def serial_write(self, data):
-        if self.capture:
-            self.tx.extend(data)
-        return len(data)
+        def serial_write(self, data):
+            if self.capture:
+                end = self.tx_len + len(data)
+                if end > len(self.tx):
+                    raise MemoryError("bench: sync capture buffer full")
+                self.tx[self.tx_len:end] = data
+                self.tx_len = end
+            return len(data)
 
-    def send(self, ident, name, args=None):
-        self.rx.extend(wire.request(ident, name, args))
+        def send(self, ident, name, args=None):
+            self.rx.extend(wire.request(ident, name, args))
 
-    def answers(self):
-        dec = wire.Decoder()
-        out = dec.feed(self.tx)
-        self.tx = bytearray(0)
-        return out
+        def answers(self):
+            dec = wire.Decoder()
+            out = dec.feed(self.tx, self.tx_len)
+            self.tx_len = 0
+            return out
 
-    def log(self, text):
-        pass
+        def log(self, text):
+            pass
+
+    return BenchBoard
 
 
-class Peak:
+class Meter:
+    """Heap readings at step boundaries. The collector runs between steps
+    (the driver below, or the host of a port that can collect only there),
+    so a step's first reading is its live heap and its last is that plus
+    everything the step allocated.
+
+    It also watches the heap's size: on a port that grows its heap where a
+    fixed heap would raise MemoryError (the webassembly port), a change
+    means some step needed more than the heap it started with. Boot steps
+    (imports, App) and frames are told apart: the port cannot collect inside
+    a step, so a boot step's garbage counts against it, where the ESP32
+    collects as it goes."""
+
     def __init__(self):
+        self.total = _heap_total()
+        self.boot_grew_at = 0  # first boot step after which the heap had grown
+        self.grew_at = 0  # first frame step after which it had grown
+        self.boot_back = True  # the heap at its starting size when the first frame began
+        self.step = 0
+        self.frames = 0
         self.live = 0
         self.heap = 0
 
-    def step(self, fn):
-        gc.collect()  # the frame starts on a collected heap
-        result = fn()
+    def start(self):
+        self.step += 1
+        self._grown()
+        return gc.mem_alloc()
+
+    def _grown(self):
+        # Checked at both ends of a step: an area added within a step is
+        # given back by the next collection once nothing in it is live.
+        if _heap_total() != self.total:
+            if self.frames == 0 and not self.boot_grew_at:
+                self.boot_grew_at = self.step
+            elif self.frames and not self.grew_at:
+                self.grew_at = self.step
+
+    def frame_start(self):
+        if self.frames == 0:
+            self.boot_back = _heap_total() == self.total
+        self.frames += 1
+        live = self.start()
+        if live > self.live:
+            self.live = live
+
+    def frame_end(self):
+        self._grown()
         used = gc.mem_alloc()
         if used > self.heap:
             self.heap = used
-        live = _alloc()
-        if live > self.live:
-            self.live = live
-        return result
 
 
-def main():
-    global _src
-    b0 = _alloc()
-    board = BenchBoard(_flash)
-    board_bytes = _alloc() - b0
-    a0 = _alloc()
+def run(out):
+    """The whole measurement as a sequence of steps: `yield` marks where
+    the collector runs. Readings go to out (a dict)."""
+    meter = Meter()
+    flash = _scratch()
+    out["flash"] = flash
+    yield
+    base = meter.start()
+    per_module = []
+    before = base
+    for name in _IMPORTS:
+        __import__("tbfw." + name)
+        yield
+        now = meter.start()
+        per_module.append((name, now - before))
+        before = now
+    imported = before - base
+    from tbfw import app, board_sim, wire
+
+    BenchBoard = _board_class(board_sim, wire)
+    yield
+    b0 = meter.start()
+    board = BenchBoard(flash)
+    yield
+    board_bytes = meter.start() - b0
     dev = app.App(board)
-    app_bytes = _alloc() - a0
-    steady = _imported + board_bytes + app_bytes
-    _src = __import__("array").array("h", [0] * (_HIST + dev.frame_samples))
-    src_bytes = _alloc() - (a0 + app_bytes)
+    yield
+    app_bytes = meter.start() - b0 - board_bytes
+    steady = imported + board_bytes + app_bytes
     frame_samples = dev.frame_samples
+    if _WAV is None:
+        board.synth = __import__("mpmem_synth").Synth(frame_samples)
+        yield
+    bench_bytes = meter.start() - b0 - board_bytes - app_bytes  # the bench's own signal
 
-    peak = Peak()
     board.limit_frames = _SECONDS * 1000 // dev.frame_ms
     ident = 0
-    while peak.step(dev.step):
+    while True:
+        meter.frame_start()
+        going = dev.step()
+        meter.frame_end()
+        if not going:
+            break
         if dev.frames % _INFO_EVERY == 0:
             ident += 1
             board.send(ident, "info")
+        yield
     dev_state = dev.conv.state
     board.limit_frames += 1000  # room to serve the sync below
     board.capture = True
-    script = [("session", {"action": "stop"}), ("list", None)]
     got = {}
-    for name, args in script:
+
+    def frames(count):
+        for _ in range(count):
+            yield
+            meter.frame_start()
+            dev.step()
+            meter.frame_end()
+
+    for name, args in (("session", {"action": "stop"}), ("list", None)):
         ident += 1
         board.send(ident, name, args)
-        for _ in range(50):
-            peak.step(dev.step)
+        yield from frames(50)
         for msg in board.answers():
             if msg.kind == "ok":
                 got[msg.name] = msg.body
@@ -252,61 +258,67 @@ def main():
     for rec in records:
         ident += 1
         board.send(ident, "get", {"rec": rec["id"]})
-        for _ in range(50):
-            peak.step(dev.step)
+        yield from frames(50)
         for msg in board.answers():
             if msg.kind == "part":
                 record_bytes += len(msg.body["data"]) * 3 // 4
         ident += 1
         board.send(ident, "ack", {"recs": [rec["id"]]})
-        for _ in range(10):
-            peak.step(dev.step)
-    live_base = _base + src_bytes  # the bench's signal buffer is not the firmware's
+        yield from frames(10)
+    yield
+    meter.start()
+    live_base = base + bench_bytes
     print("memory: session state at the end of the audio: %d; %d record(s) listed, %d bytes read back"
           % (dev_state, len(records), record_bytes))
     print("memory: %d frames; LIB_DIR %s" % (dev.frames, sys.argv[1]))
-    _bench("import_heap_bytes", _imported)
+    _bench("import_heap_bytes", imported)
     _bench("board_heap_bytes", board_bytes)
     _bench("app_heap_bytes", app_bytes)
     print("@@BENCH memory steady_heap_bytes %d bytes target <= %d" % (steady, _TARGET))
-    _bench("session_peak_live_bytes", peak.live - live_base)
-    print("@@BENCH memory session_peak_heap_bytes %d bytes target <= %d" % (peak.heap - live_base, _TARGET))
+    _bench("session_peak_live_bytes", meter.live - live_base)
+    print("@@BENCH memory session_peak_heap_bytes %d bytes target <= %d" % (meter.heap - live_base, _TARGET))
+    print("@@BENCH memory session_peak_heap_all_bytes %d bytes" % meter.heap)
     print("@@BENCH memory session_records %d count" % len(records))
-    for name, value in _per_module:
+    print("@@BENCH memory session_record_bytes %d bytes" % record_bytes)
+    print("@@BENCH memory heap_total_bytes %d bytes" % meter.total)
+    _bench("base_heap_bytes", base)
+    print("@@BENCH memory heap_grew_at_step %d count" % meter.grew_at)
+    print("@@BENCH memory heap_grew_in_boot_step %d count" % meter.boot_grew_at)
+    print("@@BENCH memory heap_back_for_frames %d count" % meter.boot_back)
+    for name, value in per_module:
         _bench("import_%s_bytes" % name, value)
-    for name, value in _parts(board, dev, frame_samples):
-        _bench("app_%s_bytes" % name, value)
+    out["parts"] = (board, dev, frame_samples)
 
 
-def _parts(board, dev, frame_samples):
-    """Heap of each object App builds, made again one at a time (the
-    pipeline holds the front end and the conversation: they follow it)."""
-    from tbfw import button, config, link, pipeline, ring, store
-
-    cfg = config.load_user(board.config_path)
-    desc = board.desc
-    makers = (
-        ("pipeline", lambda: pipeline.Pipeline(desc, cfg, "bench", 1)),
-        ("frontend", lambda: __import__("tbfw.frontend").frontend.FrontEnd(desc, cfg)),
-        ("conversation", lambda: __import__("tbfw.session").session.Conversation(cfg, cfg["frame_ms"], "b", 1)),
-        ("audio_buffers", lambda: board_sim.SimBoard.start_audio(board, frame_samples)),
-        ("ring", lambda: ring.from_board(desc)),
-        ("ring_state", lambda: ring.RingState()),
-        ("ring_driver", lambda: ring.RingDriver(dev.ring, board.ring_write, 40)),
-        ("store", lambda: store.Store(_flash + "/data/sessions", 200, 50)),
-        ("link", lambda: link.Link(board.serial_read, board.serial_write, dev)),
-        ("button", lambda: button.Button()),
-    )
-    out = []
-    kept = []  # all kept alive until the end: a freed one would blur the next reading
-    for name, make in makers:
-        before = _alloc()
-        kept.append(make())
-        out.append((name, _alloc() - before))
-    return out
+def steps():
+    """Every step of the bench, then the clean-up."""
+    out = {}
+    try:
+        yield from run(out)
+        if "parts" in out and _PARTS:
+            yield from __import__("mpmem_parts").parts(*out["parts"], out)
+    finally:
+        if "flash" in out:
+            _rmtree(out["flash"])
 
 
-try:
-    main()
-finally:
-    _rmtree(_flash)
+_steps = None
+
+
+def step():
+    """One step; False when done. The collector runs after it: here at
+    once, on the webassembly port when control returns to its host."""
+    global _steps
+    if _steps is None:
+        _steps = steps()
+    try:
+        next(_steps)
+    except StopIteration:
+        return False
+    gc.collect()
+    return True
+
+
+if __name__ == "__main__":
+    while step():
+        pass
