@@ -35,6 +35,11 @@ def firmware_files() -> list[Path]:
     return files
 
 
+def checkout_dir() -> Path | None:
+    """The repository root when running from a checkout, else None."""
+    return _CHECKOUT if (_CHECKOUT / "pyproject.toml").is_file() and (_CHECKOUT / "firmware").is_dir() else None
+
+
 def board_path() -> Path:
     """The default board file (hardware/board.json)."""
     for candidate in (_PACKAGE / "data" / "board.json", _CHECKOUT / "hardware" / "board.json"):

@@ -172,6 +172,60 @@ class _Wrap32(ast.NodeTransformer):
         return node
 
 
+def _is_decorator(node: ast.expr, name: str) -> bool:
+    return (isinstance(node, ast.Attribute) and node.attr == name
+            and isinstance(node.value, ast.Name) and node.value.id == "micropython")
+
+
+class _ViperOnly(ast.NodeTransformer):
+    """Applies _Wrap32 to the viper functions only and drops
+    @micropython.native (the same code as bytecode); the rest of the
+    module is left as it is. stub: each viper or native function's body
+    becomes `return 0` instead (what stays in the heap of a port that keeps
+    machine code elsewhere: the function object, not its code)."""
+
+    def __init__(self, stub: bool = False) -> None:
+        self.viper = 0
+        self.stub = stub
+
+    def visit_FunctionDef(self, node: ast.FunctionDef):
+        viper = any(_is_decorator(d, "viper") for d in node.decorator_list)
+        native = any(_is_decorator(d, "native") for d in node.decorator_list)
+        if self.stub and (viper or native):
+            node.decorator_list = []
+            node.returns = None
+            for a in node.args.args:
+                a.annotation = None
+            node.body = [ast.Return(ast.Constant(0))]
+            return node
+        if viper:
+            self.viper += 1
+            return _Wrap32().visit(node)
+        node.decorator_list = [d for d in node.decorator_list if not _is_decorator(d, "native")]
+        self.generic_visit(node)
+        return node
+
+
+RUNTIME_MODULE = "viper32rt"  # host/talkbalance/mp/viper32rt.py, the MicroPython side
+
+
+def bytecode_source(text: str, filename: str = "<firmware>", stub: bool = False) -> str:
+    """MicroPython source with every viper function rewritten as bytecode
+    with 32-bit semantics (the runtime module supplies the pointers and the
+    wrapping), for a MicroPython without a native emitter. Unchanged when
+    the module has no viper or native function. stub: viper and native
+    function bodies replaced by `return 0` (for weighing them, not running)."""
+    if "@micropython.viper" not in text and "@micropython.native" not in text:
+        return text
+    tree = ast.parse(text, filename)
+    rewrite = _ViperOnly(stub)
+    tree = rewrite.visit(tree)
+    if rewrite.viper:
+        imp = ast.parse(f"from {RUNTIME_MODULE} import _cast, _op, ptr8, ptr16, ptr32").body[0]
+        tree.body.insert(0, imp)
+    return ast.unparse(ast.fix_missing_locations(tree)) + "\n"
+
+
 def _namespace(name: str) -> dict:
     mp = types.SimpleNamespace(viper=lambda f: f, native=lambda f: f, const=lambda v: v)
     return {

@@ -1,0 +1,33 @@
+# The import cost of each module the simulated device imports, one step
+# each (the collector runs between steps): `@@BENCH memory import_<name>_bytes`.
+# Run by talkbalance.wasm32 on the firmware and on a copy whose viper and
+# native function bodies are stubs, to weigh the code the ESP32 keeps out
+# of its heap.
+import gc
+
+_IMPORTS = ("version", "config", "wire", "store", "link", "button", "talker", "tally", "session", "dsp",
+            "frontend", "pipeline", "ring", "app", "board_sim")
+
+
+def _steps():
+    yield
+    before = gc.mem_alloc()
+    print("@@BENCH memory base_heap_bytes %d bytes" % before)
+    for name in _IMPORTS:
+        __import__("tbfw." + name)
+        yield
+        now = gc.mem_alloc()
+        print("@@BENCH memory import_%s_bytes %d bytes" % (name, now - before))
+        before = now
+
+
+_it = _steps()
+
+
+def step():
+    try:
+        next(_it)
+    except StopIteration:
+        return False
+    gc.collect()
+    return True

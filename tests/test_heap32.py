@@ -1,0 +1,127 @@
+"""The plain ESP32's heap, measured on a 32-bit MicroPython.
+
+A whole session (boot, 12 s of two talkers with `info` asked every second,
+then stop, list, get and ack as a sync does) runs on MicroPython's
+webassembly port, a 32-bit build (4-byte words, 16-byte GC blocks, as on the
+ESP32), with the firmware as the .mpy bytecode `deploy` installs. That port
+collects garbage only between the driver's steps (one step per frame), and
+grows its heap where a fixed heap would raise MemoryError: the driver reports
+any growth, and the test fails on it.
+
+The heap is 112,000 bytes (a plain ESP32's, about 112 KB) plus two
+allowances, each measured here on the same port before the session:
+- the driver (bench/mp_memory.py), which stands in for main.py;
+- the bytecode of the viper and native functions, which this port runs as
+  bytecode in its heap and the ESP32 keeps in IRAM as machine code: the
+  firmware's import cost less that of a copy whose viper and native bodies
+  are `return 0`.
+Nothing else is allowed for, although this port is the stricter of the two:
+the ESP32 collects inside a frame when it must, and its viper code makes no
+garbage where the bytecode stand-in does (docs/memory.md).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+from pathlib import Path
+
+import pytest
+from talkbalance import bench, wasm32
+
+sys.path.insert(0, str(Path(__file__).parent))
+from test_sim_heap import _conversation  # noqa: E402
+
+ESP32_HEAP = 112_000  # bytes: a plain ESP32's heap after it has grown (ESP32-NOTES)
+SECONDS = 12
+PROGRAMS = (bench.HERE / "mp_memory.py", bench.HERE / "mpmem_imports.py")
+
+# CI sets TALKBALANCE_REQUIRE_WASM32: there a missing port fails instead of skipping.
+pytestmark = pytest.mark.skipif(wasm32.available() is not None and not os.environ.get("TALKBALANCE_REQUIRE_WASM32"),
+                                reason=str(wasm32.available()))
+
+_EMPTY = """\
+import gc
+_n = 0
+
+
+def step():
+    global _n
+    _n += 1
+    if _n == 2:
+        print("@@BENCH memory base_heap_bytes %d bytes" % gc.mem_alloc())
+    gc.collect()
+    return _n < 2
+"""
+
+
+def _rows(proc) -> dict[str, int]:
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return {r.metric: int(r.value) for r in bench.parse(proc.stdout)}
+
+
+def _raw_heap(usable: int) -> int:
+    """The heapsize that gives at least `usable` bytes of GC heap: the
+    block tables take 3 bytes of every 131, and the area header a few."""
+    return math.ceil((usable + 64) * 131 / 128)
+
+
+@pytest.fixture(scope="module")
+def trees(tmp_path_factory):
+    root = tmp_path_factory.mktemp("heap32")
+    empty = root / "mpmem_empty.py"
+    empty.write_text(_EMPTY)
+    full = wasm32.build_tree(root / "full", PROGRAMS + (empty,))
+    stub = wasm32.build_tree(root / "stub", PROGRAMS, stub_native=True)
+    _conversation(full / "talk.wav", SECONDS)
+    return full, stub
+
+
+@pytest.fixture(scope="module")
+def allowances(trees):
+    full, stub = trees
+    interpreter = _rows(wasm32.run(full, "mpmem_empty", [], "1m"))["base_heap_bytes"]
+    driver = _rows(wasm32.run(full, "mp_memory", ["/fw/lib", "/fw/board.json", "/fw/talk.wav", "0", "session"],
+                              "1m"))["base_heap_bytes"] - interpreter
+    code = _rows(wasm32.run(full, "mpmem_imports", [], "1m"))
+    stubbed = _rows(wasm32.run(stub, "mpmem_imports", [], "1m"))
+    imports = [k for k in code if k.startswith("import_")]
+    native_code = sum(code[k] - stubbed[k] for k in imports)
+    return {"interpreter": interpreter, "driver": driver, "native_code": native_code,
+            "per_module": {k: code[k] - stubbed[k] for k in imports}}
+
+
+def test_the_allowances_are_what_they_claim(allowances):
+    # the driver: its code, a 6 KB buffer for the sync's answers, little else
+    assert 6144 < allowances["driver"] < 16 * 1024, allowances
+    # only the modules with viper or native functions differ (within the
+    # names table's growth, which lands on whichever module crosses a pool)
+    per = allowances["per_module"]
+    assert per["import_dsp_bytes"] > 3000 and per["import_frontend_bytes"] > 500 and per["import_ring_bytes"] > 500
+    others = [abs(v) for k, v in per.items() if k not in ("import_dsp_bytes", "import_frontend_bytes",
+                                                          "import_ring_bytes")]
+    assert sum(others) < 1024, per
+    assert allowances["native_code"] < 12 * 1024, allowances
+
+
+def test_whole_session_in_the_esp32_heap_on_32_bit_micropython(trees, allowances):
+    full, _stub = trees
+    usable = ESP32_HEAP + allowances["driver"] + allowances["native_code"]
+    proc = wasm32.run(full, "mp_memory", ["/fw/lib", "/fw/board.json", "/fw/talk.wav", str(SECONDS), "session"],
+                      str(_raw_heap(usable)))
+    rows = _rows(proc)
+    # the heap it ran in: the usable bytes asked for, not more
+    total = rows["heap_total_bytes"] - 128 * 1024 * 1024  # the port adds its reserve for new areas
+    assert usable <= total < usable + 256, (usable, total)
+    # the whole session happened and the sync read the record back
+    assert rows["session_records"] == 1 and rows["session_record_bytes"] > 500, proc.stdout
+    # and it never needed more heap: not while booting, not in any frame
+    assert rows["heap_grew_in_boot_step"] == 0, proc.stdout
+    assert rows["heap_back_for_frames"] == 1, proc.stdout
+    assert rows["heap_grew_at_step"] == 0, proc.stdout
+    # what the firmware and the interpreter used at most, without the allowances
+    share = rows["session_peak_heap_all_bytes"] - allowances["driver"] - allowances["native_code"]
+    assert share < ESP32_HEAP
+    print(f"heap32: usable {total}, driver {allowances['driver']}, viper/native code {allowances['native_code']}, "
+          f"peak in use less allowances {share}")
