@@ -22,16 +22,19 @@ garbage where the bytecode stand-in does (docs/memory.md).
 
 from __future__ import annotations
 
+import base64
+import json
 import math
 import os
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from talkbalance import bench, wasm32
+from talkbalance import bench, paths, sim, wasm32
 
 sys.path.insert(0, str(Path(__file__).parent))
-from test_sim_heap import _conversation  # noqa: E402
+from test_sim_heap import TURN_S, _conversation  # noqa: E402
 
 ESP32_HEAP = 112_000  # bytes: a plain ESP32's heap after it has grown (ESP32-NOTES)
 SECONDS = 12
@@ -105,11 +108,18 @@ def test_the_allowances_are_what_they_claim(allowances):
     assert allowances["native_code"] < 12 * 1024, allowances
 
 
-def test_whole_session_in_the_esp32_heap_on_32_bit_micropython(trees, allowances):
+@pytest.fixture(scope="module")
+def session32(trees, allowances):
+    """The whole session on the 32-bit port, in the ESP32's heap plus the allowances."""
     full, _stub = trees
     usable = ESP32_HEAP + allowances["driver"] + allowances["native_code"]
     proc = wasm32.run(full, "mp_memory", ["/fw/lib", "/fw/board.json", "/fw/talk.wav", str(SECONDS), "session"],
                       str(_raw_heap(usable)))
+    return usable, proc
+
+
+def test_whole_session_in_the_esp32_heap_on_32_bit_micropython(session32, allowances):
+    usable, proc = session32
     rows = _rows(proc)
     # the heap it ran in: the usable bytes asked for, not more
     total = rows["heap_total_bytes"] - 128 * 1024 * 1024  # the port adds its reserve for new areas
@@ -125,3 +135,32 @@ def test_whole_session_in_the_esp32_heap_on_32_bit_micropython(trees, allowances
     assert share < ESP32_HEAP
     print(f"heap32: usable {total}, driver {allowances['driver']}, viper/native code {allowances['native_code']}, "
           f"peak in use less allowances {share}")
+
+
+def _record(stdout: str) -> dict:
+    parts = sorted((int(off), base64.b64decode(data)) for tag, off, data in
+                   (line.split() for line in stdout.splitlines() if line.startswith("@@PART ")))
+    return json.loads(b"".join(data for _off, data in parts))
+
+
+def test_the_32_bit_bytecode_gives_the_record_the_unix_port_gives(trees, session32, tmp_path):
+    """The viper functions rewritten as bytecode (and the port's modules)
+    compute what the real viper code computes: the same session gives the
+    same record on both ports, down to the last field the clock does not set."""
+    full, _stub = trees
+    args = [str(SECONDS), "session"]
+    on32 = session32[1]
+    flash = tmp_path / "flash"
+    sim.install_firmware(flash, compiled=True)
+    on64 = subprocess.run(paths.micropython() + [str(bench.HERE / "mp_memory.py"), str(flash / "lib"),
+                                                 str(flash / "board.json"), str(full / "talk.wav")] + args,
+                          capture_output=True, text=True, timeout=300)
+    assert on32.returncode == 0 and on64.returncode == 0, on32.stderr[-2000:] + on64.stderr[-2000:]
+    rec32, rec64 = _record(on32.stdout), _record(on64.stdout)
+    clock_set = ("id", "device", "start")
+    assert {k: v for k, v in rec32.items() if k not in clock_set} == \
+        {k: v for k, v in rec64.items() if k not in clock_set}
+    # and it is the conversation in the recording: talkers at 40 and 220 degrees
+    assert rec32["end_reason"] == "stopped" and rec32["duration_s"] > SECONDS - 2 * TURN_S
+    azimuths = sorted(t["azimuth_deg"] for t in rec32["talkers"])
+    assert abs(azimuths[0] - 40) < 15 and abs(azimuths[1] - 220) < 15, rec32["talkers"]
