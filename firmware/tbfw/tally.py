@@ -32,7 +32,7 @@ _TIMELINE_FIELDS = const(4)  # per minute: initiator-slot A s, B s, overlap s, h
 
 
 class Tally:
-    def __init__(self, frame_ms, target_pm, band_pm, band_after_s=300):
+    def __init__(self, frame_ms, target_pm, band_pm, band_after_s=300, max_minutes=241):
         self.frame_ms = frame_ms
         self.frames_per_s = 1000 // frame_ms
         self.take_frames = 800 // frame_ms  # 0.8 s of speech takes the floor
@@ -77,8 +77,14 @@ class Tally:
         self.heated = False
         self.heat = []  # [start_s, end_s] episodes; one append per episode
         self._heat_start = 0
-        # timeline: one entry per minute (one allocation a minute)
-        self.timeline = []
+        # timeline: per whole minute, frames of slot A, slot B and overlap
+        # (at most 3,000 each) with the heat flag in bit 15 of the last: three
+        # 16-bit words a minute in one array (a list a minute cost 48 bytes
+        # on a 32-bit port), at most max_minutes of them (a session that runs
+        # on adds its later minutes to the last one)
+        self.max_minutes = max_minutes
+        self.minutes = 0  # whole minutes closed
+        self._tl = array("H")
         self._minute = [0, 0, 0, 0]
         self._minute_frames = 60 * self.frames_per_s
 
@@ -206,8 +212,25 @@ class Tally:
 
     def _close_minute(self):
         m = self._minute
-        self.timeline.append([m[0], m[1], m[2], 1 if self.heated else 0])
+        tl = self._tl
+        heat = 0x8000 if self.heated else 0
+        if self.minutes < self.max_minutes:
+            self.minutes += 1
+            tl.append(m[0])
+            tl.append(m[1])
+            tl.append(m[2] | heat)
+        else:  # past the longest session: fold into the last minute
+            i = 3 * (self.minutes - 1)
+            tl[i] = min(0x7FFF, tl[i] + m[0])
+            tl[i + 1] = min(0x7FFF, tl[i + 1] + m[1])
+            tl[i + 2] = min(0x7FFF, (tl[i + 2] & 0x7FFF) + m[2]) | (tl[i + 2] & 0x8000) | heat
         m[0] = m[1] = m[2] = m[3] = 0
+
+    def minute(self, i):
+        """Whole minute i as [A frames, B frames, overlap frames, heat 0/1]."""
+        tl = self._tl
+        c = tl[3 * i + 2]
+        return [tl[3 * i], tl[3 * i + 1], c & 0x7FFF, c >> 15]
 
     # -- results -----------------------------------------------------------
 
@@ -222,11 +245,13 @@ class Tally:
         """Slot's share over the last few whole minutes plus this one."""
         own = self._minute[slot] + self._minute[2]
         total = self._minute[0] + self._minute[1] + 2 * self._minute[2]
-        timeline = self.timeline
-        for i in range(max(0, len(timeline) - minutes), len(timeline)):  # no slice: runs every frame
-            entry = timeline[i]
-            own += entry[slot] + entry[2]
-            total += entry[0] + entry[1] + 2 * entry[2]
+        tl = self._tl
+        for i in range(max(0, self.minutes - minutes), self.minutes):  # no slice: runs every frame
+            a = tl[3 * i]
+            b = tl[3 * i + 1]
+            both = tl[3 * i + 2] & 0x7FFF
+            own += (a if slot == 0 else b) + both
+            total += a + b + 2 * both
         return (1000 * own + total // 2) // total if total else -1
 
     def median_gap_ms(self, slot):
@@ -251,9 +276,10 @@ class Tally:
             out.append([self._heat_start, self.frames])
         return out
 
-    def timeline_minutes(self):
-        out = [list(e) for e in self.timeline]
+    def open_minute(self):
+        """The minute under way as [A, B, overlap, heat], None if nothing
+        has been counted in it."""
         m = self._minute
         if m[0] or m[1] or m[2]:
-            out.append([m[0], m[1], m[2], 1 if self.heated else 0])
-        return out
+            return [m[0], m[1], m[2], 1 if self.heated else 0]
+        return None

@@ -62,4 +62,17 @@ def test_counters_do_not_overflow_in_three_hours():
             t.add(code, -120 * 256)
     assert t.frames == frames
     assert t.talk[0] + t.talk[1] == frames
-    assert abs(t.level_sum_db[0]) < (1 << 30) and len(t.timeline) == 180
+    assert abs(t.level_sum_db[0]) < (1 << 30) and t.minutes == 180
+    tl = [t.minute(i) for i in range(t.minutes)]
+    assert len(tl) == 180 and sum(m[0] + m[1] for m in tl) == frames
+
+
+def test_the_timeline_is_compact_and_bounded():
+    # three 16-bit words a minute; minutes past max_minutes fold into the last
+    t = Tally(20, 300, 50, max_minutes=3)
+    _feed(t, [(A, 60), (B, 60), (BOTH, 60), (A, 60), (B, 30)])
+    assert len(t._tl) == 9
+    assert t.minutes == 3
+    assert [t.minute(i) for i in range(3)] == [[3000, 0, 0, 0], [0, 3000, 0, 0], [3000, 0, 3000, 0]]
+    assert t.open_minute() == [0, 1500, 0, 0]
+    assert t.recent_share_pm(0, 1) == (1000 * 6000 + 5250) // 10500
