@@ -50,6 +50,8 @@ class App:
         self.frame_samples = self.pipe.frame_samples
         self.audio = board.start_audio(self.frame_samples)
         self._pcm16 = getattr(board, "frame_format", "i2s") == "pcm16"
+        if self._pcm16:
+            self.pipe.fe.prepare_pcm16()
         self.ring = ring.from_board(self.desc)
         self.ring_state = ring.RingState()
         self.ring_driver = ring.RingDriver(self.ring, board.ring_write, _RING_PERIOD_MS)
@@ -155,15 +157,15 @@ class App:
             conv.claim(False)
 
     def _save(self):
-        rec = self.conv.record()
-        data = json.dumps(rec).encode()
-        try:
-            self.store.add(rec["id"], data)
+        conv = self.conv
+        rec_id = conv.record_id()
+        try:  # written piece by piece: the record is never in the heap whole
+            self.store.add_from(rec_id, conv.write_record)
             self.saved += 1
-            self.board.log("session-saved %s (%d bytes)" % (rec["id"], len(data)))
+            self.board.log("session-saved %s (%d bytes)" % (rec_id, self.store.size(rec_id)))
         except Exception as exc:  # the store reports; keep the loop alive
             self.save_errors += 1
-            self.board.log("error-session-save %s: %s" % (rec["id"], exc))
+            self.board.log("error-session-save %s: %s" % (rec_id, exc))
         self._check_storage()
         self._ended_at = self.frames
         self._ended_share = self.conv.initiator_share_pm()
@@ -213,11 +215,9 @@ class App:
             st.heat = 0
 
     def _check_storage(self):
-        # counters() allocates: called after store changes, not per frame
-        c = self.store.counters()
-        budget = c.get("budget_bytes") or 0
-        used = c.get("used_bytes", 0)
-        self._nearly_full = bool(budget) and 100 * used >= _NEARLY_FULL_PCT * budget
+        # called after store changes, not per frame (statvfs allocates)
+        budget = self.store.budget_bytes()
+        self._nearly_full = bool(budget) and 100 * self.store.used_bytes() >= _NEARLY_FULL_PCT * budget
 
     def _live(self):
         conv = self.conv

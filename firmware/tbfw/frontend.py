@@ -193,13 +193,18 @@ class FrontEnd:
         if redo & 2:
             self.clip_count += dsp.ingest32_exact(buf, self._q[right], sr)
 
+    def prepare_pcm16(self):
+        """Make ingest_pcm16's buffer now (at boot, while the heap is in one
+        piece) rather than at the first frame."""
+        if self._words is None:  # a board with I2S microphones never needs it
+            self._words = bytearray(8 * self.frame_samples)
+        return self._words
+
     def ingest_pcm16(self, buf):
         """One frame of interleaved int16 PCM, all channels in channel order."""
         n = self.frame_samples
         chans = self.channels
-        words = self._words
-        if words is None:  # a board with I2S microphones never needs it
-            words = self._words = bytearray(8 * n)
+        words = self._words or self.prepare_pcm16()
         for bus in range(len(self._buses)):
             left, right = self._buses[bus]
             dsp.pcm16_to_words(buf, words, n, chans, left | (right << 8))

@@ -13,6 +13,7 @@
 # the two directions are known those counts are credited to the nearest
 # talker (direction-less frames in proportion), so the first turn counts.
 
+import json
 from array import array
 
 from micropython import const
@@ -161,7 +162,8 @@ class Conversation:
     def _begin(self, now_s):
         self.start_time = now_s
         cfg = self.cfg
-        self.tally = Tally(self.frame_ms, cfg["target_share_pct"] * 10, cfg["band_pct"] * 10)
+        self.tally = Tally(self.frame_ms, cfg["target_share_pct"] * 10, cfg["band_pct"] * 10,
+                           max_minutes=cfg["max_session_min"] + 1)
 
     def _check_end(self):
         silent_frames = self._frames - self._last_speech
@@ -256,8 +258,9 @@ class Conversation:
     def elapsed_s(self):
         return self._frames // self.frames_per_s
 
-    def record(self, now_s=None):
-        """The session record (a dict; JSON-serialisable)."""
+    def record(self, now_s=None, timeline=True):
+        """The session record (a dict; JSON-serialisable). timeline=False
+        leaves the per-minute timeline out (write_record streams it)."""
         tally = self.tally
         fps = self.frames_per_s
         ini = self.initiator_slot if self.initiator_slot >= 0 else 0
@@ -287,7 +290,7 @@ class Conversation:
         frames = self._frames - self._tail
         rec = {
             "schema": SCHEMA,
-            "id": "%s-%d-%d" % (self.device_id, self.boot, self.session_no),
+            "id": self.record_id(),
             "device": self.device_id,
             "boot": self.boot,
             "session": self.session_no,
@@ -302,9 +305,6 @@ class Conversation:
         }
         if tally is not None:
             minutes = frames / (60 * fps)
-            timeline = []
-            for m in tally.timeline_minutes()[:(frames + 60 * fps - 1) // (60 * fps)]:
-                timeline.append([_s(m[slots[0]], fps), _s(m[slots[1]], fps), _s(m[2], fps), m[3]])
             rec.update({
                 "overlap_s": _s(tally.both, fps),
                 "silence_s": _s(max(0, tally.silence - self._tail), fps),
@@ -317,9 +317,53 @@ class Conversation:
                 "heat": [[_s(a, fps), _s(b, fps)] for a, b in tally.heat_episodes()],
                 "pacing": {"meeting_s": self.cfg["meeting_min"] * 60,
                            "over_s": max(0, frames // fps - self.cfg["meeting_min"] * 60)},
-                "timeline": timeline,
             })
+            if timeline:
+                rec["timeline"] = list(self._timeline_rows())
         return rec
+
+    def record_id(self):
+        return "%s-%d-%d" % (self.device_id, self.boot, self.session_no)
+
+    def _timeline_rows(self):
+        """Per minute of the record: [initiator s, partner s, overlap s,
+        heat 0/1], one small list at a time."""
+        tally = self.tally
+        fps = self.frames_per_s
+        ini = self.initiator_slot if self.initiator_slot >= 0 else 0
+        rows = (self._frames - self._tail + 60 * fps - 1) // (60 * fps)
+        for i in range(min(rows, tally.minutes)):
+            m = tally.minute(i)
+            yield [_s(m[ini], fps), _s(m[1 - ini], fps), _s(m[2], fps), m[3]]
+        if rows > tally.minutes:
+            m = tally.open_minute()
+            if m is not None:
+                yield [_s(m[ini], fps), _s(m[1 - ini], fps), _s(m[2], fps), m[3]]
+
+    def write_record(self, out, now_s=None):
+        """The record as JSON into stream `out` (a write(bytes) method), piece
+        by piece: the timeline a minute at a time, never the whole text in
+        the heap (a two-hour record is about 4 KB of JSON). The same record
+        as json.dumps(record()); called twice when saved (the store counts
+        the bytes first), so it writes the same text each time."""
+        rec = self.record(now_s, timeline=False)
+        out.write(b"{")
+        sep = b""
+        for key in rec:
+            out.write(sep)
+            json.dump(key, out)
+            out.write(b": ")
+            json.dump(rec[key], out)
+            sep = b", "
+        if self.tally is not None:
+            out.write(b', "timeline": [')
+            sep = b""
+            for row in self._timeline_rows():
+                out.write(sep)
+                json.dump(row, out)
+                sep = b", "
+            out.write(b"]")
+        out.write(b"}")
 
 
 def _s(frames, fps):

@@ -32,6 +32,7 @@
 # writes.
 
 import binascii
+import io
 import os
 import struct
 
@@ -48,6 +49,7 @@ _MAX_ID = const(64)
 _SEQ_DIGITS = const(8)
 _READ_CHUNK = const(256)
 _ENOSPC = const(28)
+_SINK_BYTES = const(256)  # write-combining block of _Sink
 _ENOENT = const(2)
 _RECENT_DROPS = const(8)  # dropped record ids remembered for the host
 _RESERVE_BLOCKS = const(4)  # flash blocks left free for the filesystem itself
@@ -76,6 +78,47 @@ class StoreCorrupt(StoreError):
 
 class StoreFull(StoreError):
     """A record cannot be kept even after making room."""
+
+
+class _Sink(io.IOBase):
+    """A stream that counts what is written to it and, given a file, keeps
+    its CRC-32 and passes it on in blocks of _SINK_BYTES. json.dump writes
+    a few bytes at a time: a CRC per write would make a long int each time
+    on a 32-bit port, and a write to flash each time costs more than the
+    byte loop here. Call finish() after the last write."""
+
+    def __init__(self, f=None, crc=0):
+        self.f = f
+        self.n = 0
+        self.crc = crc
+        self._buf = bytearray(_SINK_BYTES) if f is not None else None
+        self._pos = 0
+
+    def write(self, buf):
+        if isinstance(buf, str):  # CPython's json.dump writes text
+            buf = buf.encode()
+        self.n += len(buf)
+        out = self._buf
+        if out is not None:
+            pos = self._pos
+            for b in buf:
+                out[pos] = b
+                pos += 1
+                if pos == _SINK_BYTES:
+                    self._flush(out, pos)
+                    pos = 0
+            self._pos = pos
+        return len(buf)
+
+    def _flush(self, out, pos):
+        data = memoryview(out)[:pos]
+        self.crc = binascii.crc32(data, self.crc)
+        self.f.write(data)
+
+    def finish(self):
+        if self._pos and self._buf is not None:
+            self._flush(self._buf, self._pos)
+            self._pos = 0
 
 
 class OsFs:
@@ -386,7 +429,16 @@ class Store:
             raise StoreError("the store is closed")
 
     def add(self, rec_id, data):
-        """Save `data` (bytes) as record `rec_id`, replacing one of that id.
+        """Save `data` (bytes) as record `rec_id`; see add_from."""
+        data = bytes(data)
+        return self.add_from(rec_id, lambda out: out.write(data))
+
+    def add_from(self, rec_id, emit):
+        """Save as record `rec_id` what emit(stream) writes to a stream
+        (its write(bytes) method), replacing a record of that id; returns
+        the file's sequence number. emit is called twice (the length goes in
+        the header, ahead of the data) and must write the same bytes both
+        times: a record never has to be in the heap whole.
 
         Makes room first: corrupt files, then synced records, then the
         oldest unsynced records (each such loss is counted as a drop).
@@ -394,40 +446,52 @@ class Store:
         """
         self._open_check()
         _check_id(rec_id)
-        data = bytes(data)
-        total = _HEAD + len(rec_id) + len(data) + _TAIL
-        if len(data) > self.max_record_bytes:
+        count = _Sink()
+        emit(count)
+        length = count.n
+        total = _HEAD + len(rec_id) + length + _TAIL
+        if length > self.max_record_bytes:
             self._count_drop(rec_id, DROP_TOO_LARGE)
-            raise StoreFull("record %s: %d bytes, the most is %d" % (rec_id, len(data), self.max_record_bytes))
+            raise StoreFull("record %s: %d bytes, the most is %d" % (rec_id, length, self.max_record_bytes))
         self._make_room(rec_id, self._usage(total))
         seq = self._next_seq
         self._next_seq += 1
         tmp = self._path(seq, "t")
         try:
-            self._write(tmp, seq, rec_id, data)
+            self._write(tmp, seq, rec_id, length, emit)
+        except StoreError:
+            self._remove(tmp)
+            raise
         except OSError as exc:
             self._remove(tmp)
             if exc.args and exc.args[0] == _ENOSPC and self._evict_one(rec_id):
-                return self.add(rec_id, data)
+                return self.add_from(rec_id, emit)
             self._count_drop(rec_id, DROP_WRITE_FAILED)
             raise StoreError("record %s not saved: %s" % (rec_id, exc))
         self.fs.rename(tmp, self._path(seq, "u"))
         old = self._recs.get(rec_id)
-        self._recs[rec_id] = _Rec(seq, rec_id, False, len(data), self._usage(total))
+        self._recs[rec_id] = _Rec(seq, rec_id, False, length, self._usage(total))
         if old is not None:
             self._remove(self._path(old.seq, "s" if old.synced else "u"))
         return seq
 
-    def _write(self, path, seq, rec_id, data):
+    def size(self, rec_id):
+        """Data length of record `rec_id` in bytes (KeyError if there is none)."""
+        return self._recs[rec_id].size
+
+    def _write(self, path, seq, rec_id, length, emit):
         raw_id = rec_id.encode()
-        head = MAGIC + struct.pack("<IIB", seq, len(data), len(raw_id))
-        crc = binascii.crc32(data, binascii.crc32(raw_id, binascii.crc32(head))) & 0xFFFFFFFF
+        head = MAGIC + struct.pack("<IIB", seq, length, len(raw_id))
         f = self.fs.open(path, "wb")
         try:
             f.write(head)
             f.write(raw_id)
-            f.write(data)
-            f.write(struct.pack("<I", crc))
+            out = _Sink(f, binascii.crc32(raw_id, binascii.crc32(head)))
+            emit(out)
+            out.finish()
+            if out.n != length:  # the .t file is discarded like a cut one
+                raise StoreError("record %s: %d bytes written, %d counted" % (rec_id, out.n, length))
+            f.write(struct.pack("<I", out.crc & 0xFFFFFFFF))
             f.flush()
         finally:
             f.close()

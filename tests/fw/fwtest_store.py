@@ -296,3 +296,38 @@ def test_closed_store_refuses_changes():
             continue
         raise AssertionError("a closed store accepted a call")
     _earlier_intact(_contents(store.Store(gold)))
+
+
+def test_add_from_a_writer_stores_what_it_writes():
+    work = scratch_dir() + "/writer"
+    s = store.Store(work)
+    calls = []
+
+    def emit(out):
+        calls.append(1)
+        for i in range(40):
+            out.write(b"%d," % i)
+        out.write(b"end")
+
+    seq = s.add_from("w-1", emit)
+    want = b"".join(b"%d," % i for i in range(40)) + b"end"
+    assert len(calls) == 2 and s.size("w-1") == len(want)
+    assert s.read("w-1") == want
+    assert store.Store(work).read("w-1") == want and seq >= 1
+
+
+def test_a_writer_that_changes_its_mind_saves_nothing():
+    work = scratch_dir() + "/fickle"
+    s = store.Store(work)
+    n = [0]
+
+    def emit(out):
+        n[0] += 1
+        out.write(b"x" * (10 + n[0]))
+
+    try:
+        s.add_from("w-2", emit)
+        raise AssertionError("saved")
+    except store.StoreError as exc:
+        assert "counted" in str(exc)
+    assert "w-2" not in s and not [f for f in os.listdir(work + "/") if f.endswith(".t")]

@@ -111,6 +111,18 @@ def test_session_ends_after_silence_and_records():
     for i, t in enumerate(rec["talkers"]):
         spoken = sum(m[i] + m[2] for m in rec["timeline"])
         assert abs(spoken - t["talk_s"]) < 0.05, (spoken, t["talk_s"])
+    # written piece by piece, as the app saves it: the same record, the
+    # same text twice (the store counts the bytes, then writes them)
+    import io
+    import json
+
+    texts = []
+    for _ in range(2):
+        out = io.BytesIO()
+        conv.write_record(out)
+        texts.append(out.getvalue())
+    assert texts[0] == texts[1]
+    assert json.loads(texts[0]) == rec
 
 
 def test_no_allocation_per_frame_in_steady_state():
