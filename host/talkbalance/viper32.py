@@ -124,6 +124,14 @@ def _cast(v) -> int:
     return wrap(int(v))  # reinterpreting a bit pattern: not an overflow
 
 
+def _plain_signature(node: ast.FunctionDef) -> None:
+    """No decorators, no annotations: a plain Python function."""
+    node.decorator_list = []
+    node.returns = None
+    for a in node.args.args:
+        a.annotation = None
+
+
 class _Wrap32(ast.NodeTransformer):
     """Wraps integer results; records the enclosing function for counters."""
 
@@ -135,10 +143,7 @@ class _Wrap32(ast.NodeTransformer):
         return ast.copy_location(call, node)
 
     def visit_FunctionDef(self, node: ast.FunctionDef):
-        node.decorator_list = []
-        node.returns = None
-        for a in node.args.args:
-            a.annotation = None
+        _plain_signature(node)
         self.fn = node.name
         self.generic_visit(node)
         return node
@@ -192,10 +197,7 @@ class _ViperOnly(ast.NodeTransformer):
         viper = any(_is_decorator(d, "viper") for d in node.decorator_list)
         native = any(_is_decorator(d, "native") for d in node.decorator_list)
         if self.stub and (viper or native):
-            node.decorator_list = []
-            node.returns = None
-            for a in node.args.args:
-                a.annotation = None
+            _plain_signature(node)
             node.body = [ast.Return(ast.Constant(0))]
             return node
         if viper:

@@ -63,7 +63,7 @@ def build_tree(dest: Path, programs: tuple[Path, ...] = (), board: Path | None =
                stub_native: bool = False) -> Path:
     """A filesystem for the 32-bit MicroPython: lib/tbfw/*.mpy (the firmware
     the simulated device imports), lib/viper32rt.mpy (the runtime for the
-    rewritten viper functions), lib/os, time and binascii (the port's
+    rewritten viper functions), lib/os, io, time and binascii (the port's
     built-in C modules, as on the ESP32, where the port would otherwise
     extend them in Python; host/talkbalance/mp/wasm32), each program in
     `programs` compiled into lib/, and board.json. Returns dest.
@@ -78,7 +78,7 @@ def build_tree(dest: Path, programs: tuple[Path, ...] = (), board: Path | None =
         text = viper32.bytecode_source(module.read_text(), str(module), stub=stub_native)
         _compile(text, f"tbfw/{module.name}", lib / "tbfw" / f"{module.stem}.mpy")
     _compile((MP_DIR / "viper32rt.py").read_text(), "viper32rt.py", lib / "viper32rt.mpy")
-    for shim in sorted((MP_DIR / "wasm32").glob("*.py")):  # os, time, binascii: the C modules
+    for shim in sorted((MP_DIR / "wasm32").glob("*.py")):  # os, io, time, binascii: the C modules
         _compile(shim.read_text(), shim.name, lib / f"{shim.stem}.mpy")
     for program in programs:
         text = viper32.bytecode_source(program.read_text(), str(program))

@@ -250,6 +250,7 @@ def run(out):
         ident += 1
         board.send(ident, name, args)
         yield from frames(50)
+        yield  # the driver's own decoding starts on a collected heap
         for msg in board.answers():
             if msg.kind == "ok":
                 got[msg.name] = msg.body
@@ -259,6 +260,7 @@ def run(out):
         ident += 1
         board.send(ident, "get", {"rec": rec["id"]})
         yield from frames(50)
+        yield
         for msg in board.answers():
             if msg.kind == "part":
                 record_bytes += len(msg.body["data"]) * 3 // 4

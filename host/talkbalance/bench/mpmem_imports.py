@@ -5,6 +5,9 @@
 # of its heap.
 import gc
 
+# The port's own modules first: on the ESP32 they are built in (no heap);
+# on the webassembly port, talkbalance.wasm32 installs small stand-ins.
+_PORT = ("os", "io", "time", "binascii")
 _IMPORTS = ("version", "config", "wire", "store", "link", "button", "talker", "tally", "session", "dsp",
             "frontend", "pipeline", "ring", "app", "board_sim")
 
@@ -13,6 +16,12 @@ def _steps():
     yield
     before = gc.mem_alloc()
     print("@@BENCH memory base_heap_bytes %d bytes" % before)
+    for name in _PORT:
+        __import__(name)
+        yield
+        now = gc.mem_alloc()
+        print("@@BENCH memory port_%s_bytes %d bytes" % (name, now - before))
+        before = now
     for name in _IMPORTS:
         __import__("tbfw." + name)
         yield
