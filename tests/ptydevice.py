@@ -49,10 +49,10 @@ class AppDevice(FakeDevice):
         self.rig.hit("list")
         return super().records()
 
-    def read_record(self, rec_id):
+    def open_record(self, rec_id):
         self.gets += 1
         self.rig.hit("get")
-        return super().read_record(rec_id)
+        return super().open_record(rec_id)
 
     def ack(self, rec_id):
         self.rig.hit("ack-before")

@@ -261,8 +261,8 @@ class App:
     def records(self):
         return self.store.records()
 
-    def read_record(self, rec_id):
-        return self.store.read(rec_id)
+    def open_record(self, rec_id):
+        return self.store.open_read(rec_id) if rec_id in self.store else None
 
     def ack(self, rec_id):
         done = self.store.ack(rec_id)

@@ -16,7 +16,9 @@
 #                             (version); also "clock", "counters" (the
 #                             store's), "state" and what else helps
 #   records() -> list         [{"id", "size", "synced", "seq"}], oldest first
-#   read_record(rec_id)       the record's bytes, None if there is no such
+#   open_record(rec_id)       the record for reading in pieces (an object
+#                             with size, crc and read_into(offset, buf), as
+#                             store.RecordReader), None if there is no such
 #                             record; raises store.StoreCorrupt if it fails
 #                             its check
 #   ack(rec_id)               True: now synced; False: it already was;
@@ -86,7 +88,8 @@ class Link:
         self._out_pos = 0  # bytes of _out[0] already written
         self._queued = 0  # bytes waiting
         self._pending = []
-        self._stream = None  # [req id, rec id, data, offset]
+        self._stream = None  # [req id, rec id, record reader, offset]
+        self._chunk = None  # a part's bytes, made at the first get
         self._reboot_in = -1
         self.last_rx = 0
         self.last_tx = 0
@@ -299,28 +302,45 @@ class Link:
         offset = msg.body.get("off", 0)
         if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
             raise CommandError(wire.E_BAD_ARG, "off: must be a byte offset")
-        data = self.device.read_record(rec_id)
-        if data is None:
+        reader = self.device.open_record(rec_id)
+        if reader is None:
             raise CommandError(wire.E_NOT_FOUND, "no record %s" % rec_id)
-        if offset > len(data):
-            raise CommandError(wire.E_BAD_ARG, "off: %d is past the end (%d bytes)" % (offset, len(data)))
+        if offset > reader.size:
+            raise CommandError(wire.E_BAD_ARG, "off: %d is past the end (%d bytes)" % (offset, reader.size))
         if self._stream is not None:
             self._error(self._stream[0], wire.E_CANCELLED, "replaced by request %d" % msg.id)
-        self._stream = [msg.id, rec_id, data, offset]
+        if self._chunk is None:
+            self._chunk = bytearray(wire.CHUNK_BYTES)
+        self._stream = [msg.id, rec_id, reader, offset]
         return _LATER  # parts, then the ok, come from _next_chunk
 
     def _next_chunk(self):
+        """One part of the record being sent, read from flash into one
+        chunk buffer: a record is never in the heap whole."""
         stream = self._stream
         if stream is None:
             return
-        ident, rec_id, data, offset = stream
-        if offset < len(data):
-            end = min(len(data), offset + wire.CHUNK_BYTES)
-            self._push(wire.part(ident, "get", rec_id, offset, data[offset:end]), False)
-            stream[3] = end
+        ident, rec_id, reader, offset = stream
+        chunk = self._chunk
+        if offset < reader.size and chunk is not None:
+            try:
+                n = reader.read_into(offset, chunk)
+            except OSError as exc:
+                n = 0
+                detail = str(exc)
+            else:
+                detail = "cut short"
+            if n <= 0:  # gone or cut while it was being sent
+                self._stream = None
+                self._error(ident, wire.E_CORRUPT, "record %s could not be read: %s" % (rec_id, detail),
+                            {"rec": rec_id})
+                return
+            self._push(wire.part(ident, "get", rec_id, offset, memoryview(chunk)[:n]), False)
+            stream[3] = offset + n
             return
         self._stream = None
-        self._push(wire.ok(ident, "get", {"rec": rec_id, "size": len(data), "crc": wire.crc_hex(data)}), False)
+        self._push(wire.ok(ident, "get", {"rec": rec_id, "size": reader.size, "crc": wire.crc_text(reader.crc)}),
+                   False)
 
     def _ack(self, msg):
         recs = msg.body.get("recs")

@@ -165,6 +165,36 @@ class _Rec:
         self.usage = usage  # flash bytes, whole blocks
 
 
+class RecordReader:
+    """A checked record read in pieces (Store.open_read). Each read opens
+    and closes the file, as the store keeps none open between calls; a
+    record acknowledged meanwhile is found under its new name. OSError if
+    it is gone."""
+
+    def __init__(self, store, seq, start, size, crc):
+        self._store = store
+        self._seq = seq
+        self._start = start
+        self.size = size
+        self.crc = crc  # CRC-32 of the data, checked against the file's
+
+    def read_into(self, offset, buf):
+        """Bytes from `offset` into buf (up to its length); returns the count."""
+        n = min(len(buf), self.size - offset)
+        if n <= 0:
+            return 0
+        fs = self._store.fs
+        try:
+            f = fs.open(self._store._path(self._seq, "u"), "rb")
+        except OSError:
+            f = fs.open(self._store._path(self._seq, "s"), "rb")
+        try:
+            f.seek(self._start + offset)
+            return f.readinto(memoryview(buf)[:n])
+        finally:
+            f.close()
+
+
 class Store:
     def __init__(self, root, max_records=200, max_flash_pct=50, max_record_bytes=32768, fs=None):
         self.root = root
@@ -317,18 +347,19 @@ class Store:
 
     def _verify(self, path, seq):
         """Check one file; return (id, data length, bytes after the record)."""
-        rec_id, length, _data, id_len = self._check(path, seq, False)
+        rec_id, length, _data, id_len, _dcrc = self._check(path, seq, False)
         return rec_id, length, max(0, self._file_size(path) - (_HEAD + id_len + length + _TAIL))
 
     def _load(self, path, seq):
         """Check one file; return (id, data)."""
-        rec_id, _length, data, _id_len = self._check(path, seq, True)
+        rec_id, _length, data, _id_len, _dcrc = self._check(path, seq, True)
         return rec_id, data or b""
 
     def _check(self, path, seq, want_data):
-        """(id, data length, data or None, id length) of a file that passes
-        its check. Raises StoreCorrupt, naming the record id when it could
-        be read and the file name otherwise."""
+        """(id, data length, data or None, id length, CRC-32 of the data
+        alone or 0 when the data is returned) of a file that passes its
+        check. Raises StoreCorrupt, naming the record id when it could be
+        read and the file name otherwise."""
         label = path[len(self.root) + 1:]
         try:
             f = self.fs.open(path, "rb")
@@ -346,6 +377,7 @@ class Store:
                 raise StoreCorrupt(label, "cut short")
             label = _printable(raw_id, label)
             crc = binascii.crc32(raw_id, binascii.crc32(head))
+            dcrc = 0
             if want_data:
                 data = f.read(length)
                 got = len(data)
@@ -359,6 +391,7 @@ class Store:
                     if not n:
                         break
                     crc = binascii.crc32(view[:n], crc)
+                    dcrc = binascii.crc32(view[:n], dcrc)
                     got += n
             stored = f.read(_TAIL)
             if got < length or len(stored) < _TAIL:
@@ -370,7 +403,7 @@ class Store:
                 raise StoreCorrupt(label, "bad record id")
         finally:
             f.close()
-        return rec_id, length, data, id_len
+        return rec_id, length, data, id_len, dcrc
 
     # -- drop counters ------------------------------------------------------
 
@@ -544,6 +577,25 @@ class Store:
             self._quarantine(rec.seq, "s" if rec.synced else "u", rec_id, None)
             raise StoreCorrupt(rec_id, exc.reason)
         return data
+
+    def open_read(self, rec_id):
+        """Record `rec_id`, checked, for reading in pieces: a RecordReader
+        (size, crc of the data, read_into). KeyError if there is none;
+        StoreCorrupt (and the record is quarantined) if it fails its check.
+        Only a _READ_CHUNK buffer is used, whatever the record's size."""
+        self._open_check()
+        rec = self._recs[rec_id]
+        ext = "s" if rec.synced else "u"
+        path = self._path(rec.seq, ext)
+        try:
+            got_id, length, _data, id_len, dcrc = self._check(path, rec.seq, False)
+            if got_id != rec_id or length != rec.size:
+                raise StoreCorrupt(rec_id, "does not match the index")
+        except StoreCorrupt as exc:
+            del self._recs[rec_id]
+            self._quarantine(rec.seq, ext, rec_id, None)
+            raise StoreCorrupt(rec_id, exc.reason)
+        return RecordReader(self, rec.seq, _HEAD + id_len, length, dcrc & 0xFFFFFFFF)
 
     def ack(self, rec_id):
         """Mark a record synced; True if it was unsynced. KeyError if unknown."""

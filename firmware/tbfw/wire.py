@@ -128,10 +128,10 @@ def _refuse_surrogates(text):
 
 
 def crc_hex(data):
-    return _crc_text(binascii.crc32(data))
+    return crc_text(binascii.crc32(data))
 
 
-def _crc_text(crc):
+def crc_text(crc):
     """A CRC-32 value as the frame writes it: 8 lowercase hex digits."""
     return "%08x" % (crc & 0xFFFFFFFF)
 
@@ -160,7 +160,7 @@ def encode(kind, ident, name, body=None):
     if size > MAX_LINE:
         raise WireError("frame of %d bytes is over the %d-byte limit" % (size, MAX_LINE))
     crc = binascii.crc32(b" ", binascii.crc32(payload, binascii.crc32(prefix)))
-    return b"".join((prefix, payload, b" ", _crc_text(crc).encode(), b"\n"))
+    return b"".join((prefix, payload, b" ", crc_text(crc).encode(), b"\n"))
 
 
 def request(ident, name, args=None):

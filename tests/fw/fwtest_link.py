@@ -79,3 +79,26 @@ def test_garbage_flood_keeps_polls_short():
     # The host OS may preempt a poll now and then (the CPU is shared); the
     # flood itself must not cause overruns.
     assert overruns <= frames // 100, overruns
+
+
+def test_get_reads_from_flash_and_reports_a_record_gone_midway():
+    host, _dev, st = _rig("gone")
+    record = bytes(range(256)) * 8  # 2 KB: several parts
+    st.add("tb-1-2", record)
+    asm, final = host.get("tb-1-2")
+    assert asm.finish(final) == record
+    # a second get, and the file disappears after the first part
+    ident = host.send("get", {"rec": "tb-1-2"})
+    got = []
+    for _ in range(500):
+        host.link.poll()
+        out, host.port.from_device = host.port.from_device, b""
+        got += [m for m in host.decoder.feed(out) if m.id == ident]
+        if got and got[0].kind == "part" and not any(m.kind == "err" for m in got):
+            for name in __import__("os").listdir(st.root):
+                if name.endswith(".u"):
+                    __import__("os").remove(st.root + "/" + name)
+        if got and got[-1].kind in ("ok", "err"):
+            break
+    assert got[0].kind == "part" and got[-1].kind == "err", got
+    assert got[-1].name == wire.E_CORRUPT and got[-1].body["detail"] == {"rec": "tb-1-2"}

@@ -331,3 +331,45 @@ def test_a_writer_that_changes_its_mind_saves_nothing():
     except store.StoreError as exc:
         assert "counted" in str(exc)
     assert "w-2" not in s and not [f for f in os.listdir(work + "/") if f.endswith(".t")]
+
+
+def test_open_read_gives_a_checked_record_in_pieces():
+    import binascii
+
+    work = scratch_dir() + "/pieces"
+    s = store.Store(work)
+    data = bytes(range(256)) * 5 + b"tail"
+    s.add("p-1", data)
+    r = s.open_read("p-1")
+    assert r.size == len(data) and r.crc == binascii.crc32(data) & 0xFFFFFFFF
+    buf = bytearray(100)
+    got = bytearray()
+    off = 0
+    while off < r.size:
+        n = r.read_into(off, buf)
+        got.extend(buf[:n])
+        off += n
+        if off == 300:
+            assert s.ack("p-1")  # acknowledged meanwhile: the file has a new name
+    assert bytes(got) == data and r.read_into(r.size, buf) == 0
+    try:
+        s.open_read("nope")
+        raise AssertionError("opened a record that is not there")
+    except KeyError:
+        pass
+
+
+def test_open_read_refuses_and_quarantines_a_corrupt_record():
+    work = scratch_dir() + "/pieces-bad"
+    s = store.Store(work)
+    s.add("p-2", b"x" * 600)
+    name = [f for f in os.listdir(work) if f.endswith(".u")][0]
+    with open(work + "/" + name, "r+b") as f:
+        f.seek(100)
+        f.write(b"y")
+    try:
+        s.open_read("p-2")
+        raise AssertionError("a corrupt record was opened")
+    except store.StoreCorrupt:
+        pass
+    assert "p-2" not in s

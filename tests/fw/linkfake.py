@@ -26,8 +26,8 @@ class FakeDevice:
     def records(self):
         return self.store.records()
 
-    def read_record(self, rec_id):
-        return self.store.read(rec_id) if rec_id in self.store else None
+    def open_record(self, rec_id):
+        return self.store.open_read(rec_id) if rec_id in self.store else None
 
     def ack(self, rec_id):
         return self.store.ack(rec_id) if rec_id in self.store else None
