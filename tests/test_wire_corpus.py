@@ -5,25 +5,18 @@ from __future__ import annotations
 
 import base64
 import json
+import sys
+from pathlib import Path
 
 import pytest
 import wire_corpus
 from talkbalance.fw import wire
 
+sys.path.insert(0, str(Path(__file__).parent / "fw"))
+from wirechunks import decode_in_chunks  # noqa: E402  (shared with tests/fw/fwtest_wire.py)
+
 CORPUS = json.loads(wire_corpus.FIXTURE.read_text())
 CASES = CORPUS["decode"]
-
-
-def decode(data: bytes, chunks: list[int]) -> tuple[list[list], dict]:
-    dec = wire.Decoder()
-    out = []
-    pos = i = 0
-    while pos < len(data):
-        size = chunks[i % len(chunks)] or len(data)
-        out += dec.feed(data[pos:pos + size])
-        pos += size
-        i += 1
-    return [[m.kind, m.id, m.name, m.body] for m in out], dec.stats()
 
 
 def test_fixture_is_current():
@@ -37,7 +30,7 @@ def test_corpus_is_substantial():
 
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
 def test_case(case):
-    got, stats = decode(base64.b64decode(case["data"]), case["chunks"])
+    got, stats = decode_in_chunks(base64.b64decode(case["data"]), case["chunks"])
     assert got == case["expect"]
     for key, value in case["stats"].items():
         assert stats[key] == value, key

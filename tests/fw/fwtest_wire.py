@@ -6,6 +6,7 @@ import binascii
 import json
 
 from tbfw import wire
+from wirechunks import decode_in_chunks
 
 
 def _corpus():
@@ -14,24 +15,12 @@ def _corpus():
         return json.load(f)
 
 
-def _decode(data, chunks):
-    dec = wire.Decoder()
-    out = []
-    pos = i = 0
-    while pos < len(data):
-        size = chunks[i % len(chunks)] or len(data)
-        out += dec.feed(data[pos:pos + size])
-        pos += size
-        i += 1
-    return [[m.kind, m.id, m.name, m.body] for m in out], dec.stats()
-
-
 def test_decode_corpus():
     cases = _corpus()["decode"]
     assert len(cases) >= 30
     failed = []
     for case in cases:
-        got, stats = _decode(binascii.a2b_base64(case["data"]), case["chunks"])
+        got, stats = decode_in_chunks(binascii.a2b_base64(case["data"]), case["chunks"])
         if got != case["expect"]:
             failed.append((case["name"], got))
             continue
