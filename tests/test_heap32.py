@@ -28,14 +28,10 @@ import base64
 import json
 import os
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from talkbalance import bench, paths, sim, wasm32
-
-sys.path.insert(0, str(Path(__file__).parent))
-from test_sim_heap import TURN_S, _conversation  # noqa: E402
+from test_sim_heap import TURN_S, _conversation
 
 ESP32_HEAP = 112_000  # bytes: a plain ESP32's heap after it has grown (ESP32-NOTES)
 SECONDS = 12

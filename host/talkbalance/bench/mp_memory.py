@@ -31,6 +31,7 @@ import os
 import sys
 
 from micropython import const
+from mpmem_imports import DEVICE_IMPORTS
 
 sys.path.insert(0, sys.argv[1])
 _BOARD = sys.argv[2]
@@ -68,8 +69,7 @@ def _heap_total():
 
 # What the simulated device imports, in dependency order (tbfw.wav only
 # when it plays a recording).
-_IMPORTS = ("version", "config", "wire", "store", "link", "button", "talker", "tally", "session", "dsp",
-            "frontend", "pipeline", "ring", "app", "board_sim") + (("wav",) if _WAV else ())
+_IMPORTS = DEVICE_IMPORTS + (("wav",) if _WAV else ())
 
 
 # The sync's answers are kept in one buffer made before the first reading:

@@ -8,7 +8,8 @@ import gc
 # The port's own modules first: on the ESP32 they are built in (no heap);
 # on the webassembly port, talkbalance.wasm32 installs small stand-ins.
 _PORT = ("os", "io", "time", "binascii")
-_IMPORTS = ("version", "config", "wire", "store", "link", "button", "talker", "tally", "session", "dsp",
+# (mp_memory.py imports the same list, plus tbfw.wav when a recording plays)
+DEVICE_IMPORTS = ("version", "config", "wire", "store", "link", "button", "talker", "tally", "session", "dsp",
             "frontend", "pipeline", "ring", "app", "board_sim")
 
 
@@ -22,7 +23,7 @@ def _steps():
         now = gc.mem_alloc()
         print("@@BENCH memory port_%s_bytes %d bytes" % (name, now - before))
         before = now
-    for name in _IMPORTS:
+    for name in DEVICE_IMPORTS:
         __import__("tbfw." + name)
         yield
         now = gc.mem_alloc()
