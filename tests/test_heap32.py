@@ -31,7 +31,6 @@ import subprocess
 
 import pytest
 from talkbalance import bench, paths, sim, wasm32
-from test_sim_heap import TURN_S, _conversation
 
 ESP32_HEAP = 112_000  # bytes: a plain ESP32's heap after it has grown (ESP32-NOTES)
 SECONDS = 12
@@ -68,7 +67,7 @@ def trees(tmp_path_factory):
     empty.write_text(_EMPTY)
     full = wasm32.build_tree(root / "full", PROGRAMS + (empty,))
     stub = wasm32.build_tree(root / "stub", PROGRAMS, stub_native=True)
-    _conversation(full / "talk.wav", SECONDS)
+    bench.turns_wav(full / "talk.wav", SECONDS)
     return full, stub
 
 
@@ -162,6 +161,6 @@ def test_the_32_bit_bytecode_gives_the_record_the_unix_port_gives(trees, session
     assert {k: v for k, v in rec32.items() if k not in clock_set} == \
         {k: v for k, v in rec64.items() if k not in clock_set}
     # and it is the conversation in the recording: talkers at 40 and 220 degrees
-    assert rec32["end_reason"] == "stopped" and rec32["duration_s"] > SECONDS - 2 * TURN_S
+    assert rec32["end_reason"] == "stopped" and rec32["duration_s"] > SECONDS - 2 * bench.TURN_S
     azimuths = sorted(t["azimuth_deg"] for t in rec32["talkers"])
     assert abs(azimuths[0] - 40) < 15 and abs(azimuths[1] - 220) < 15, rec32["talkers"]

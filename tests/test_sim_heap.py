@@ -12,40 +12,20 @@ from __future__ import annotations
 import json
 import subprocess
 import time
-import wave
 
-import numpy as np
 import pytest
-from talkbalance import bench, board, paths, signals, sim
+from talkbalance import bench, paths, sim
 from talkbalance.device import Device
 from talkbalance.errors import LinkError
 
 HEAPSIZE = "176k"  # docs/memory.md: 172k is the smallest that passed here (x64, 8-byte words)
-RATE = 16000
-TURN_S = 3
 SECONDS = 24
-
-
-def _conversation(path, seconds=SECONDS):
-    """Speech-like turns from 40 and 220 degrees, a quiet lead, room noise."""
-    rng = np.random.default_rng(11)
-    desc = board.load()
-    out = rng.normal(0, 30, (seconds * RATE, desc["channels"]))
-    turn = TURN_S * RATE
-    for k in range(1, seconds // TURN_S):
-        src = 3000 * signals.speech_like(turn, RATE, rng)
-        out[k * turn:(k + 1) * turn] += signals.render_far_field(src, desc, 40.0 if k % 2 else 220.0).T
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(desc["channels"])
-        w.setsampwidth(2)
-        w.setframerate(RATE)
-        w.writeframes(np.clip(out, -32768, 32767).astype("<i2").tobytes())
-    return path
+TURN_S = bench.TURN_S
 
 
 @pytest.fixture(scope="module")
 def recording(tmp_path_factory):
-    return _conversation(tmp_path_factory.mktemp("heap") / "talk.wav")
+    return bench.turns_wav(tmp_path_factory.mktemp("heap") / "talk.wav", SECONDS)
 
 
 def test_whole_session_runs_in_the_heap_budget(tmp_path, recording):

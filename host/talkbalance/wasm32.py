@@ -96,3 +96,43 @@ def run(tree: Path, module: str, args: list[str], heapsize: str, timeout: float 
         raise ToolMissing("the 32-bit MicroPython (webassembly port) cannot run", why)
     cmd = ["node", str(tools_dir() / "run.mjs"), heapsize, str(tree), module, *args]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+
+
+def session_rows(tree: Path, seconds: int, heapsize: str) -> dict[str, float]:
+    """The memory driver's readings (bench.parse) for a session of `seconds`
+    on the recording tree/talk.wav, in a heap of `heapsize`."""
+    from talkbalance import bench
+
+    proc = run(tree, "mp_memory", ["/fw/lib", "/fw/board.json", "/fw/talk.wav", str(seconds), "session"], heapsize)
+    if proc.returncode != 0:
+        raise TalkbalanceError(f"the session failed on the 32-bit port: {proc.stderr.strip()[-500:]}")
+    return {r.metric: r.value for r in bench.parse(proc.stdout)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """python -m talkbalance.wasm32 HEAPSIZE... [--seconds S]: for each heap
+    size, whether the session ran without growing the heap (docs/memory.md)."""
+    import argparse
+
+    from talkbalance import bench
+
+    parser = argparse.ArgumentParser(prog="python -m talkbalance.wasm32", description=main.__doc__)
+    parser.add_argument("heapsize", nargs="+", help="bytes given to the port (or with a k/m suffix)")
+    parser.add_argument("--seconds", type=int, default=12, help="length of the session (default 12)")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        tree = build_tree(Path(tmp) / "tree", (bench.HERE / "mp_memory.py", bench.HERE / "mpmem_imports.py"))
+        bench.turns_wav(tree / "talk.wav", args.seconds)
+        for heap in args.heapsize:
+            rows = session_rows(tree, args.seconds, heap)
+            usable = int(rows["heap_total_bytes"]) - 128 * 1024 * 1024  # less the port's reserve for new areas
+            grew = int(rows["heap_grew_in_boot_step"] or rows["heap_grew_at_step"])
+            print(f"heapsize {heap}: {usable} usable bytes, "
+                  + (f"grew at step {grew}" if grew else "ran without growing")
+                  + f"; largest in use {int(rows['session_peak_heap_all_bytes'])}, driver base "
+                  f"{int(rows['base_heap_bytes'])}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

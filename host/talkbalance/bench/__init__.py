@@ -21,6 +21,34 @@ from talkbalance import paths
 from talkbalance.errors import TalkbalanceError
 
 HERE = Path(__file__).resolve().parent
+TURN_S = 3  # turns_wav: seconds per talker turn
+
+
+def turns_wav(path: Path, seconds: int) -> Path:
+    """The memory measurements' recording (tests/test_sim_heap.py,
+    tests/test_heap32.py, python -m talkbalance.wasm32): speech-like turns of
+    TURN_S seconds from 40 and 220 degrees after a quiet first turn, over
+    room noise, at the board's rate and channel count."""
+    import wave
+
+    import numpy as np
+
+    from talkbalance import board, signals
+
+    rate = 16000
+    rng = np.random.default_rng(11)
+    desc = board.load()
+    out = rng.normal(0, 30, (seconds * rate, desc["channels"]))
+    turn = TURN_S * rate
+    for k in range(1, seconds // TURN_S):
+        src = 3000 * signals.speech_like(turn, rate, rng)
+        out[k * turn:(k + 1) * turn] += signals.render_far_field(src, desc, 40.0 if k % 2 else 220.0).T
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(desc["channels"])
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(np.clip(out, -32768, 32767).astype("<i2").tobytes())
+    return path
 
 
 @dataclass
