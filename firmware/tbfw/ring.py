@@ -47,6 +47,7 @@ else:  # CPython: the host's previews run this same module
     def ptr8(buf):
         return buf
 
+from tbfw.tally import in_band  # noqa: E402 (after the CPython stand-ins)
 
 MODE_IDLE = const(0)
 MODE_LISTENING = const(1)
@@ -190,11 +191,12 @@ class RingState:
 
 
 def band_of(share_pm, target_pm, band_pm):
-    """BAND_UNDER / BAND_IN / BAND_DRIFT / BAND_FAR for a share."""
-    if share_pm < target_pm - band_pm:
-        return BAND_UNDER
-    if share_pm <= target_pm + band_pm:
+    """BAND_UNDER / BAND_IN / BAND_DRIFT / BAND_FAR for a share; "in band"
+    is tally.in_band, the definition the record's in-band time uses."""
+    if in_band(share_pm, target_pm, band_pm):
         return BAND_IN
+    if share_pm < target_pm:
+        return BAND_UNDER
     if share_pm <= target_pm + _FAR_BANDS * band_pm:
         return BAND_DRIFT
     return BAND_FAR

@@ -305,6 +305,7 @@ class Conversation:
         }
         if tally is not None:
             minutes = frames / (60 * fps)
+            band = tally.band_counts(ini, frames)
             rec.update({
                 "overlap_s": _s(tally.both, fps),
                 "silence_s": _s(max(0, tally.silence - self._tail), fps),
@@ -312,9 +313,10 @@ class Conversation:
                 "speaker_changes_per_min": round(tally.changes / minutes, 2) if minutes else 0,
                 "target_share": self.cfg["target_share_pct"] / 100,
                 "band": self.cfg["band_pct"] / 100,
-                "in_band_s": _s(tally.in_band_frames, fps),
-                "in_band_share": round(tally.in_band_frames / tally.band_frames, 4) if tally.band_frames else None,
-                "heat": [[_s(a, fps), _s(b, fps)] for a, b in tally.heat_episodes()],
+                # null, both, when the session never reached minute 5
+                "in_band_s": _s(band[1], fps) if band else None,
+                "in_band_share": round(band[1] / band[0], 4) if band else None,
+                "heat": [[_s(a, fps), _s(min(b, frames), fps)] for a, b in tally.heat_episodes() if a < frames],
                 "pacing": {"meeting_s": self.cfg["meeting_min"] * 60,
                            "over_s": max(0, frames // fps - self.cfg["meeting_min"] * 60)},
             })

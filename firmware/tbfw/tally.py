@@ -31,6 +31,14 @@ _BASELINE_WINDOWS = const(6)  # calm windows that set a talker's baseline
 _TIMELINE_FIELDS = const(4)  # per minute: initiator-slot A s, B s, overlap s, heat flag
 
 
+def in_band(share_pm, target_pm, band_pm):
+    """The one definition of "in band": a share (per mille; -1 before any
+    talk) within target +/- band, both ends included. The tally counts
+    in-band time with it, the ring colours by it, and the laptop's
+    summaries use it too."""
+    return share_pm >= 0 and target_pm - band_pm <= share_pm <= target_pm + band_pm
+
+
 class Tally:
     def __init__(self, frame_ms, target_pm, band_pm, band_after_s=300, max_minutes=241):
         self.frame_ms = frame_ms
@@ -53,7 +61,10 @@ class Tally:
         self.level_n = [0, 0]
         self.gaps = [array("H", [0] * _GAP_BINS), array("H", [0] * _GAP_BINS)]
         self.changes = 0
-        self.in_band_frames = 0
+        # In-band time is counted once a second after band_after_s, for each
+        # slot (the initiator may be bound, or rebound by a claim, later):
+        # the record takes the initiator's count. Each <= 3 h of frames.
+        self.in_band_frames = [0, 0]
         self.band_frames = 0
         # floor state
         self.floor = -1  # slot holding the floor, -1 none
@@ -120,11 +131,14 @@ class Tally:
             span = self._last_speech[self.floor] - self._floor_start + 1
             if span > self.longest[self.floor]:
                 self.longest[self.floor] = span
-        if f + 1 >= self.band_after_frames and (f + 1) % self.frames_per_s == 0:
-            self.band_frames += self.frames_per_s
-            share = self.share_pm()
-            if share >= 0 and abs(share - self.target_pm) <= self.band_pm:
-                self.in_band_frames += self.frames_per_s
+        if f + 1 > self.band_after_frames and (f + 1) % self.frames_per_s == 0:
+            # the second that ends at this frame lies after band_after_s
+            fps = self.frames_per_s
+            self.band_frames += fps
+            if in_band(self.share_pm(0), self.target_pm, self.band_pm):
+                self.in_band_frames[0] += fps
+            if in_band(self.share_pm(1), self.target_pm, self.band_pm):
+                self.in_band_frames[1] += fps
         if (f + 1) % self._win_frames == 0:
             self._close_heat_window(f + 1)
         if (f + 1) % self._minute_frames == 0:
@@ -253,6 +267,22 @@ class Tally:
             own += (a if slot == 0 else b) + both
             total += a + b + 2 * both
         return (1000 * own + total // 2) // total if total else -1
+
+    def band_counts(self, slot, end_frames):
+        """(frames after band_after_s, of which in band for `slot`) up to
+        `end_frames` (<= frames counted): None before band_after_s was
+        reached. Cutting back is exact because only silence follows
+        `end_frames` (the trailing silence of a session ended by silence),
+        and the shares do not change in silence."""
+        fps = self.frames_per_s
+        after = end_frames // fps * fps - self.band_after_frames
+        if after <= 0:
+            return None
+        cut = self.band_frames - after
+        inside = self.in_band_frames[slot]
+        if cut > 0 and in_band(self.share_pm(slot), self.target_pm, self.band_pm):
+            inside -= cut
+        return after, inside
 
     def median_gap_ms(self, slot):
         hist = self.gaps[slot]

@@ -24,6 +24,6 @@ except ImportError:
     _shim.const = lambda value: value  # type: ignore[attr-defined]
     sys.modules["micropython"] = _shim
 
-from tbfw import config, wire  # noqa: E402
+from tbfw import config, tally, wire  # noqa: E402
 
-__all__ = ["config", "wire"]
+__all__ = ["config", "tally", "wire"]

@@ -154,3 +154,25 @@ def test_no_allocation_per_frame_in_steady_state():
     grown = gc.mem_alloc() - before
     # one timeline entry a minute is allowed (a small list); nothing per frame
     assert grown < 256, grown
+
+
+def test_a_session_under_five_minutes_has_no_in_band_figures():
+    conv, _truth, _r, _w = _run((30, 200), share=0.3, seconds=200)
+    rec = conv.record()
+    assert rec["duration_s"] < 300
+    assert rec["in_band_s"] is None and rec["in_band_share"] is None
+
+
+def test_in_band_time_counts_the_initiator_in_either_slot():
+    # the initiator at about 30% whether bound to slot A or slot B (the
+    # "second" rule binds the other slot here): in band for all two minutes
+    # after minute 5; the partner's 70% would have been in band for none
+    slots = []
+    for first, share, rule in ((0, 0.3, "first"), (0, 0.7, "second")):
+        conv, _truth, _r, _w = _run((30, 200), share=share, seconds=420, first=first, rule=rule)
+        rec = conv.record()
+        slots.append(conv.initiator_slot)
+        assert abs(rec["talkers"][0]["share"] - 0.3) < 0.04, rec["talkers"]
+        assert rec["duration_s"] == 420 and rec["in_band_s"] == 120 and rec["in_band_share"] == 1.0, rec
+        assert conv.tally.band_counts(1 - conv.initiator_slot, 420 * 50) == (120 * 50, 0)
+    assert sorted(slots) == [0, 1]

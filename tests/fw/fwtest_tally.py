@@ -76,3 +76,49 @@ def test_the_timeline_is_compact_and_bounded():
     assert [t.minute(i) for i in range(3)] == [[3000, 0, 0, 0], [0, 3000, 0, 0], [3000, 0, 3000, 0]]
     assert t.open_minute() == [0, 1500, 0, 0]
     assert t.recent_share_pm(0, 1) == (1000 * 6000 + 5250) // 10500
+
+
+def _cycles(t, n, a_s, b_s):
+    # n cycles of A speaking a_s seconds, then B b_s: B's share is b/(a+b) at
+    # every cycle end
+    for _ in range(n):
+        _feed(t, [(A, a_s), (B, b_s)])
+
+
+def test_in_band_is_one_definition_with_both_ends_included():
+    from tbfw import ring
+    from tbfw.tally import in_band
+
+    assert in_band(250, 300, 50) and in_band(350, 300, 50) and in_band(300, 300, 50)
+    assert not in_band(249, 300, 50) and not in_band(351, 300, 50)
+    assert not in_band(-1, 0, 50)  # before any talk: no share, never in band
+    for share in range(-1, 1001, 7):
+        assert (ring.band_of(share, 300, 50) == ring.BAND_IN) == in_band(share, 300, 50)
+
+
+def test_in_band_time_is_the_initiators_whichever_slot_it_is():
+    # slot B holds 30% all along (29.3% at worst after minute 5): in band for
+    # every second after minute 5; slot A (70%) never
+    t = Tally(20, 300, 50)
+    _cycles(t, 36, 7, 3)
+    assert t.frames == 6 * 60 * 50
+    assert t.band_counts(1, t.frames) == (60 * 50, 60 * 50)
+    assert t.band_counts(0, t.frames) == (60 * 50, 0)
+
+
+def test_no_in_band_time_before_minute_five():
+    t = Tally(20, 300, 50)
+    _cycles(t, 30, 7, 3)  # exactly 5 minutes: no second after minute 5 yet
+    assert t.band_counts(0, t.frames) is None and t.band_counts(1, t.frames) is None
+    _feed(t, [(A, 1)])
+    assert t.band_counts(0, t.frames) == (50, 0)
+
+
+def test_trailing_silence_cut_from_in_band_time_exactly():
+    t = Tally(20, 300, 50)
+    _cycles(t, 36, 7, 3)
+    spoke = t.frames
+    _feed(t, [(N, 30)])
+    assert t.band_counts(1, t.frames) == (90 * 50, 90 * 50)
+    assert t.band_counts(1, spoke) == (60 * 50, 60 * 50)
+    assert t.band_counts(0, spoke) == (60 * 50, 0)
