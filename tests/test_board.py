@@ -39,9 +39,7 @@ def test_default_board_geometry_matches_design():
 def test_invalid_boards_are_rejected_naming_the_field(tmp_path, mutate, field):
     desc = _default()
     mutate(desc)
-    with pytest.raises(InputError) as err:
-        board.load(_write(tmp_path, desc))
-    assert field in str(err.value)
+    assert field in _refusal(tmp_path, desc)
 
 
 def test_one_pair_board_is_valid(tmp_path):
@@ -65,3 +63,101 @@ def test_cli_reports_bad_board_in_one_line(tmp_path, capsys):
     assert main(["board", str(path)]) == 1
     err = capsys.readouterr().err
     assert err.startswith("talkbalance: board file") and "not valid JSON" in err
+
+
+def _refusal(tmp_path, desc):
+    with pytest.raises(InputError) as err:
+        board.load(_write(tmp_path, desc))
+    return str(err.value)
+
+
+def _classic():
+    return json.loads((paths.board_path().parent / "board-esp32-devkitc.json").read_text())
+
+
+def test_classic_esp32_board_file_passes():
+    desc = board.load(paths.board_path().parent / "board-esp32-devkitc.json")
+    assert desc["chip"] == "esp32" and desc["channels"] == 4
+    assert board.mic_positions(desc) == board.mic_positions(board.load())
+
+
+# Every GPIO of the S3 reference board that a classic ESP32 cannot take, and why.
+_S3_PINS_ON_ESP32 = [
+    ("i2s[0].ws", 5, "strapping"),
+    ("i2s[0].sd", 6, "SPI flash"),
+    ("i2s[1].sck", 15, "strapping"),
+    ("i2s[1].ws", 16, "PSRAM"),
+    ("i2s[1].sd", 17, "PSRAM"),
+    ("ring.pin", 38, "input only"),
+]
+
+
+@pytest.mark.parametrize("field, pin, why", _S3_PINS_ON_ESP32)
+def test_s3_pins_are_refused_on_a_classic_esp32(tmp_path, field, pin, why):
+    desc = _default()
+    desc["chip"] = "esp32"
+    classic = _classic()
+    # every other pin from the classic board file: only `field` is wrong
+    for bus, good in zip(desc["i2s"], classic["i2s"]):
+        bus.update({k: good[k] for k in ("sck", "ws", "sd")})
+    desc["ring"]["pin"] = classic["ring"]["pin"]
+    part, name = field.split(".")
+    target = desc["ring"] if part == "ring" else desc["i2s"][int(part[4])]
+    target[name] = pin
+    message = _refusal(tmp_path, desc)
+    assert f"{field}: GPIO {pin}" in message and why in message
+
+
+def test_the_s3_board_file_is_refused_whole_on_a_classic_esp32(tmp_path):
+    desc = _default()
+    desc["chip"] = "esp32"
+    assert "of the esp32" in _refusal(tmp_path, desc)
+
+
+@pytest.mark.parametrize("chip, psram, field, pin, why", [
+    ("esp32s3", "octal", "ring.pin", 35, "PSRAM"),
+    ("esp32s3", "octal", "ring.pin", 27, "SPI flash"),
+    ("esp32s3", "none", "ring.pin", 43, "serial link"),
+    ("esp32s3", "none", "ring.pin", 20, "serial link"),
+    ("esp32s3", "none", "ring.pin", 46, "strapping"),
+    ("esp32s3", "none", "ring.pin", 23, "does not exist"),
+    ("esp32", "none", "ring.pin", 1, "serial link"),
+    ("esp32", "none", "ring.pin", 12, "strapping"),
+    ("esp32", "none", "button.pin", 36, "input only"),  # no internal pull-up
+])
+def test_chip_pin_rules(tmp_path, chip, psram, field, pin, why):
+    desc = _classic() if chip == "esp32" else _default()
+    desc["psram"] = psram
+    part, name = field.split(".")
+    desc[part][name] = pin
+    message = _refusal(tmp_path, desc)
+    assert f"{field}: GPIO {pin}" in message and why in message
+
+
+def test_pins_allowed_by_the_chip(tmp_path):
+    desc = _default()
+    desc["psram"] = "none"
+    desc["ring"]["pin"] = 35  # free on a module without PSRAM
+    assert board.load(_write(tmp_path, desc))["ring"]["pin"] == 35
+    desc = _classic()
+    desc["psram"] = "none"
+    desc["ring"]["pin"] = 16  # WROOM: no PSRAM on 16/17
+    desc["button"] = {"pin": 0, "active_low": True}  # the BOOT button on the strapping pin
+    assert board.load(_write(tmp_path, desc))["ring"]["pin"] == 16
+    desc["button"] = {"pin": 0, "active_low": False}  # pressed to 3V3: refused
+    with pytest.raises(InputError, match="button.pin: GPIO 0 is a strapping pin"):
+        board.load(_write(tmp_path, desc))
+
+
+@pytest.mark.parametrize("mutate, field", [
+    (lambda b: b["i2s"][1].update(id=0), "i2s[1].id: I2S 0 is already used"),
+    (lambda b: b.update(chip="esp8266"), "chip: must be one of"),
+    (lambda b: b.pop("chip"), "chip: missing"),
+    (lambda b: b.update(psram="hex"), "psram: must be one of"),
+    (lambda b: b.update(chip="esp32", psram="octal"), "psram: must be one of none, quad"),
+    (lambda b: b["button"].update(active_low=1), "button.active_low"),
+])
+def test_chip_and_bus_fields_are_checked(tmp_path, mutate, field):
+    desc = _default()
+    mutate(desc)
+    assert field in _refusal(tmp_path, desc)

@@ -487,4 +487,14 @@ def make():
     esp.osdebug(0, esp.LOG_NONE)
     if hasattr(micropython, "alloc_emergency_exception_buf"):  # absent on the unix port
         micropython.alloc_emergency_exception_buf(100)
-    return Esp32Board(config.load_board(_BOARD_FILE))
+    desc = config.load_board(_BOARD_FILE)
+    running = running_chip()
+    if desc["chip"] != running:
+        raise config.ConfigError("chip", "board file is for the %s, this is an %s" % (desc["chip"], running))
+    return Esp32Board(desc)
+
+
+def running_chip():
+    """"esp32s3" or "esp32", from MicroPython's machine name
+    (e.g. "Generic ESP32S3 module with ESP32S3")."""
+    return "esp32s3" if "ESP32S3" in sys.implementation._machine.upper() else "esp32"

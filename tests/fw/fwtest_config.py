@@ -1,4 +1,5 @@
 # Board file and user config validation, under MicroPython.
+import fwlib
 from fwlib import board as _board
 from tbfw import config
 
@@ -54,3 +55,15 @@ def test_user_config_rejects_unknown_and_out_of_range():
             raise AssertionError("accepted %s=%r" % (key, value))
     cfg = config.merge_user({"frame_ms": 32, "night": True})
     assert cfg["frame_ms"] == 32 and cfg["night"] is True and cfg["target_share_pct"] == 30
+
+
+def test_chip_rules_under_micropython():
+    board = _board()
+    board["chip"] = "esp32"
+    _rejects(board, "i2s[0].ws")  # GPIO 5: a strapping pin of the classic ESP32
+    board = _board()
+    board["i2s"][1]["id"] = 0
+    _rejects(board, "i2s[1].id")  # the second I2S(0) would de-initialise the first
+    path = fwlib.board_path().rsplit("/", 1)[0] + "/board-esp32-devkitc.json"
+    desc = config.load_board(path)
+    assert desc["chip"] == "esp32" and desc["channels"] == 4
