@@ -84,5 +84,9 @@ def test_sessions_show_label_export_commands(tmp_path, capsys):
 
 def test_db_from_environment(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("TALKBALANCE_DB", str(tmp_path / "env.db"))
+    assert main(["sessions"]) == 1  # read commands never make a store
+    assert "no session store at " + str(tmp_path / "env.db") in capsys.readouterr().err
+    with LocalStore() as store:
+        store.add_many([make_record(seed=4)])
     assert main(["sessions"]) == 0
-    assert (tmp_path / "env.db").exists()
+    assert make_record(seed=4)["id"] in capsys.readouterr().out

@@ -3,16 +3,21 @@
 Each command module has `configure(parser)` to add its arguments and
 `run(args)` that does the work; data goes to stdout, diagnostics to stderr.
 A TalkbalanceError becomes one line `talkbalance: <message>` and exit 1.
+Output cut short by its reader (`talkbalance info | head`) ends quietly with
+exit status 141, as a shell reports a command stopped by SIGPIPE.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from talkbalance import __version__
 from talkbalance.errors import TalkbalanceError
+
+EXIT_PIPE_CLOSED = 128 + 13  # 128 + SIGPIPE
 
 # name -> (module under talkbalance.commands, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -72,4 +77,23 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("talkbalance: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        _quiet_stdout()
+        return EXIT_PIPE_CLOSED
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _quiet_stdout()
+        return EXIT_PIPE_CLOSED
     return int(status or 0)
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush of a
+    closed pipe raises nothing."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # stdout replaced by a test or without a file descriptor
+        pass

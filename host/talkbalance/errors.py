@@ -26,3 +26,11 @@ class StoreCorrupt(TalkbalanceError):
 
 class InputError(TalkbalanceError):
     """A file or argument given by the user cannot be used."""
+
+
+class StoreMissing(TalkbalanceError):
+    """There is no session store at the path given."""
+
+
+class StoreUnwritable(TalkbalanceError):
+    """The session store (or its folder) cannot be written."""

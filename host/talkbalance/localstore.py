@@ -6,19 +6,25 @@ a note, whether a follow-up was agreed) live beside the records: the device
 knows no names. The file is created owner-only (0600) in an owner-only
 directory. The schema is versioned with `PRAGMA user_version` and migrated
 forward on open.
+
+Every SQLite or file-system fault becomes a named error with one line and a
+hint (`StoreMissing`, `StoreUnwritable`, `StoreCorrupt`), never a traceback.
+Partner names match whatever their case.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
-from talkbalance.errors import InputError, StoreCorrupt
+from talkbalance.errors import InputError, StoreCorrupt, StoreMissing, StoreUnwritable
 
 DB_ENV = "TALKBALANCE_DB"
 
@@ -72,19 +78,80 @@ class Stored:
         return self.id if self.id.startswith(self.device + "-") else f"{self.device}:{self.id}"
 
 
+_RECOVER_HINT = ("restore the file from a backup, or save what can be read with: "
+                 "sqlite3 BROKEN .recover | sqlite3 NEW, then use --db NEW")
+_T = TypeVar("_T")
+
+
+def _store_error(path: Path, exc: sqlite3.Error) -> Exception:
+    """The named error for what SQLite said about the store at `path`."""
+    text = str(exc)
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code == sqlite3.SQLITE_READONLY or "readonly" in text:
+        return StoreUnwritable(f"cannot write the session store {path}: it is read-only",
+                               "make the file and its folder writable, or use --db to pick another file")
+    if code == sqlite3.SQLITE_CANTOPEN or "unable to open" in text:
+        return StoreUnwritable(f"cannot open the session store {path}",
+                               "check that its folder exists and is yours, or use --db to pick another file")
+    if code == sqlite3.SQLITE_BUSY or "locked" in text:
+        return StoreUnwritable(f"the session store {path} is in use by another program",
+                               "close it (another talkbalance?) and try again")
+    if code == sqlite3.SQLITE_FULL or "full" in text:
+        return StoreUnwritable(f"no space left to write the session store {path}", "free some disk space")
+    if code == sqlite3.SQLITE_NOTADB or "not a database" in text:
+        return StoreCorrupt(f"{path}: not a talkbalance session store ({text})", "use --db to pick another file")
+    return StoreCorrupt(f"the session store {path} is damaged ({text})", _RECOVER_HINT)
+
+
+def _guarded(method: Callable[..., _T]) -> Callable[..., _T]:
+    """Turn a SQLite fault inside a store method into a named error."""
+
+    @functools.wraps(method)
+    def wrapper(self: LocalStore, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.Error as exc:
+            raise _store_error(self.path, exc) from None
+
+    return wrapper
+
+
+def _casefold(text: str | None) -> str | None:
+    return None if text is None else text.casefold()
+
+
 class LocalStore:
-    def __init__(self, path: str | Path | None = None):
+    """The store at `path` (default: default_path()). With create=False a
+    missing store is refused (StoreMissing) instead of made; `created` says
+    whether this open made it."""
+
+    def __init__(self, path: str | Path | None = None, *, create: bool = True):
         self.path = Path(path) if path else default_path()
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.created = False
         if not self.path.exists():
+            if not create:
+                raise StoreMissing(f"no session store at {self.path}",
+                                   "check --db and $" + DB_ENV + "; talkbalance sync makes the store")
+            self._create_file()
+        elif not self.path.is_file():
+            raise InputError(f"{self.path} is not a file", "give the session store's file with --db")
+        self._open()
+
+    def _create_file(self) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             fd = os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600)
             os.close(fd)
-        try:
-            self.db = sqlite3.connect(self.path)
-            self._migrate()
-        except sqlite3.DatabaseError as exc:
-            raise StoreCorrupt(f"{self.path}: not a talkbalance session store ({exc})",
-                               "use --db to pick another file") from None
+        except OSError as exc:
+            raise StoreUnwritable(f"cannot make the session store {self.path}: {exc.strerror}",
+                                  "use --db to put it in a folder you can write") from None
+        self.created = True
+
+    @_guarded
+    def _open(self) -> None:
+        self.db = sqlite3.connect(self.path)
+        self.db.create_function("casefold", 1, _casefold, deterministic=True)
+        self._migrate()
 
     def close(self) -> None:
         self.db.close()
@@ -107,10 +174,19 @@ class LocalStore:
 
     # -- records -----------------------------------------------------------
 
+    @_guarded
+    def check(self) -> None:
+        """Raise StoreCorrupt unless SQLite finds the whole file sound."""
+        problems = [r[0] for r in self.db.execute("PRAGMA quick_check")]
+        if problems != ["ok"]:
+            raise StoreCorrupt(f"the session store {self.path} is damaged ({problems[0]})", _RECOVER_HINT)
+
+    @_guarded
     def has(self, device: str, record_id: str) -> bool:
         row = self.db.execute("SELECT 1 FROM sessions WHERE device = ? AND id = ?", (device, record_id)).fetchone()
         return row is not None
 
+    @_guarded
     def add_many(self, records: Iterable[dict]) -> int:
         """Insert records in one transaction; returns how many were new."""
         now = int(time.time())
@@ -124,13 +200,16 @@ class LocalStore:
             self.db.executemany("INSERT OR IGNORE INTO sessions VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
             return self.db.total_changes - before
 
+    @_guarded
     def all(self, partner: str | None = None) -> list[Stored]:
+        """Every stored session, oldest first; with `partner`, those labelled
+        with that name in any case."""
         sql = ("SELECT s.device, s.id, s.record, l.partner, l.note, l.follow_up FROM sessions s "
                "LEFT JOIN labels l ON l.device = s.device AND l.id = s.id")
         args: tuple = ()
         if partner is not None:
-            sql += " WHERE l.partner = ?"
-            args = (partner,)
+            sql += " WHERE casefold(l.partner) = ?"
+            args = (partner.casefold(),)
         sql += " ORDER BY s.start, s.device, s.id"
         return [self._row(r) for r in self.db.execute(sql, args)]
 
@@ -153,6 +232,7 @@ class LocalStore:
 
     # -- labels ------------------------------------------------------------
 
+    @_guarded
     def label(self, key: str, partner: str | None = None, note: str | None = None,
               follow_up: bool | None = None) -> Stored:
         s = self.get(key)
@@ -164,6 +244,9 @@ class LocalStore:
                             (s.device, s.id, partner, note, None if follow is None else int(follow)))
         return self.get(f"{s.device}:{s.id}")
 
+    @_guarded
     def partners(self) -> list[str]:
+        """Partner names, one spelling per name whatever its case."""
         return [r[0] for r in self.db.execute(
-            "SELECT DISTINCT partner FROM labels WHERE partner IS NOT NULL ORDER BY partner")]
+            "SELECT MIN(partner) FROM labels WHERE partner IS NOT NULL "
+            "GROUP BY casefold(partner) ORDER BY casefold(partner)")]

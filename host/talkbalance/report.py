@@ -15,6 +15,8 @@ from pathlib import Path
 
 import matplotlib
 
+from talkbalance.text import printable
+
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
@@ -34,6 +36,12 @@ class Shown:
     numbers: dict[str, float | int | str | None] = field(default_factory=dict)
 
 
+def _plain(label: str) -> str:
+    """A label as matplotlib shows it: control characters escaped, `$` not
+    taken for mathematics."""
+    return printable(label).replace("$", r"\$")
+
+
 def cumulative_share(timeline: list[list[float]]) -> list[float | None]:
     """Initiator share of talk up to the end of each minute."""
     out: list[float | None] = []
@@ -50,7 +58,7 @@ def session_figure(rec: dict, label: str | None = None):
     target, band = rec.get("target_share", 0.3), rec.get("band", 0.05)
     ini = rec["talkers"][0]
     share = ini.get("share")
-    title = f"Meeting {rec['id']}" + (f" with {label}" if label else "")
+    title = f"Meeting {rec['id']}" + (f" with {_plain(label)}" if label else "")
     shown = Shown(title, {
         "initiator_share_pct": None if share is None else round(100 * share, 1),
         "target_pct": round(100 * target),
@@ -100,7 +108,7 @@ def series_figure(sessions: list[dict], partner: str, follow_ups: list[bool | No
     durations = [s["duration_s"] / 60 for s in sessions]
     target = sessions[0].get("target_share", 0.3) if sessions else 0.3
     band = sessions[0].get("band", 0.05) if sessions else 0.05
-    shown = Shown(f"Meetings with {partner}", {
+    shown = Shown(f"Meetings with {_plain(partner)}", {
         "meetings": n,
         "mean_share_pct": round(100 * sum(s for s in shares if s is not None) / max(1, sum(s is not None for s in shares)), 1),
         "heat_total": sum(heat),

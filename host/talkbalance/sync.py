@@ -98,6 +98,7 @@ def sync(dev: Device, store: LocalStore, *, set_clock: bool = True, progress: Pr
          clock: Callable[[], float] = time.time) -> SyncResult:
     """One sync; raises LinkError if the link fails (nothing is lost)."""
     began = time.monotonic()
+    store.check()  # a damaged store takes nothing: the device keeps every record
     hello = dev.hello()
     device_id = str(hello.get("device"))
     result = SyncResult(device_id, str(hello.get("firmware")))

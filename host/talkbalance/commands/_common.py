@@ -12,5 +12,6 @@ def add_db(parser: argparse.ArgumentParser) -> None:
                         help=f"session store (default: ${DB_ENV}, else the user data directory)")
 
 
-def open_store(args: argparse.Namespace) -> LocalStore:
-    return LocalStore(args.db)
+def open_store(args: argparse.Namespace, create: bool = False) -> LocalStore:
+    """The store named by --db (or the default); only `sync` creates one."""
+    return LocalStore(args.db, create=create)

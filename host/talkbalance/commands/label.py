@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from talkbalance.commands._common import add_db, open_store
+from talkbalance.text import printable
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -21,6 +22,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     with open_store(args) as store:
         s = store.label(args.id, args.partner, args.note, args.follow_up)
-    print(f"{s.key}: partner {s.partner or '-'}, follow-up "
-          f"{ {None: '-', True: 'yes', False: 'no'}[s.follow_up] }" + (f", note: {s.note}" if s.note else ""))
+    print(f"{s.key}: partner {printable(s.partner) or '-'}, follow-up "
+          f"{ {None: '-', True: 'yes', False: 'no'}[s.follow_up] }" + (f", note: {printable(s.note)}" if s.note else ""))
     return 0

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from talkbalance.commands._common import add_db, open_store
 from talkbalance.errors import InputError
+from talkbalance.text import file_stem, printable
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -26,20 +27,25 @@ def run(args: argparse.Namespace) -> int:
         if args.id:
             s = store.get(args.id)
             fig, shown = report.session_figure(s.record, s.partner)
-            stem = f"talkbalance-{s.record['id']}"
+            stem = f"talkbalance-{file_stem(s.record['id'])}"
         else:
             rows = store.all(args.partner)
             if not rows:
-                known = ", ".join(store.partners()) or "none labelled yet"
-                raise InputError(f"no meetings labelled with partner {args.partner!r} (partners: {known})",
+                known = ", ".join(printable(p) for p in store.partners()) or "none labelled yet"
+                raise InputError(f"no meetings labelled with partner {printable(args.partner)!r} "
+                                 f"(partners: {known})",
                                  "label a session: talkbalance label ID --partner NAME")
             fig, shown = report.series_figure([r.record for r in rows], args.partner, [r.follow_up for r in rows])
-            stem = "talkbalance-" + "".join(c if c.isalnum() else "-" for c in args.partner)
+            stem = f"talkbalance-{file_stem(args.partner)}"
     out = Path(args.out or f"{stem}.{'html' if args.html else 'png'}")
-    if args.html:
-        report.write_html(fig, shown, out)
-    else:
-        report.write_png(fig, out)
+    try:
+        if args.html:
+            report.write_html(fig, shown, out)
+        else:
+            report.write_png(fig, out)
+    except OSError as exc:
+        raise InputError(f"cannot write the report to {printable(str(out))}: {exc.strerror or exc}",
+                         "choose a file in a folder you can write with -o") from None
     for key, value in shown.numbers.items():
         print(f"{key}: {value}")
     print(f"report written to {out}")

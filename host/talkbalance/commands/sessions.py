@@ -7,6 +7,7 @@ import json
 import time
 
 from talkbalance.commands._common import add_db, open_store
+from talkbalance.text import printable
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -30,5 +31,5 @@ def run(args: argparse.Namespace) -> int:
         share = rec["talkers"][0].get("share")
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(rec["start"])) if rec.get("start") else "-"
         print(f"{s.key:<24} {when:<16} {rec['duration_s'] / 60:>5.1f} "
-              f"{'-' if share is None else f'{100 * share:.0f}%':>9} {len(rec.get('heat', [])):>4}  {s.partner or ''}")
+              f"{'-' if share is None else f'{100 * share:.0f}%':>9} {len(rec.get('heat', [])):>4}  {printable(s.partner)}")
     return 0

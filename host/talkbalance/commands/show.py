@@ -7,6 +7,7 @@ import json
 
 from talkbalance.commands._common import add_db, open_store
 from talkbalance.records import format_record
+from talkbalance.text import printable
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -24,5 +25,6 @@ def run(args: argparse.Namespace) -> int:
     print(format_record(s.record))
     if s.partner or s.note or s.follow_up is not None:
         follow = {None: "-", True: "agreed", False: "not agreed"}[s.follow_up]
-        print(f"  with {s.partner or '?'}; follow-up {follow}" + (f"; note: {s.note}" if s.note else ""))
+        print(f"  with {printable(s.partner) or '?'}; follow-up {follow}"
+              + (f"; note: {printable(s.note)}" if s.note else ""))
     return 0

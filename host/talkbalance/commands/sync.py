@@ -51,12 +51,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     show = args.progress == "always" or (args.progress == "auto" and sys.stderr.isatty())
     bar = ProgressBar(sys.stderr) if show else None
-    with open_store(args) as store, connect(args) as dev:
+    with connect(args) as dev, open_store(args, create=True) as store:
         try:
             result = sync(dev, store, set_clock=not args.no_clock, progress=bar)
         finally:
             if bar is not None:
                 bar.end()
+    if store.created:
+        warn(f"made a new session store at {store.path}")
     for rec_id, reason in result.corrupt:
         warn(f"record {rec_id} is corrupt ({reason}): skipped, left on the device")
     if args.json:

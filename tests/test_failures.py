@@ -1,0 +1,261 @@
+"""What a person meets when something is wrong: one line `talkbalance: ...`
+with a hint, a non-zero exit status, never a traceback, nothing lost.
+
+Read-only files are made read-only for real. When the tests run as root
+(who may write anything), the command runs in a child process without the
+capabilities that let root ignore file permissions (util-linux `setpriv`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from ptydevice import PtyDevice
+from records_fixture import make_record
+from talkbalance.cli import main
+from talkbalance.device import Device
+from talkbalance.errors import StoreCorrupt, StoreUnwritable
+from talkbalance.localstore import LocalStore
+from talkbalance.sync import sync
+from talkbalance.text import FILE_STEM_MAX, file_stem, plural, printable
+
+import talkbalance.fw  # noqa: F401  isort: skip
+from tbfw import store  # noqa: E402  isort: skip
+
+DEVICE = "tb-fail"
+_UNPRIVILEGED = ["setpriv", "--bounding-set=-dac_override,-dac_read_search,-fowner,-chown"]
+
+
+def _cli(args: list[str], *, unprivileged: bool = False, stdout=subprocess.PIPE) -> subprocess.CompletedProcess:
+    """Run `talkbalance ARGS` in a child process, as a person would."""
+    prefix: list[str] = []
+    if unprivileged and os.geteuid() == 0:
+        if not shutil.which("setpriv"):
+            pytest.skip("running as root without setpriv: read-only files cannot be tested")
+        prefix = _UNPRIVILEGED
+    return subprocess.run(prefix + [sys.executable, "-m", "talkbalance", *args], stdout=stdout,
+                          stderr=subprocess.PIPE, text=True, timeout=120)
+
+
+def _one_clean_error(proc: subprocess.CompletedProcess, *words: str) -> str:
+    err = proc.stderr
+    assert proc.returncode == 1, err
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert lines[0].startswith("talkbalance: ") and not lines[0].startswith("talkbalance: hint")
+    assert len(lines) == 2 and lines[1].startswith("talkbalance: hint: "), err
+    for word in words:
+        assert word in lines[0], err
+    return lines[0]
+
+
+@pytest.fixture
+def records():
+    return [make_record(seed=i + 1, boot=i + 1, seconds=120, device=DEVICE, start=1_700_000_000 + 86_400 * i)
+            for i in range(6)]
+
+
+@pytest.fixture
+def db(tmp_path, records) -> Path:
+    path = tmp_path / "store" / "sessions.sqlite3"
+    with LocalStore(path) as st:
+        st.add_many(records)
+    return path
+
+
+def _corrupt_sessions_table(path: Path) -> None:
+    """Overwrite the root page of the sessions table with garbage."""
+    con = sqlite3.connect(path)
+    page = con.execute("SELECT rootpage FROM sqlite_master WHERE name = 'sessions'").fetchone()[0]
+    size = con.execute("PRAGMA page_size").fetchone()[0]
+    con.close()
+    with open(path, "r+b") as f:
+        f.seek((page - 1) * size)
+        f.write(b"\xa5" * size)
+
+
+@pytest.mark.parametrize("args", [["sessions"], ["show", f"{DEVICE}-1-1"], ["export", "--csv"],
+                                  ["export", "--json"], ["label", f"{DEVICE}-1-1", "--partner", "Sam"],
+                                  ["report", f"{DEVICE}-1-1"], ["report", "--partner", "Sam"]])
+def test_a_damaged_store_is_one_line_for_every_command(db, tmp_path, args, capsys):
+    with LocalStore(db) as st:
+        st.label(f"{DEVICE}-2-1", partner="Sam")
+    _corrupt_sessions_table(db)
+    os.chdir(tmp_path)
+    assert main([*args, "--db", str(db)]) == 1
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert lines[0] == f"talkbalance: the session store {db} is damaged (database disk image is malformed)"
+    assert lines[1].startswith("talkbalance: hint: restore the file from a backup")
+    assert captured.out == ""
+
+
+def _flash_with(tmp_path: Path, records: list[dict]) -> str:
+    root = str(tmp_path / "flash")
+    st = store.Store(root)
+    for rec in records:
+        st.add(rec["id"], json.dumps(rec).encode())
+    st.close()
+    return root
+
+
+def _unsynced_on_device(flash: str) -> set[str]:
+    st = store.Store(flash)
+    try:
+        return {r["id"] for r in st.records() if not r["synced"]}
+    finally:
+        st.close()
+
+
+def test_sync_into_a_damaged_store_takes_nothing_and_acknowledges_nothing(db, tmp_path, records):
+    _corrupt_sessions_table(db)
+    flash = _flash_with(tmp_path, records)
+    with PtyDevice(flash, DEVICE) as rig, Device.connect(rig.path, timeout=1) as dev:
+        with LocalStore(db) as local, pytest.raises(StoreCorrupt):
+            sync(dev, local)
+        assert not any(r["synced"] for r in dev.list_records())
+    assert _unsynced_on_device(flash) == {r["id"] for r in records}
+
+
+def test_sync_that_cannot_store_acknowledges_nothing(tmp_path, records):
+    """SQLite itself refuses the write (the connection is read-only): the
+    sync fails with one line and every record stays unsynced on the device;
+    the next sync into a writable store takes them all."""
+    flash = _flash_with(tmp_path, records)
+    path = tmp_path / "local.sqlite3"
+    with PtyDevice(flash, DEVICE) as rig:
+        with Device.connect(rig.path, timeout=1) as dev, LocalStore(path) as local:
+            local.db.execute("PRAGMA query_only = ON")
+            with pytest.raises(StoreUnwritable, match="read-only"):
+                sync(dev, local)
+            assert not any(r["synced"] for r in dev.list_records())
+        with Device.connect(rig.path, timeout=1) as dev, LocalStore(path) as local:
+            again = sync(dev, local)
+    assert again.new == len(records) and again.acked == len(records)
+    assert _unsynced_on_device(flash) == set()
+
+
+def test_read_only_store_refuses_label_in_one_line(db):
+    os.chmod(db, 0o400)
+    proc = _cli(["label", f"{DEVICE}-1-1", "--partner", "Sam", "--db", str(db)], unprivileged=True)
+    _one_clean_error(proc, "read-only", str(db))
+    os.chmod(db, 0o600)
+    with LocalStore(db) as st:
+        assert st.get(f"{DEVICE}-1-1").partner is None
+        assert len(st.all()) == 6
+
+
+def test_sync_cannot_make_a_store_in_a_read_only_folder(tmp_path):
+    folder = tmp_path / "locked"
+    folder.mkdir(mode=0o500)
+    proc = _cli(["sync", "--port", "loop://", "--timeout", "0.2", "--db", str(folder / "new" / "s.db")],
+                unprivileged=True)
+    # loop:// echoes the request: no device answers, so the link fails first
+    # and no store is made; the store's own refusal is checked below.
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert not (folder / "new").exists()
+    code = ("from talkbalance.localstore import LocalStore\n"
+            "from talkbalance.errors import TalkbalanceError\n"
+            "try:\n"
+            f"    LocalStore({str(folder / 'new' / 's.db')!r})\n"
+            "except TalkbalanceError as exc:\n"
+            "    print(type(exc).__name__, exc, '|', exc.hint)\n")
+    prefix = _UNPRIVILEGED if os.geteuid() == 0 else []
+    out = subprocess.run(prefix + [sys.executable, "-c", code], capture_output=True, text=True, timeout=60).stdout
+    assert out.startswith(f"StoreUnwritable cannot make the session store {folder / 'new' / 's.db'}: "
+                          "Permission denied | use --db"), out
+
+
+def test_report_into_a_read_only_folder_is_one_line(db, tmp_path):
+    folder = tmp_path / "ro"
+    folder.mkdir(mode=0o500)
+    proc = _cli(["report", f"{DEVICE}-1-1", "--db", str(db), "-o", str(folder / "r.png")], unprivileged=True)
+    _one_clean_error(proc, "cannot write the report to", "Permission denied")
+    assert list(folder.iterdir()) == []
+
+
+def test_read_commands_refuse_a_store_that_does_not_exist(tmp_path, capsys):
+    typo = tmp_path / "sesions" / "s.sqlite3"
+    for args in (["sessions"], ["show", "x"], ["export", "--csv"], ["label", "x", "--partner", "Sam"],
+                 ["report", "x"]):
+        assert main([*args, "--db", str(typo)]) == 1
+        err = capsys.readouterr().err
+        assert err.startswith(f"talkbalance: no session store at {typo}\ntalkbalance: hint: check --db")
+    assert not typo.parent.exists()
+
+
+def test_sync_makes_the_store_and_says_where(tmp_path, records, capsys):
+    flash = _flash_with(tmp_path, records[:2])
+    path = tmp_path / "new" / "sessions.sqlite3"
+    with PtyDevice(flash, DEVICE) as rig:
+        assert main(["sync", "--port", rig.path, "--db", str(path), "--timeout", "1"]) == 0
+    captured = capsys.readouterr()
+    assert f"talkbalance: made a new session store at {path}" in captured.err
+    assert "2 new sessions" in captured.out
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+
+
+def test_partner_names_match_whatever_their_case(db, tmp_path, capsys):
+    assert main(["label", f"{DEVICE}-1-1", "--partner", "Sam", "--db", str(db)]) == 0
+    assert main(["label", f"{DEVICE}-2-1", "--partner", "SAM", "--db", str(db)]) == 0
+    assert main(["sessions", "--partner", "sam", "--db", str(db), "--json"]) == 0
+    capsys.readouterr()
+    with LocalStore(db) as st:
+        assert [s.id for s in st.all("sAm")] == [f"{DEVICE}-1-1", f"{DEVICE}-2-1"]
+        assert st.partners() == ["SAM"]
+    os.chdir(tmp_path)
+    assert main(["report", "--partner", "sam", "--db", str(db)]) == 0
+    assert "meetings: 2" in capsys.readouterr().out
+
+
+def test_labels_are_printed_with_control_characters_escaped(db, capsys):
+    evil = "Sam\x1b[2J\x1b]0;owned\x07\nnext\u202e"
+    assert main(["label", f"{DEVICE}-1-1", "--partner", evil, "--note", "a\rb", "--db", str(db)]) == 0
+    assert main(["sessions", "--db", str(db)]) == 0
+    assert main(["show", f"{DEVICE}-1-1", "--db", str(db)]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\x07" not in out and "\r" not in out and "\u202e" not in out
+    assert "Sam\\x1b[2J\\x1b]0;owned\\x07\\nnext\\u202e" in out and "a\\rb" in out
+    with LocalStore(db) as st:
+        assert st.get(f"{DEVICE}-1-1").partner == evil  # kept as typed
+
+
+def test_a_very_long_label_gives_a_bounded_file_name(db, tmp_path, capsys):
+    long_name = "Alexandra " * 100 + "/../\x00?*"
+    assert main(["label", f"{DEVICE}-1-1", "--partner", long_name, "--db", str(db)]) == 0
+    os.chdir(tmp_path)
+    assert main(["report", "--partner", long_name, "--db", str(db)]) == 0
+    written = [p.name for p in tmp_path.glob("talkbalance-*.png")]
+    assert len(written) == 1 and len(written[0]) <= len("talkbalance-.png") + FILE_STEM_MAX
+    assert written[0].startswith("talkbalance-Alexandra-Alexandra-")
+
+
+def test_output_cut_short_by_its_reader_ends_quietly(db):
+    """`talkbalance sessions | head -0`: the reader has gone before the
+    first line is written."""
+    proc = subprocess.Popen([sys.executable, "-m", "talkbalance", "sessions", "--db", str(db)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 141
+    assert err == ""
+
+
+def test_text_helpers():
+    assert plural(1, "interruption") == "1 interruption"
+    assert plural(0, "heated passage") == "0 heated passages"
+    assert plural(2, "person", "people") == "2 people"
+    assert printable("a\tb\\c\x9b") == "a\\tb\\\\c\\x9b"
+    assert printable(None) == ""
+    assert file_stem("Zoë O'Brien") == "Zoe-O-Brien"
+    assert file_stem("../..") == "unnamed" and file_stem("\x1b") == "unnamed"
+    assert len(file_stem("x" * 1000)) == FILE_STEM_MAX
