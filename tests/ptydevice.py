@@ -193,3 +193,14 @@ def frame(kind: str, ident: int, name: str, body: dict, version: int = wire.PROT
 
     head = f"@tb{version} {kind} {ident} {name} {json.dumps(body)} ".encode()
     return head + b"%08x\n" % (binascii.crc32(head) & 0xFFFFFFFF)
+
+
+def device_store(root: str, records: list[dict]) -> str:
+    """A device store directory at `root` holding the records, none synced."""
+    import json
+
+    st = store.Store(root)
+    for rec in records:
+        st.add(rec["id"], json.dumps(rec).encode())
+    st.close()
+    return root

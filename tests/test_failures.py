@@ -8,7 +8,6 @@ capabilities that let root ignore file permissions (util-linux `setpriv`).
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import sqlite3
@@ -18,7 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from ptydevice import PtyDevice
+from ptydevice import PtyDevice, device_store
 from records_fixture import make_record
 from talkbalance.cli import main
 from talkbalance.device import Device
@@ -99,12 +98,7 @@ def test_a_damaged_store_is_one_line_for_every_command(db, tmp_path, args, capsy
 
 
 def _flash_with(tmp_path: Path, records: list[dict]) -> str:
-    root = str(tmp_path / "flash")
-    st = store.Store(root)
-    for rec in records:
-        st.add(rec["id"], json.dumps(rec).encode())
-    st.close()
-    return root
+    return device_store(str(tmp_path / "flash"), records)
 
 
 def _unsynced_on_device(flash: str) -> set[str]:

@@ -10,7 +10,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from ptydevice import PtyDevice
+from ptydevice import PtyDevice, device_store
 from records_fixture import make_record
 from talkbalance.device import Device
 from talkbalance.errors import LinkError
@@ -37,12 +37,7 @@ def records():
 @pytest.fixture
 def flash(tmp_path, records):
     """A device store directory holding the records, none synced."""
-    root = str(tmp_path / "flash")
-    st = store.Store(root)
-    for rec in records:
-        st.add(rec["id"], json.dumps(rec).encode())
-    st.close()
-    return root
+    return device_store(str(tmp_path / "flash"), records)
 
 
 def _sync(dev_rig: PtyDevice, db: Path, retries: int = 1, **kw):
