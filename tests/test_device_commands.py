@@ -82,7 +82,8 @@ def test_config_get_set(rig, capsys):
     assert code == 0 and "meeting_min=40  # planned meeting length for pacing" in out
     code, out, _ = _run(capsys, "config", "set", "meeting_min=45", "night=on", "initiator_rule=second",
                         "--port", rig.path)
-    assert code == 0 and out.split() == ["meeting_min=45", "night=true", "initiator_rule=second"]
+    assert code == 0 and out.splitlines() == ["meeting_min=45  (applies now)", "night=true  (applies now)",
+                                              "initiator_rule=second  (applies now)"]
     assert rig.dev.cfg["meeting_min"] == 45 and rig.dev.cfg["night"] is True
     code, out, _ = _run(capsys, "config", "get", "meeting_min", "--port", rig.path, "--json")
     assert json.loads(out) == {"meeting_min": 45}

@@ -34,6 +34,11 @@ _NEARLY_FULL_PCT = const(90)
 _OVERRUN_LOG_FRAMES = const(50)  # log an overrun at most once a second
 _SELFTESTS_DEFAULT = ("mics", "leds", "flash", "cost")
 _SELFTESTS_ALL = ("mics", "leds", "flash", "cost", "tap", "button")
+# When a changed setting takes effect (config_set's answer says it): the
+# display keys at once; the keys the pipeline and store are built with at the
+# next boot; every other key (what a session measures) from the next session.
+_NOW_KEYS = ("brightness_pct", "night")
+_BOOT_KEYS = ("frame_ms", "gain_shift", "store_max_records", "store_max_flash_pct")
 
 
 class App:
@@ -175,12 +180,15 @@ class App:
     # -- ring ----------------------------------------------------------------
 
     def _apply_display_config(self):
+        # display keys at once; target, band and pacing come from the
+        # session (its settings snapshot) while one runs or is shown ended
         st = self.ring_state
         st.night = self.cfg["night"]
         st.brightness_pct = self.cfg["brightness_pct"]
-        st.target_pm = self.cfg["target_share_pct"] * 10
-        st.band_pm = self.cfg["band_pct"] * 10
-        st.meeting_s = self.cfg["meeting_min"] * 60
+        if self.conv.state == session.IDLE and self._ended_at < 0:
+            st.target_pm = self.cfg["target_share_pct"] * 10
+            st.band_pm = self.cfg["band_pct"] * 10
+            st.meeting_s = self.cfg["meeting_min"] * 60
 
     def _update_ring_state(self, who):
         st = self.ring_state
@@ -204,6 +212,11 @@ class App:
                 st.recent_share_pm = conv.tally.recent_share_pm(ini) if conv.tally is not None else -1
                 st.heat = 1 if conv.tally is not None and conv.tally.heated else 0
             st.elapsed_s = conv.elapsed_s()
+            tally = conv.tally
+            if tally is not None:  # the session's own settings
+                st.target_pm = tally.target_pm
+                st.band_pm = tally.band_pm
+                st.meeting_s = conv.meeting_s
         elif self._ended_at >= 0 and (self.frames - self._ended_at) * self.frame_ms < _ENDED_SHOW_S * 1000:
             st.mode = ring.MODE_ENDED
             st.share_pm = self._ended_share if self._ended_share >= 0 else 0
@@ -279,15 +292,25 @@ class App:
         return self.cfg
 
     def config_set(self, changes):
+        """Save the changes; the answer says when each applies ("now",
+        "next_session" or "next_boot"): a session under way keeps the
+        settings it started with (its record's figures use them)."""
         new = config.merge_user(_merged(self.cfg, changes))
         try:
             _write_json(self.board.config_path, new)
         except OSError as exc:
             raise CommandError(E_STORE, "cannot save config: %s" % exc)
         self.cfg = new
-        self.conv.cfg = new
+        running = self.conv.cfg  # the next session's: boot keys as this boot runs them
+        nxt = _merged(new, {})
+        for key in _BOOT_KEYS:
+            nxt[key] = running[key]
+        self.conv.cfg = nxt
         self._apply_display_config()
-        return new
+        applies = {}
+        for key in changes:
+            applies[key] = "now" if key in _NOW_KEYS else "next_boot" if key in _BOOT_KEYS else "next_session"
+        return {"config": new, "applies": applies}
 
     def live(self, on):
         self.live_on = bool(on)

@@ -27,7 +27,8 @@
 #   clock_set(unix_s)
 #   config_get() -> dict      the user config
 #   config_set(changes)       changes already validated with tbfw.config;
-#                             returns the new config
+#                             returns {"config": the new config, "applies":
+#                             {key: "now" | "next_session" | "next_boot"}}
 #   live(on)                  start/stop the live stream; the app then calls
 #                             link.event("live", {...}) as it likes
 #   session(action) -> dict   "start", "stop" or "claim"; returns the state
@@ -377,7 +378,7 @@ class Link:
         checked = {}
         for key in changes:  # all or nothing: every value is checked first
             checked[key] = config.check_user_value(key, changes[key])
-        return {"config": self.device.config_set(checked)}
+        return self.device.config_set(checked)
 
     def _live(self, msg):
         on = _need(msg.body, "on", bool, "must be true or false")

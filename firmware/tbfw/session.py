@@ -8,6 +8,11 @@
 # at `max_session_min`. The ended session's record is what the device
 # stores and syncs and what `analyze` prints (schema in docs/record.md).
 #
+# Settings are a snapshot: `cfg` is the config for the next session; the
+# session takes `session_cfg` when it begins (_begin) and measures, ends and
+# records by it alone, so a change during a session applies from the next
+# one and the record carries the settings its figures were computed with.
+#
 # Speech before both talkers are learned is not lost: its confident frames
 # are counted per direction bin (and the rest as direction-less), and once
 # the two directions are known those counts are credited to the nearest
@@ -42,7 +47,7 @@ class Conversation:
     """Turns front-end frames into talker attribution, tally and a record."""
 
     def __init__(self, cfg, frame_ms, device_id="sim", boot=0):
-        self.cfg = cfg
+        self.cfg = cfg  # for the next session; replaced whole, never changed in place
         self.frame_ms = frame_ms
         self.frames_per_s = 1000 // frame_ms
         self.device_id = device_id
@@ -56,6 +61,10 @@ class Conversation:
     def reset(self):
         """Back to idle, ready for the next session."""
         self.state = IDLE
+        self.session_cfg = self.cfg
+        self._end_silence_frames = 0  # set from session_cfg by _begin
+        self._max_frames = 0
+        self.meeting_s = 0
         self.model = talker.TalkerModel()
         self.tally = None
         self.who = talker.NONE
@@ -161,7 +170,11 @@ class Conversation:
 
     def _begin(self, now_s):
         self.start_time = now_s
-        cfg = self.cfg
+        cfg = self.session_cfg = self.cfg  # the snapshot: self.cfg is replaced, never changed
+        fps = self.frames_per_s
+        self._end_silence_frames = cfg["end_silence_s"] * fps
+        self._max_frames = cfg["max_session_min"] * 60 * fps
+        self.meeting_s = cfg["meeting_min"] * 60
         self.tally = Tally(self.frame_ms, cfg["target_share_pct"] * 10, cfg["band_pct"] * 10,
                            max_minutes=cfg["max_session_min"] + 1)
 
@@ -171,9 +184,9 @@ class Conversation:
             if silent_frames > _LISTEN_SILENCE_S * self.frames_per_s or self._frames > _LISTEN_MAX_S * self.frames_per_s:
                 self.reset()
         elif self.state == SESSION:
-            if silent_frames > self.cfg["end_silence_s"] * self.frames_per_s:
+            if silent_frames > self._end_silence_frames:
                 self._end("silence")
-            elif self._frames >= self.cfg["max_session_min"] * 60 * self.frames_per_s:
+            elif self._frames >= self._max_frames:
                 self._end("max_length")
 
     def _end(self, reason):
@@ -227,10 +240,11 @@ class Conversation:
         if self.initiator_slot >= 0:
             return
         first = self._first_slot()
-        if self.cfg["initiator_rule"] == "second":
+        rule = self.session_cfg["initiator_rule"]
+        if rule == "second":
             first = 1 - first
         self.initiator_slot = first
-        self.bound_by = self.cfg["initiator_rule"]
+        self.bound_by = rule
 
     def _first_slot(self):
         votes = [0, 0]
@@ -301,7 +315,7 @@ class Conversation:
             "initiator_bound_by": self.bound_by or None,
             "talkers": talkers,
             "firmware": VERSION,
-            "config": self.cfg,
+            "config": self.session_cfg,
         }
         if tally is not None:
             minutes = frames / (60 * fps)
@@ -311,14 +325,14 @@ class Conversation:
                 "silence_s": _s(max(0, tally.silence - self._tail), fps),
                 "unknown_s": _s(tally.unknown, fps),
                 "speaker_changes_per_min": round(tally.changes / minutes, 2) if minutes else 0,
-                "target_share": self.cfg["target_share_pct"] / 100,
-                "band": self.cfg["band_pct"] / 100,
+                "target_share": tally.target_pm / 1000,
+                "band": tally.band_pm / 1000,
                 # null, both, when the session never reached minute 5
                 "in_band_s": _s(band[1], fps) if band else None,
                 "in_band_share": round(band[1] / band[0], 4) if band else None,
                 "heat": [[_s(a, fps), _s(min(b, frames), fps)] for a, b in tally.heat_episodes() if a < frames],
-                "pacing": {"meeting_s": self.cfg["meeting_min"] * 60,
-                           "over_s": max(0, frames // fps - self.cfg["meeting_min"] * 60)},
+                "pacing": {"meeting_s": self.meeting_s,
+                           "over_s": max(0, frames // fps - self.meeting_s)},
             })
             if timeline:
                 rec["timeline"] = list(self._timeline_rows())

@@ -176,3 +176,30 @@ def test_in_band_time_counts_the_initiator_in_either_slot():
         assert rec["duration_s"] == 420 and rec["in_band_s"] == 120 and rec["in_band_share"] == 1.0, rec
         assert conv.tally.band_counts(1 - conv.initiator_slot, 420 * 50) == (120 * 50, 0)
     assert sorted(slots) == [0, 1]
+
+
+def test_a_settings_change_during_a_session_applies_from_the_next():
+    # what App.config_set does: a new dict for the next session
+    before = config.merge_user({"end_silence_s": 30})
+    conv = Conversation(before, 20)
+    frames = conversation(5, (30, 200), 0.3, 400)
+    for _ in range(200 * 50):
+        _t, s, v, a, c, lv = next(frames)
+        conv.frame(s, v, a, c, lv, 0)
+    assert conv.state == SESSION
+    conv.cfg = config.merge_user({"end_silence_s": 600, "target_share_pct": 45, "band_pct": 2,
+                                  "initiator_rule": "second", "meeting_min": 10})
+    for _t, s, v, a, c, lv in frames:
+        conv.frame(s, v, a, c, lv, 0)
+    for _ in range(31 * 50 + 1):  # the session's own 30 s of silence end it
+        conv.frame(False, False, -1, 0, -60 * 256, 0)
+    assert conv.state == ENDED and conv.end_reason == "silence"
+    rec = conv.record()
+    assert rec["config"] == before and rec["target_share"] == 0.3 and rec["band"] == 0.05
+    assert rec["initiator_bound_by"] == "first" and rec["pacing"]["meeting_s"] == 2400
+    assert conv.tally.target_pm == 300 and conv.tally.band_pm == 50
+    conv.reset()
+    for _t, s, v, a, c, lv in conversation(6, (30, 200), 0.3, 60):
+        conv.frame(s, v, a, c, lv, 0)
+    assert conv.session_cfg["target_share_pct"] == 45 and conv.tally.target_pm == 450
+    assert conv.record()["target_share"] == 0.45 and conv.record()["initiator_bound_by"] == "second"

@@ -43,7 +43,7 @@ class FakeDevice:
 
     def config_set(self, changes):
         self.cfg.update(changes)
-        return dict(self.cfg)
+        return {"config": dict(self.cfg), "applies": {key: "now" for key in changes}}
 
     def live(self, on):
         self.live_on = on

@@ -14,6 +14,10 @@ from talkbalance.errors import InputError
 from tbfw import config as fwconfig
 from tbfw import wire
 
+# The device's answer to config-set says when each change applies.
+APPLIES_TEXT = {"now": "applies now", "next_session": "applies from the next session",
+                "next_boot": "applies from the next boot"}
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     add_port(parser)
@@ -59,23 +63,29 @@ def run(args: argparse.Namespace) -> int:
         for key in args.items:
             if key not in fwconfig.USER_KEYS:
                 raise InputError(f"unknown key {key!r}", "keys: " + ", ".join(sorted(fwconfig.USER_KEYS)))
+    applies: dict = {}
     with connect(args) as dev:
         try:
             if changes is None:
                 cfg = dev.call("config")["config"]
             else:
-                cfg = dev.call("config-set", {"set": changes})["config"]
+                answer = dev.call("config-set", {"set": changes})
+                cfg = answer["config"]
+                applies = answer.get("applies") or {}
         except DeviceError as exc:
             if exc.code == wire.E_CONFIG:
                 raise InputError(f"the device refused: {exc.device_message}") from None
             raise
     keys = list(changes) if changes else (args.items or sorted(cfg))
     if args.json:
-        print(json.dumps({k: cfg.get(k) for k in keys}, indent=2))
+        shown = {k: cfg.get(k) for k in keys}
+        print(json.dumps({"config": shown, "applies": applies} if changes else shown, indent=2))
         return 0
     for key in keys:
         value = cfg.get(key)
         text = value if isinstance(value, str) else json.dumps(value)
         help_text = fwconfig.USER_KEYS[key][4] if key in fwconfig.USER_KEYS else ""
-        print(f"{key}={text}" + (f"  # {help_text}" if help_text and not args.items else ""))
+        when = APPLIES_TEXT.get(str(applies.get(key)), "") if changes else ""
+        print(f"{key}={text}" + (f"  ({when})" if when else "")
+              + (f"  # {help_text}" if help_text and not args.items else ""))
     return 0
