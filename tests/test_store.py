@@ -8,6 +8,7 @@ import shutil
 import sys
 from pathlib import Path
 
+import pytest
 import talkbalance.fw  # noqa: F401  (puts the firmware on sys.path)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -37,6 +38,11 @@ def test_random_operations_with_a_power_cut(tmp_path_factory, steps, budget, ren
         for op in steps:
             in_flight = op
             if op[0] == "add":
+                if op[1] in model and not model[op[1]][1]:  # unsynced: never overwritten
+                    with pytest.raises(store.StoreExists):
+                        s.add(op[1], op[2])
+                    in_flight = None
+                    continue
                 s.add(op[1], op[2])
                 model[op[1]] = (op[2], False)
             elif op[0] == "ack":

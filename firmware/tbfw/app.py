@@ -30,7 +30,7 @@ from tbfw.wire import E_BAD_ARG, E_BUSY, E_STORE
 _RING_PERIOD_MS = const(40)  # 25 ring frames a second
 _ENDED_SHOW_S = const(60)  # the ring shows the ended session's summary this long
 _LIVE_EVERY_FRAMES = const(50)  # one live event a second at 20 ms frames
-_NEARLY_FULL_PCT = const(90)
+_NEARLY_FULL_SAVES_DIV = const(10)
 _OVERRUN_LOG_FRAMES = const(50)  # log an overrun at most once a second
 _SELFTESTS_DEFAULT = ("mics", "leds", "flash", "cost")
 _SELFTESTS_ALL = ("mics", "leds", "flash", "cost", "tap", "button")
@@ -45,12 +45,18 @@ class App:
     def __init__(self, board):
         self.board = board
         self.desc = board.desc
-        self.cfg = config.load_user(board.config_path)
-        _ensure_dir(board.flash_dir)
-        self.boot = _next_boot(board.flash_dir + "/boot.txt")
+        # What was wrong on the flash at boot and was worked round (a bad
+        # config value, a lost counter file): in `info` and the log.
+        self.cfg, self.problems = config.load_user_lenient(board.config_path)
+        _ensure_dir(board.flash_dir, self.problems)
+        self.boot = _next_boot(board.flash_dir, self.problems)
         self.device_id = board.device_id()
         self.pipe = Pipeline(self.desc, self.cfg, self.device_id, self.boot)
         self.conv = self.pipe.conv
+        # Record ids carry a random number drawn at each boot as well as the
+        # boot counter: erasing the flash, or losing both counter files,
+        # cannot make the device issue an id it has issued before.
+        self.conv.boot_id = _boot_nonce()
         self.frame_ms = self.cfg["frame_ms"]
         self.frame_samples = self.pipe.frame_samples
         self.audio = board.start_audio(self.frame_samples)
@@ -89,6 +95,8 @@ class App:
             VERSION, self.desc.get("name", "?"), self.boot, report["kept"], len(report["dropped"])))
         for item in report["dropped"]:
             board.log("store-dropped %s: %s" % (item[0], item[1]))
+        for text in self.problems:
+            board.log("warn-boot %s" % text)
         gc.collect()
         try:
             while self.step():
@@ -164,6 +172,9 @@ class App:
     def _save(self):
         conv = self.conv
         rec_id = conv.record_id()
+        while rec_id in self.store:  # never over a stored record, synced or not
+            conv.session_no += 1
+            rec_id = conv.record_id()
         try:  # written piece by piece: the record is never in the heap whole
             self.store.add_from(rec_id, conv.write_record)
             self.saved += 1
@@ -228,9 +239,12 @@ class App:
             st.heat = 0
 
     def _check_storage(self):
-        # called after store changes, not per frame (statvfs allocates)
-        budget = self.store.budget_bytes()
-        self._nearly_full = bool(budget) and 100 * self.store.used_bytes() >= _NEARLY_FULL_PCT * budget
+        # Called after store changes, not per frame (statvfs allocates).
+        # Nearly full: the next few sessions saved (a tenth of the record
+        # bound) would evict an unsynced one. Synced records are not
+        # counted: they make room without a loss.
+        st = self.store
+        self._nearly_full = st.evictions(saves=1 + st.max_records // _NEARLY_FULL_SAVES_DIV) > 0
 
     def _live(self):
         conv = self.conv
@@ -268,6 +282,8 @@ class App:
             "clip_count": fe.clip_count,
             "sessions_saved": self.saved,
             "save_errors": self.save_errors,
+            "storage_nearly_full": self._nearly_full,
+            "problems": self.problems,
             "link": self.link.stats(),
         }
 
@@ -278,6 +294,8 @@ class App:
         return self.store.open_read(rec_id) if rec_id in self.store else None
 
     def ack(self, rec_id):
+        if rec_id not in self.store:
+            return None
         done = self.store.ack(rec_id)
         self._check_storage()
         return done
@@ -407,27 +425,80 @@ def _write_json(path, obj):
     os.rename(tmp, path)
 
 
-def _ensure_dir(path):
+def _ensure_dir(path, problems):
+    """The data folder; a file in its place is moved aside (or removed)."""
     try:
-        os.stat(path)
-    except OSError:
         os.mkdir(path)
-
-
-def _next_boot(path):
-    """Boot counter on flash (part of every record id)."""
-    boot = 0
-    try:
-        with open(path) as f:
-            boot = int(f.read().strip() or "0")
-    except (OSError, ValueError):
-        boot = 0
-    boot += 1
-    try:
-        _write_json(path, boot)
+        return
     except OSError:
         pass
+    try:
+        os.listdir(path)
+        return
+    except OSError:
+        pass
+    problems.append("%s was not a folder: moved aside" % path)
+    try:
+        os.rename(path, path + ".bad")
+    except OSError:
+        try:
+            os.remove(path)
+        except OSError:
+            pass
+    try:
+        os.mkdir(path)
+    except OSError as exc:
+        problems.append("no data folder: %s" % exc)
+
+
+_BOOT_FILES = ("boot.txt", "boot2.txt")  # the boot counter, kept twice
+_BOOT_MAX = const(0x3FFFFFFF)
+_ENOENT = const(2)
+
+
+def _read_count(path):
+    """A counter file's number; -1 when there is none, -2 when it is unusable."""
+    try:
+        f = open(path, "rb")
+    except OSError as exc:
+        return -1 if exc.args and exc.args[0] == _ENOENT else -2
+    try:
+        text = f.read(12).strip()
+    except OSError:
+        return -2
+    finally:
+        f.close()
+    if not 0 < len(text) <= 10:
+        return -2
+    for ch in text:
+        if not 48 <= ch <= 57:  # ASCII digits only
+            return -2
+    value = int(text)
+    return value if value <= _BOOT_MAX else -2
+
+
+def _next_boot(flash_dir, problems):
+    """The boot counter, one more than the higher of its two copies. Both
+    copies are written (temporary file + rename), so one lost or damaged
+    file cannot set it back; a copy that cannot be used is reported."""
+    boot = 0
+    for name in _BOOT_FILES:
+        value = _read_count(flash_dir + "/" + name)
+        if value == -2:
+            problems.append("%s unusable; the other copy counts" % name)
+        boot = max(boot, value)
+    boot = min(boot + 1, _BOOT_MAX)
+    for name in _BOOT_FILES:
+        try:
+            _write_json(flash_dir + "/" + name, boot)
+        except OSError:
+            pass
     return boot
+
+
+def _boot_nonce():
+    """8 hex digits, random for each boot (the ESP32's hardware RNG)."""
+    return "".join("%02x" % b for b in os.urandom(4))
 
 
 def _default_board():

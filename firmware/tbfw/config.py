@@ -125,3 +125,51 @@ def load_user(path):
     except OSError:
         return defaults()
     return merge_user(load_json(path, "config"))
+
+
+_USER_FILE_MAX = 4096  # bytes; a config is a few hundred
+
+
+def load_user_lenient(path):
+    """(config, problems): the user config at `path` with every key that
+    cannot be used at its default, and what was wrong, one short text per
+    problem. The device boots on whatever the file holds (not JSON, too
+    large, a directory, a value outside a range that a newer firmware
+    narrowed): it costs at most the settings that are wrong."""
+    problems = []
+    try:
+        f = open(path)
+    except OSError:
+        return defaults(), problems  # no file: the defaults, nothing wrong
+    try:
+        text = f.read(_USER_FILE_MAX + 1)
+    except (OSError, ValueError) as exc:  # a directory, bytes that are not text
+        text = None
+        problems.append("config: cannot be read (%s)" % exc)
+    finally:
+        f.close()
+    saved = None
+    if text is not None:
+        if len(text) > _USER_FILE_MAX:
+            problems.append("config: larger than %d bytes" % _USER_FILE_MAX)
+        else:
+            try:
+                saved = json.loads(text)
+            except ValueError:
+                problems.append("config: not valid JSON")
+    if saved is not None and not isinstance(saved, dict):
+        problems.append("config: not a JSON object")
+        saved = None
+    out = defaults()
+    if saved is None:
+        return out, problems
+    for key in saved:
+        try:
+            out[key] = check_user_value(key, saved[key])
+        except ConfigError as exc:
+            problems.append(_short(str(exc)) + ("" if key not in USER_KEYS else "; default used"))
+    return out, problems
+
+
+def _short(text, most=80):
+    return text if len(text) <= most else text[:most - 3] + "..."

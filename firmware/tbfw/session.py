@@ -52,6 +52,7 @@ class Conversation:
         self.frames_per_s = 1000 // frame_ms
         self.device_id = device_id
         self.boot = boot
+        self.boot_id = ""  # the app sets a random one per boot: ids never repeat
         self.session_no = 0
         self._prefix = array("i", [0] * _BINS)
         self._claim_bins = array("H", [0] * _BINS)
@@ -339,6 +340,10 @@ class Conversation:
         return rec
 
     def record_id(self):
+        """<device>-<boot>-<session>, or <device>-<boot>-<boot id>-<session>
+        on a device (the boot id is random per boot)."""
+        if self.boot_id:
+            return "%s-%d-%s-%d" % (self.device_id, self.boot, self.boot_id, self.session_no)
         return "%s-%d-%d" % (self.device_id, self.boot, self.session_no)
 
     def _timeline_rows(self):

@@ -4,7 +4,7 @@
 # One file per record in the store directory, named by a sequence number
 # (the order records were saved) and a state suffix:
 #
-#   00000012.t   being written (temporary)
+#   00000012.t   being written (temporary); 8 digits or more, canonical
 #   00000012.u   committed, not yet synced to the host
 #   00000012.s   committed and synced (acknowledged by the host)
 #   00000012.b   failed its check; kept out of every listing
@@ -46,14 +46,18 @@ MAGIC = b"TBr1"
 _HEAD = const(13)  # bytes before the id
 _TAIL = const(4)  # the CRC
 _MAX_ID = const(64)
-_SEQ_DIGITS = const(8)
+_SEQ_DIGITS = const(8)  # at least; more once the sequence passes 99999999
+_SEQ_LIMIT = 0xFFFFFFFF  # the header's u32; past it, the lowest free number is taken
 _READ_CHUNK = const(256)
 _ENOSPC = const(28)
 _SINK_BYTES = const(256)  # write-combining block of _Sink
 _ENOENT = const(2)
 _RECENT_DROPS = const(8)  # dropped record ids remembered for the host
 _RESERVE_BLOCKS = const(4)  # flash blocks left free for the filesystem itself
+_DROPS_MAX_BYTES = const(2048)  # a larger drops.json is not ours: counted as lost
+_COUNT_MAX = const(0x3FFFFFFF)  # a drop count never goes past this
 DROPS_FILE = "drops.json"
+_DROP_REASONS = ("incomplete", "corrupt", "evicted-unsynced", "too-large", "write-failed", "counter-file-lost")
 
 # Reasons a record is lost (keys of counters()["dropped_by"]).
 DROP_INCOMPLETE = "incomplete"  # a write cut short (power, reset)
@@ -78,6 +82,10 @@ class StoreCorrupt(StoreError):
 
 class StoreFull(StoreError):
     """A record cannot be kept even after making room."""
+
+
+class StoreExists(StoreError):
+    """A record of that id is stored and not yet synced: never overwritten."""
 
 
 class _Sink(io.IOBase):
@@ -242,14 +250,43 @@ class Store:
             used += usage
         return used
 
-    def budget_bytes(self):
+    def budget_bytes(self, max_flash_pct=None):
         """Flash the store may use now: its share of (free + its own)."""
         used = self.used_bytes()
         free = self._fs_free()
         if free is None:
             return used
         pool = free + used
-        return min(pool * self.max_flash_pct // 100, pool - _RESERVE_BLOCKS * self._block)
+        pct = self.max_flash_pct if max_flash_pct is None else max_flash_pct
+        return min(pool * pct // 100, pool - _RESERVE_BLOCKS * self._block)
+
+    def set_bounds(self, max_records, max_flash_pct):
+        """New bounds, used from the next save on (which evicts to fit)."""
+        self.max_records = max_records
+        self.max_flash_pct = max_flash_pct
+
+    def evictions(self, max_records=None, max_flash_pct=None, saves=1):
+        """How many unsynced records the next `saves` saves would evict
+        under these bounds (default: the store's own), each new record as
+        large as the largest stored one. 0 means no session is lost."""
+        limit = self.max_records if max_records is None else max_records
+        budget = self.budget_bytes(max_flash_pct)
+        need = self._block
+        for rec in self._recs.values():
+            need = max(need, rec.usage)
+        count = len(self._recs) + saves
+        used = self.used_bytes() + saves * need
+        for usage in self._bad.values():
+            used -= usage  # quarantined files go first
+        lost = 0
+        for rec in sorted(self._recs.values(), key=_eviction_order):
+            if count <= limit and used <= budget:
+                break
+            count -= 1
+            used -= rec.usage
+            if not rec.synced:
+                lost += 1
+        return lost
 
     # -- recovery ------------------------------------------------------------
 
@@ -265,7 +302,7 @@ class Store:
         report = {"kept": 0, "dropped": [], "promoted": 0, "notes": []}
         files = {}  # seq -> set of suffixes
         top = 0
-        for name in self.fs.listdir(self.root):
+        for name in self._listdir(report):
             seq = _seq_of(name)
             if seq is None:
                 if name == "drops.t":
@@ -279,6 +316,31 @@ class Store:
             self._recover(seq, files[seq], report)
         report["kept"] = len(self._recs)
         return report
+
+    def _listdir(self, report):
+        """The store directory's names. When the root is not a directory
+        (a file of that name, say) it is moved aside, or else removed, and
+        made again: that costs the file, never the boot."""
+        try:
+            return self.fs.listdir(self.root)
+        except OSError:
+            pass
+        aside = self.root + ".bad"
+        try:
+            self.fs.rename(self.root, aside)
+        except OSError:
+            self._remove(aside)  # an older one in the way: the newer wins
+            try:
+                self.fs.rename(self.root, aside)
+            except OSError:
+                self._remove(self.root)
+        report["notes"].append("%s was not a directory: moved to %s" % (self.root, aside))
+        try:
+            self.fs.mkdir(self.root)
+            return self.fs.listdir(self.root)
+        except OSError as exc:
+            report["notes"].append("no store directory: %s" % exc)
+            return []
 
     def _recover(self, seq, exts, report):
         if "b" in exts:
@@ -366,69 +428,72 @@ class Store:
         except OSError:
             raise StoreCorrupt(label, "cannot be opened")
         try:
-            head = f.read(_HEAD)
-            if len(head) < _HEAD or head[:4] != MAGIC:
-                raise StoreCorrupt(label, "bad header")
-            file_seq, length, id_len = struct.unpack("<IIB", head[4:])
-            if file_seq != seq or not 0 < id_len <= _MAX_ID or length > self.max_record_bytes:
-                raise StoreCorrupt(label, "bad header")
-            raw_id = f.read(id_len)
-            if len(raw_id) < id_len:
-                raise StoreCorrupt(label, "cut short")
-            label = _printable(raw_id, label)
-            crc = binascii.crc32(raw_id, binascii.crc32(head))
-            dcrc = 0
-            if want_data:
-                data = f.read(length)
-                got = len(data)
-                crc = binascii.crc32(data, crc)
-            else:
-                data = None
-                got = 0
-                view = memoryview(bytearray(_READ_CHUNK))
-                while got < length:
-                    n = f.readinto(view[:min(_READ_CHUNK, length - got)])
-                    if not n:
-                        break
-                    crc = binascii.crc32(view[:n], crc)
-                    dcrc = binascii.crc32(view[:n], dcrc)
-                    got += n
-            stored = f.read(_TAIL)
-            if got < length or len(stored) < _TAIL:
-                raise StoreCorrupt(label, "cut short")
-            if struct.unpack("<I", stored)[0] != crc & 0xFFFFFFFF:
-                raise StoreCorrupt(label, "checksum mismatch")
-            rec_id = raw_id.decode()
-            if rec_id != label:
-                raise StoreCorrupt(label, "bad record id")
+            return self._check_open(f, label, seq, want_data)
+        except OSError as exc:  # a read error (a directory, a bad block)
+            raise StoreCorrupt(label, "cannot be read (%s)" % exc)
         finally:
             f.close()
+
+    def _check_open(self, f, label, seq, want_data):
+        head = f.read(_HEAD)
+        if len(head) < _HEAD or head[:4] != MAGIC:
+            raise StoreCorrupt(label, "bad header")
+        file_seq, length, id_len = struct.unpack("<IIB", head[4:])
+        if file_seq != seq or not 0 < id_len <= _MAX_ID or length > self.max_record_bytes:
+            raise StoreCorrupt(label, "bad header")
+        raw_id = f.read(id_len)
+        if len(raw_id) < id_len:
+            raise StoreCorrupt(label, "cut short")
+        rec_id = _printable(raw_id, None)
+        if rec_id is None:
+            raise StoreCorrupt(label, "bad record id")
+        label = rec_id
+        crc = binascii.crc32(raw_id, binascii.crc32(head))
+        dcrc = 0
+        if want_data:
+            data = f.read(length)
+            got = len(data)
+            crc = binascii.crc32(data, crc)
+        else:
+            data = None
+            got = 0
+            view = memoryview(bytearray(_READ_CHUNK))
+            while got < length:
+                n = f.readinto(view[:min(_READ_CHUNK, length - got)])
+                if not n:
+                    break
+                crc = binascii.crc32(view[:n], crc)
+                dcrc = binascii.crc32(view[:n], dcrc)
+                got += n
+        stored = f.read(_TAIL)
+        if got < length or len(stored) < _TAIL:
+            raise StoreCorrupt(label, "cut short")
+        if struct.unpack("<I", stored)[0] != crc & 0xFFFFFFFF:
+            raise StoreCorrupt(label, "checksum mismatch")
         return rec_id, length, data, id_len, dcrc
 
     # -- drop counters ------------------------------------------------------
 
     def _load_drops(self):
+        """The saved drop counters. Whatever the file holds (any size, any
+        JSON, numbers out of range), it costs at most the counters: they
+        restart at "counter-file-lost" 1."""
         self._drops = {}
         self._recent = []
-        import json
-
+        path = self.root + "/" + DROPS_FILE
         try:
-            f = self.fs.open(self.root + "/" + DROPS_FILE, "r")
+            f = self.fs.open(path, "r")
         except OSError:
             return
         try:
-            saved = json.loads(f.read())
-            by = saved["by"]
-            for reason in by:
-                self._drops[str(reason)] = int(by[reason])
-            for entry in saved["recent"][-_RECENT_DROPS:]:
-                self._recent.append([str(entry[0]), str(entry[1])])
-        except (ValueError, KeyError, TypeError, IndexError):
-            # Counters only; the records themselves are unaffected.
-            self._drops = {"counter-file-lost": 1}
-            self._recent = []
+            text = f.read(_DROPS_MAX_BYTES + 1)
+        except (OSError, ValueError):  # unreadable, or not text
+            text = None
         finally:
             f.close()
+        if text is None or len(text) > _DROPS_MAX_BYTES or not _parse_drops(text, self._drops, self._recent):
+            self._drops = {"counter-file-lost": 1}
+            self._recent = []
 
     def _save_drops(self):
         import json
@@ -447,7 +512,7 @@ class Store:
     def _count_drop(self, rec_id, reason, report=None):
         """Count a loss and save the count, before the file goes: a cut in
         between may count a loss twice, never miss one."""
-        self._drops[reason] = self._drops.get(reason, 0) + 1
+        self._drops[reason] = min(_COUNT_MAX, self._drops.get(reason, 0) + 1)
         self._recent.append([rec_id, reason])
         if len(self._recent) > _RECENT_DROPS:
             self._recent.pop(0)
@@ -475,10 +540,14 @@ class Store:
 
         Makes room first: corrupt files, then synced records, then the
         oldest unsynced records (each such loss is counted as a drop).
-        Raises StoreFull if the record cannot fit at all.
+        Raises StoreFull if the record cannot fit at all, StoreExists if a
+        record of that id is stored unsynced (it is never overwritten).
         """
         self._open_check()
         _check_id(rec_id)
+        old = self._recs.get(rec_id)
+        if old is not None and not old.synced:
+            raise StoreExists("record %s is stored and not yet synced" % rec_id)
         count = _Sink()
         emit(count)
         length = count.n
@@ -487,8 +556,7 @@ class Store:
             self._count_drop(rec_id, DROP_TOO_LARGE)
             raise StoreFull("record %s: %d bytes, the most is %d" % (rec_id, length, self.max_record_bytes))
         self._make_room(rec_id, self._usage(total))
-        seq = self._next_seq
-        self._next_seq += 1
+        seq = self._take_seq()
         tmp = self._path(seq, "t")
         try:
             self._write(tmp, seq, rec_id, length, emit)
@@ -506,6 +574,22 @@ class Store:
         self._recs[rec_id] = _Rec(seq, rec_id, False, length, self._usage(total))
         if old is not None:
             self._remove(self._path(old.seq, "s" if old.synced else "u"))
+        return seq
+
+    def _take_seq(self):
+        """The next sequence number. Past _SEQ_LIMIT (only a file put there
+        by hand gets that far) the lowest unused number: the record keeps
+        its place in the store, only its place in the order is wrong."""
+        seq = self._next_seq
+        if seq <= _SEQ_LIMIT:
+            self._next_seq = seq + 1
+            return seq
+        used = set(self._bad)
+        for rec in self._recs.values():
+            used.add(rec.seq)
+        seq = 1
+        while seq in used:
+            seq += 1
         return seq
 
     def size(self, rec_id):
@@ -660,14 +744,56 @@ def _by_seq(rec):
     return rec.seq
 
 
+def _eviction_order(rec):
+    return (not rec.synced, rec.seq)  # synced first, then oldest first
+
+
 def _seq_of(name):
-    if len(name) != _SEQ_DIGITS + 2 or name[_SEQ_DIGITS] != "." or name[-1] not in "tusb":
+    """The sequence number of a record file's name, or None: at least
+    _SEQ_DIGITS digits, no extra leading zeros (the name _path gives), a
+    state suffix, and a number a header holds (1 to _SEQ_LIMIT)."""
+    n = len(name) - 2
+    if n < _SEQ_DIGITS or n > 10 or name[n] != "." or name[-1] not in "tusb":
         return None
-    digits = name[:_SEQ_DIGITS]
-    for ch in digits:
-        if not "0" <= ch <= "9":
+    for i in range(n):
+        if not "0" <= name[i] <= "9":
             return None
-    return int(digits)
+    if n > _SEQ_DIGITS and name[0] == "0":
+        return None
+    seq = int(name[:n])
+    if not 0 < seq <= _SEQ_LIMIT:
+        return None
+    return seq
+
+
+def _parse_drops(text, drops, recent):
+    """Fill drops and recent from the text of drops.json; False if it is
+    not what _save_drops writes (known reasons, counts 0.._COUNT_MAX,
+    at most _RECENT_DROPS [id, reason] pairs of short strings)."""
+    import json
+
+    try:
+        saved = json.loads(text)
+    except ValueError:
+        return False
+    if not isinstance(saved, dict):
+        return False
+    by = saved.get("by")
+    got = saved.get("recent")
+    if not isinstance(by, dict) or not isinstance(got, list) or len(got) > _RECENT_DROPS:
+        return False
+    for reason in by:
+        count = by[reason]
+        if reason not in _DROP_REASONS or isinstance(count, bool) or not isinstance(count, int) \
+                or not 0 <= count <= _COUNT_MAX:
+            return False
+        drops[reason] = count
+    for entry in got:
+        if not isinstance(entry, list) or len(entry) != 2 or entry[1] not in _DROP_REASONS \
+                or not isinstance(entry[0], str) or not 0 < len(entry[0]) <= _MAX_ID:
+            return False
+        recent.append([entry[0], entry[1]])
+    return True
 
 
 def _printable(raw, fallback):

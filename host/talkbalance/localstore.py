@@ -55,6 +55,21 @@ _MIGRATIONS = [
 SCHEMA_VERSION = len(_MIGRATIONS)
 
 
+class Unstorable(Exception):
+    """A record holds a value the session store cannot keep."""
+
+
+def canonical(rec: dict) -> str:
+    """The text a record is stored as: equal texts, equal records."""
+    return json.dumps(rec, sort_keys=True)
+
+
+def _row_of(rec: dict, row_id: str) -> tuple:
+    talkers = rec.get("talkers") or [{}]
+    return (rec["device"], row_id, int(rec.get("start", 0)), float(rec.get("duration_s", 0)),
+            talkers[0].get("share"), canonical(rec), int(time.time()))
+
+
 def default_path() -> Path:
     env = os.environ.get(DB_ENV)
     if env:
@@ -189,16 +204,33 @@ class LocalStore:
     @_guarded
     def add_many(self, records: Iterable[dict]) -> int:
         """Insert records in one transaction; returns how many were new."""
-        now = int(time.time())
-        rows = []
-        for rec in records:
-            talkers = rec.get("talkers") or [{}]
-            rows.append((rec["device"], rec["id"], int(rec.get("start", 0)), float(rec.get("duration_s", 0)),
-                         talkers[0].get("share"), json.dumps(rec, sort_keys=True), now))
+        rows = [_row_of(rec, rec["id"]) for rec in records]
         with self.db:
             before = self.db.total_changes
             self.db.executemany("INSERT OR IGNORE INTO sessions VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
             return self.db.total_changes - before
+
+    @_guarded
+    def add(self, rec: dict, row_id: str | None = None) -> bool:
+        """Insert one record (in its own transaction) under `row_id`
+        (default: its own id); False if that row was there already.
+        Raises Unstorable when the record holds a value SQLite cannot keep
+        (a fault of the database itself is a StoreCorrupt, as elsewhere)."""
+        try:
+            row = _row_of(rec, row_id or rec["id"])
+            with self.db:
+                before = self.db.total_changes
+                self.db.execute("INSERT OR IGNORE INTO sessions VALUES (?, ?, ?, ?, ?, ?, ?)", row)
+                return self.db.total_changes > before
+        except (sqlite3.InterfaceError, OverflowError, ValueError, TypeError, KeyError, AttributeError) as exc:
+            raise Unstorable(f"{type(exc).__name__}: {exc}") from None
+
+    @_guarded
+    def record_text(self, device: str, record_id: str) -> str | None:
+        """The stored record as stored (canonical JSON), or None."""
+        row = self.db.execute("SELECT record FROM sessions WHERE device = ? AND id = ?",
+                              (device, record_id)).fetchone()
+        return None if row is None else row[0]
 
     @_guarded
     def all(self, partner: str | None = None) -> list[Stored]:

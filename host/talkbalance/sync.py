@@ -1,28 +1,36 @@
 """Sync: bring the device's session records into the local store.
 
 In order: hello (checks the protocol), set the device clock to the
-laptop's, list the device's records, fetch those the store lacks and check
-each (size and CRC-32 of the whole, then that it is a session record with the
-id the device listed it under), insert them all in ONE transaction, and only
-then acknowledge to the device every record the store now holds.
+laptop's, list the device's records, fetch those the store lacks and those
+the device still counts unsynced, check each (size and CRC-32 of the whole,
+then that it is a session record with the id the device listed it under),
+store each in its own transaction, and only then acknowledge to the device
+every record the store now holds.
 
 So an interruption at any point loses nothing and stores nothing twice:
-before the insert nothing is stored and the device still holds everything
-unsynced; after the insert the next sync finds the records stored and only
-acknowledges them; the store's key (device, record id) refuses a second
-copy. A record that fails its check is reported and skipped: never stored,
-never acknowledged.
+before a record is stored the device still holds it unsynced; after, the
+next sync finds it stored and only acknowledges it; the store's key
+(device, record id) refuses a second copy.
+
+A record is recognised by its id AND its content. A record the store holds
+under the same id with different content (a device whose ids started over)
+is a conflict: it is stored beside the first under `<id>~<hash>`, reported,
+and then acknowledged, never taken for a copy of the first. A record that
+fails its check, or that holds a value the store cannot keep, is reported
+and left unacknowledged on the device; the others are stored and
+acknowledged.
 """
 
 from __future__ import annotations
 
 import json
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from talkbalance.device import CorruptRecord, Device
-from talkbalance.localstore import LocalStore
+from talkbalance.localstore import LocalStore, Unstorable, canonical
 
 CLOCK_TOLERANCE_S = 2  # a device clock this close is left alone
 
@@ -40,6 +48,8 @@ class SyncResult:
     already: int = 0  # listed records the store held before
     acked: int = 0  # marked synced on the device by this sync
     corrupt: list[tuple[str, str]] = field(default_factory=list)  # (record id, reason)
+    unstorable: list[tuple[str, str]] = field(default_factory=list)  # (record id, reason)
+    conflicts: list[tuple[str, str]] = field(default_factory=list)  # (record id, stored as)
     clock_offset_s: int | None = None  # device clock minus laptop clock, before setting
     clock_set: bool = False
     seconds: float = 0.0
@@ -48,8 +58,13 @@ class SyncResult:
     def summary(self) -> str:
         parts = [f"synced {self.device}: {self.new} new session{'' if self.new == 1 else 's'}",
                  f"{self.already} already here"]
+        if self.conflicts:
+            n = len(self.conflicts)
+            parts.append(f"{n} conflict{'' if n == 1 else 's'} (same id, other content) stored apart")
         if self.corrupt:
             parts.append(f"{len(self.corrupt)} corrupt skipped")
+        if self.unstorable:
+            parts.append(f"{len(self.unstorable)} not storable, left on the device")
         parts.append(f"{self.acked} acknowledged")
         if self.clock_set and self.clock_offset_s is not None:
             parts.append(f"clock set ({_offset_text(self.clock_offset_s)})")
@@ -59,6 +74,8 @@ class SyncResult:
         return {"device": self.device, "firmware": self.firmware, "on_device": self.on_device,
                 "fetched": self.fetched, "new": self.new, "already": self.already, "acked": self.acked,
                 "corrupt": [{"id": rid, "reason": why} for rid, why in self.corrupt],
+                "unstorable": [{"id": rid, "reason": why} for rid, why in self.unstorable],
+                "conflicts": [{"id": rid, "stored_as": key} for rid, key in self.conflicts],
                 "clock_offset_s": self.clock_offset_s, "clock_set": self.clock_set,
                 "seconds": round(self.seconds, 3), "bytes": self.bytes}
 
@@ -114,8 +131,17 @@ def sync(dev: Device, store: LocalStore, *, set_clock: bool = True, progress: Pr
 
     listed = dev.list_records()
     result.on_device = len(listed)
-    wanted = [r for r in listed if not store.has(device_id, r["id"])]
-    result.already = len(listed) - len(wanted)
+    # Fetched: what the store lacks, and what the device still counts
+    # unsynced although the store has its id (a sync cut before its ack, or
+    # an id issued twice): its content decides which.
+    wanted = []
+    for entry in listed:
+        if not store.has(device_id, entry["id"]):
+            wanted.append(entry)
+        elif not entry.get("synced"):
+            wanted.append(entry)
+        else:
+            result.already += 1
 
     total_bytes = sum(int(r.get("size") or 0) for r in wanted)
     done_bytes = 0
@@ -137,15 +163,45 @@ def sync(dev: Device, store: LocalStore, *, set_clock: bool = True, progress: Pr
         if progress is not None:
             progress(len(fetched) + len(result.corrupt), len(wanted), done_bytes, total_bytes)
     result.bytes = done_bytes
-    result.fetched = [r["id"] for r in fetched]
-    result.new = store.add_many(fetched) if fetched else 0
 
-    # Everything the store now holds that the device still counts unsynced.
-    stored = {r["id"] for r in fetched}
-    to_ack = [r["id"] for r in listed
-              if not r.get("synced") and (r["id"] in stored or store.has(device_id, r["id"]))]
+    held = []  # ids the store now holds, by id and content
+    for rec in fetched:
+        rec_id = rec["id"]
+        key = _store_one(store, rec, result)
+        if key is not None:
+            held.append(rec_id)
+            result.fetched.append(rec_id)
+
+    unsynced = {r["id"] for r in listed if not r.get("synced")}
+    to_ack = [rec_id for rec_id in held if rec_id in unsynced]
     if to_ack:
         answer = dev.ack(to_ack)
         result.acked = len(answer["acked"])
     result.seconds = time.monotonic() - began
     return result
+
+
+def _store_one(store: LocalStore, rec: dict, result: SyncResult) -> str | None:
+    """Store one checked record, counting it in `result`; the row id it is
+    held under, or None when it cannot be stored."""
+    rec_id = rec["id"]
+    text = canonical(rec)
+    before = store.record_text(rec["device"], rec_id)
+    if before == text:
+        result.already += 1
+        return rec_id
+    key = rec_id
+    if before is not None:  # same id, other content: a conflict, kept apart
+        key = f"{rec_id}~{zlib.crc32(text.encode()):08x}"
+    try:
+        added = store.add(rec, key)
+    except Unstorable as exc:
+        result.unstorable.append((rec_id, str(exc)))
+        return None
+    if key != rec_id:
+        result.conflicts.append((rec_id, key))
+    if added:
+        result.new += 1
+    else:
+        result.already += 1
+    return key

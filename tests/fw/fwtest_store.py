@@ -155,12 +155,12 @@ def test_cut_during_ack():
 
 
 def test_cut_during_replace():
-    rec_id, old, _synced = _EARLIER[2]
+    rec_id, old, _synced = _EARLIER[0]  # synced: only a synced record may be replaced
     new = b"replacement " * 20
 
     def check(after, got, budget):
         _earlier_intact(got, (rec_id,))
-        assert got[rec_id] in ((old, False), (new, False)), got.get(rec_id)
+        assert got[rec_id] in ((old, True), (new, False)), got.get(rec_id)
         assert len(got) == len(_EARLIER)
 
     for copy in (False, True):
@@ -373,3 +373,15 @@ def test_open_read_refuses_and_quarantines_a_corrupt_record():
     except store.StoreCorrupt:
         pass
     assert "p-2" not in s
+
+
+def test_an_unsynced_record_is_never_replaced():
+    s = store.Store(_golden())
+    rec_id, data, _synced = _EARLIER[1]
+    try:
+        s.add(rec_id, b"other content")
+    except store.StoreExists:
+        pass
+    else:
+        raise AssertionError("an unsynced record was overwritten")
+    assert s.read(rec_id) == data and s.counters()["dropped"] == 0

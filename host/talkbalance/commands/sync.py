@@ -61,6 +61,10 @@ def run(args: argparse.Namespace) -> int:
         warn(f"made a new session store at {store.path}")
     for rec_id, reason in result.corrupt:
         warn(f"record {rec_id} is corrupt ({reason}): skipped, left on the device")
+    for rec_id, reason in result.unstorable:
+        warn(f"record {rec_id} cannot be stored ({reason}): left on the device")
+    for rec_id, key in result.conflicts:
+        warn(f"record {rec_id} differs from the session stored under that id: kept as {key}")
     if args.json:
         print(json.dumps(result.as_dict(), indent=2))
     else:
