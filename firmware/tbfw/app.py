@@ -347,7 +347,8 @@ class App:
             self.conv.claim(not self.conv.claiming)
         else:
             raise CommandError(E_BAD_ARG, "unknown session action %s" % action)
-        return {"state": session.STATE_NAMES[self.conv.state], "saved": self.saved}
+        return {"state": session.STATE_NAMES[self.conv.state], "saved": self.saved,
+                "claiming": self.conv.claiming, "bound_by": self.conv.bound_by or None}
 
     def selftest(self, tests=None):
         """Self-test on request from the host (`talkbalance selftest`).

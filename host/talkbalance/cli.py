@@ -38,6 +38,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "wiring": ("wiring", "wiring table, diagram and enclosure parameters from the board file"),
     "ports": ("ports", "list serial ports and mark the likely talkbalance device"),
     "sync": ("sync", "pull new sessions from the device into the local store, then acknowledge them"),
+    "session": ("session", "start or stop a session on the device, or claim the initiator's seat by voice"),
     "info": ("info", "show the device's id, firmware, clock and storage"),
     "clock": ("clock", "show the device clock, or set it from this laptop's (--set)"),
     "config": ("config", "get or set the device's settings (config get | config set KEY=VALUE...)"),

@@ -71,7 +71,7 @@ def run_demo(out: Path, minutes: float = 3.0, speed: float = 30.0, seed: int = 7
             hello = dev.hello()
             say(f"    device {hello['device']}, firmware {hello['firmware']}")
             _play(dev, device, leds, flash / "board.json", truth["duration_s"], speed, show_ring, say)
-            dev.call("session", {"action": "stop"})
+            dev.session("stop")
             say("3/5 session ended over the serial link")
             with LocalStore(db) as store:
                 result = sync(dev, store)
@@ -105,7 +105,7 @@ def _play(dev: Device, device: sim.SimDevice, leds: Path, board: Path, duration_
     tty = show_ring and sys.stdout.isatty()
     last_print = 0.0
     while True:
-        info = dev.call("info")
+        info = dev.info()
         frames = info.get("frames", 0)
         grb = follower.latest()
         now = time.monotonic()

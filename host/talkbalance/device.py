@@ -364,6 +364,19 @@ class Device:
             size = 0 if rec_id is None else len(rec_id) + 4
         return out
 
+    def session(self, action: str) -> dict:
+        """Start, stop or claim ("start", "stop", "claim") as the button does.
+
+        "claim" twice is a press then a release: between them the device
+        takes the voice it hears as the initiator's. Returns {"state",
+        "saved" (sessions saved since boot), "claiming", "bound_by"}.
+        """
+        return self.call("session", {"action": action})
+
+    def info(self) -> dict:
+        """The device's info answer (docs/protocol.md)."""
+        return self.call("info")
+
     def read_events(self, seconds: float) -> list[wire.Message]:
         """Events (e.g. "live") that arrive within `seconds` (and any kept before)."""
         deadline = time.monotonic() + seconds

@@ -33,6 +33,7 @@ from talkbalance.device import CorruptRecord, Device
 from talkbalance.localstore import LocalStore, Unstorable, canonical
 
 CLOCK_TOLERANCE_S = 2  # a device clock this close is left alone
+IN_PROGRESS = ("listening", "session")  # device states with a session not yet saved
 
 # progress(records done, records to fetch, bytes done, bytes to fetch)
 Progress = Callable[[int, int, int, int], None]
@@ -52,6 +53,7 @@ class SyncResult:
     conflicts: list[tuple[str, str]] = field(default_factory=list)  # (record id, stored as)
     clock_offset_s: int | None = None  # device clock minus laptop clock, before setting
     clock_set: bool = False
+    device_state: str | None = None  # "session" or "listening" while a session is in progress
     seconds: float = 0.0
     bytes: int = 0
 
@@ -68,7 +70,11 @@ class SyncResult:
         parts.append(f"{self.acked} acknowledged")
         if self.clock_set and self.clock_offset_s is not None:
             parts.append(f"clock set ({_offset_text(self.clock_offset_s)})")
-        return ", ".join(parts) + f" in {self.seconds:.1f} s"
+        line = ", ".join(parts) + f" in {self.seconds:.1f} s"
+        if self.device_state in IN_PROGRESS:
+            line += ("\na session is in progress on the device and is synced once it ends: "
+                     "end it with a long press or: talkbalance session stop")
+        return line
 
     def as_dict(self) -> dict:
         return {"device": self.device, "firmware": self.firmware, "on_device": self.on_device,
@@ -77,6 +83,7 @@ class SyncResult:
                 "unstorable": [{"id": rid, "reason": why} for rid, why in self.unstorable],
                 "conflicts": [{"id": rid, "stored_as": key} for rid, key in self.conflicts],
                 "clock_offset_s": self.clock_offset_s, "clock_set": self.clock_set,
+                "device_state": self.device_state,
                 "seconds": round(self.seconds, 3), "bytes": self.bytes}
 
 
@@ -177,6 +184,8 @@ def sync(dev: Device, store: LocalStore, *, set_clock: bool = True, progress: Pr
     if to_ack:
         answer = dev.ack(to_ack)
         result.acked = len(answer["acked"])
+    state = dev.info().get("state")
+    result.device_state = state if isinstance(state, str) else None
     result.seconds = time.monotonic() - began
     return result
 

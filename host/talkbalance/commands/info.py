@@ -26,7 +26,7 @@ def _kib(n) -> str:
 def run(args: argparse.Namespace) -> int:
     with connect(args) as dev:
         hello = dev.hello_body or {}
-        info = dev.call("info")
+        info = dev.info()
     if args.json:
         print(json.dumps(info, indent=2))
         return 0
