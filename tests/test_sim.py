@@ -109,3 +109,47 @@ def test_install_firmware(tmp_path, compiled):
     assert (tmp_path / "main.py").is_file() and (tmp_path / "board.json").is_file()
     assert (tmp_path / "lib" / "tbfw" / f"app{suffix}").is_file()
     assert len(files) > 10
+
+
+def _wav(path, channels, rate, seconds=0.5, width=2):
+    import wave
+
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(channels)
+        w.setsampwidth(width)
+        w.setframerate(rate)
+        w.writeframes(bytes(int(seconds * rate) * channels * width))
+    return path
+
+
+@pytest.mark.parametrize("make, words", [
+    (lambda p: _wav(p, 1, 16000), "1 channel; the board has 4 microphones"),
+    (lambda p: (p.write_text("hello, not audio\n"), p)[1], "a text file, not a recording"),
+    (lambda p: p.mkdir() or p, "a directory, not a recording"),
+    (lambda p: p, "no such file"),
+])
+def test_sim_refuses_an_unusable_recording_before_starting(tmp_path, capsys, make, words):
+    from talkbalance.cli import main
+
+    wav = make(tmp_path / "rec.wav")
+    started = time.monotonic()
+    assert main(["sim", "--audio", str(wav)]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""  # no port printed: no device was started
+    assert captured.err.startswith(f"talkbalance: {wav}: ") and words in captured.err
+    assert "Traceback" not in captured.err and time.monotonic() - started < 10
+
+
+def test_sim_plays_another_rate_converted_to_the_board_format(tmp_path):
+    import wave
+
+    from talkbalance import board
+
+    desc = board.load()
+    at_48k = _wav(tmp_path / "rec48.wav", desc["channels"], 48000, seconds=1.0, width=3)
+    out = sim.board_audio(at_48k, desc, tmp_path / "work")
+    with wave.open(str(out)) as w:
+        assert (w.getnchannels(), w.getsampwidth(), w.getframerate()) == (desc["channels"], 2, desc["sample_rate_hz"])
+        assert w.getnframes() == desc["sample_rate_hz"]
+    as_is = _wav(tmp_path / "rec16.wav", desc["channels"], desc["sample_rate_hz"])
+    assert sim.board_audio(as_is, desc, tmp_path / "work") == as_is

@@ -18,10 +18,12 @@ import subprocess
 import threading
 import time
 import tty
+import wave
 from pathlib import Path
 
 from talkbalance import paths
 from talkbalance.errors import InputError, TalkbalanceError
+from talkbalance.recording import check_rate, pcm16_chunks, read_format
 
 MP_DIR = Path(__file__).resolve().parent / "mp"
 RESTART = 3
@@ -55,6 +57,32 @@ def install_firmware(flash: Path, compiled: bool = False, board: Path | None = N
     shutil.copy(board or paths.board_path(), flash / "board.json")
     written.append(flash / "board.json")
     return written
+
+
+def board_audio(wav: str | Path, desc: dict, workdir: Path) -> Path:
+    """The recording as the simulated board plays it: 16-bit at the board's
+    rate with one channel per microphone. Refuses (InputError, one line and
+    a hint) what `analyze` refuses, and a channel count other than the
+    board's, before any device starts. A recording already in the board's
+    format is used as it is; another is converted into `workdir`."""
+    fmt = read_format(wav)
+    rate, channels = desc["sample_rate_hz"], desc["channels"]
+    if fmt.channels != channels:
+        raise InputError(f"{wav}: {fmt.channels} channel{'' if fmt.channels == 1 else 's'}; "
+                         f"the board has {channels} microphones, one channel each",
+                         "record with the board's microphone array, or make one: talkbalance scene OUT.wav")
+    if fmt.is_pcm16(rate):
+        return fmt.path
+    check_rate(fmt, rate)
+    out = workdir / "audio-board.wav"
+    workdir.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(out), "wb") as w:
+        w.setnchannels(channels)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        for block in pcm16_chunks(fmt, rate):
+            w.writeframes(block)
+    return out
 
 
 class SimDevice:

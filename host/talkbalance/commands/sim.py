@@ -9,7 +9,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from talkbalance import ringview, sim
+from talkbalance import board, ringview, sim
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -28,16 +28,23 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    tmp = None
-    if args.flash:
-        flash = Path(args.flash)
-    else:
-        tmp = tempfile.TemporaryDirectory(prefix="tb-flash-")
-        flash = Path(tmp.name)
+    desc = board.load(args.board) if args.board else None
+    if args.flash and (Path(args.flash) / "board.json").is_file():
+        desc = board.load(Path(args.flash) / "board.json")
+    tmp = tempfile.TemporaryDirectory(prefix="tb-sim-")
+    try:
+        audio = sim.board_audio(args.audio, desc or board.load(), Path(tmp.name)) if args.audio else None
+        return _run(args, audio, tmp)
+    finally:
+        tmp.cleanup()
+
+
+def _run(args: argparse.Namespace, audio: Path | None, tmp: tempfile.TemporaryDirectory) -> int:
+    flash = Path(args.flash) if args.flash else Path(tmp.name) / "flash"
     if not args.blank and not (flash / "main.py").exists():
         sim.install_firmware(flash, compiled=args.compiled, board=Path(args.board) if args.board else None)
     leds = flash / "leds.log" if args.ring else None
-    device = sim.SimDevice(flash, audio=args.audio, speed=args.speed, leds=leds, button=args.button,
+    device = sim.SimDevice(flash, audio=audio, speed=args.speed, leds=leds, button=args.button,
                            heapsize=args.heapsize, log=args.log)
     port = device.start()
     print(port, flush=True)
@@ -64,6 +71,4 @@ def run(args: argparse.Namespace) -> int:
         pass
     finally:
         device.stop()
-        if tmp is not None:
-            tmp.cleanup()
     return 0
