@@ -62,7 +62,7 @@ def test_analyze_two_talkers_on_micropython(tmp_path):
     path = _write(tmp_path / "two.wav", audio)
     result = analyze(path, frames=True)
     rec = result.record
-    assert rec["schema"] == 1 and rec["end_reason"] == "end_of_recording"
+    assert rec["schema"] == 2 and rec["end_reason"] == "end_of_recording"
     ini, par = rec["talkers"]
     assert ini["role"] == "initiator" and par["role"] == "partner"
     assert abs(((ini["azimuth_deg"] - 40 + 180) % 360) - 180) < 10, rec["talkers"]

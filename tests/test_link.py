@@ -106,8 +106,9 @@ def test_ack_marks_synced(rig):
 
 def test_clock(rig):
     host, dev, _st = rig
-    assert host.call("clock").body == {"time": dev.clock}
+    assert host.call("clock").body == {"time": dev.clock, "boot": 1, "uptime_s": 0, "clock_set": False}
     assert host.call("clock-set", {"time": 1800000000}).body == {"time": 1800000000}
+    assert host.call("clock").body["clock_set"] is True
     for bad in ({"time": "noon"}, {"time": True}, {"time": 5}, {}):
         msg = host.call("clock-set", bad)
         assert (msg.kind, msg.name) == ("err", wire.E_BAD_ARG), bad

@@ -16,7 +16,7 @@ from talkbalance.localstore import LocalStore
 def test_store_is_owner_only_and_versioned(tmp_path):
     path = tmp_path / "data" / "s.sqlite3"
     with LocalStore(path) as store:
-        assert store.db.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert store.db.execute("PRAGMA user_version").fetchone()[0] == 2
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     assert stat.S_IMODE(os.stat(path.parent).st_mode) == 0o700
 

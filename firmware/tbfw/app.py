@@ -73,6 +73,11 @@ class App:
         self.button = buttons.Button()
         self.live_on = False
         self.frames = 0
+        self.uptime_s = 0  # whole seconds since the app started (ticks_ms wraps; this does not)
+        self._uptime_ms = 0  # the part of a second on top, < 1000
+        self._uptime_last_ms = board.ticks_ms()
+        self.conv.time_source = self  # uptime_s and clock_is_set(), read when a session begins
+        self.frames = 0
         self.overruns = 0
         self.worst_frame_us = 0
         self.cost_sum_us = 0
@@ -119,6 +124,12 @@ class App:
         t0 = time.ticks_us()
         now_ms = board.ticks_ms()
         now_s = board.time()
+        up_ms = self._uptime_ms + time.ticks_diff(now_ms, self._uptime_last_ms)
+        self._uptime_last_ms = now_ms
+        if up_ms >= 1000:
+            self.uptime_s += up_ms // 1000
+            up_ms %= 1000
+        self._uptime_ms = up_ms
         if self._pcm16:
             who = self.pipe.step_pcm16(self.audio, now_s)
         else:
@@ -272,6 +283,8 @@ class App:
             "board": self.desc.get("name"),
             "boot": self.boot,
             "clock": self.board.time(),
+            "clock_set": self.clock_is_set(),
+            "uptime_s": self.uptime_s,
             "state": session.STATE_NAMES[self.conv.state],
             "counters": self.store.counters(),
             "frames": self.frames,
@@ -302,6 +315,14 @@ class App:
 
     def clock_get(self):
         return self.board.time()
+
+    def clock_is_set(self):
+        """The wall clock was set since power-up (else it counts from the
+        board's power-up default and dates nothing)."""
+        return self.board.clock_is_set()
+
+    def time_status(self):
+        return {"boot": self.boot, "uptime_s": self.uptime_s, "clock_set": self.clock_is_set()}
 
     def clock_set(self, unix_s):
         self.board.set_time(unix_s)

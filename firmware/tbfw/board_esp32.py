@@ -68,6 +68,10 @@ _WDT_DEFAULT_MS = const(8000)
 _WDT_RELAXED_MS = const(86400000)  # the task watchdog cannot be stopped: 24 h
 
 _UNIX_2000 = const(946684800)  # 2000-01-01 in Unix seconds (the RTC's epoch)
+_UNIX_2020 = const(1577836800)  # an RTC before this has not been set
+# Written to RTC memory when the clock is set: RTC memory, like the RTC,
+# lives through soft and watchdog resets and deep sleep, not power loss.
+_CLOCK_SET_MARK = b"tb-clock-set"
 
 
 @micropython.viper
@@ -432,6 +436,13 @@ class Esp32Board:
         y, mo, d = civil_from_days(days)
         weekday = (days + 3) % 7  # Monday is 0; 1970-01-01 was a Thursday
         self._rtc.datetime((y, mo, d, weekday, rest // 3600, rest // 60 % 60, rest % 60, 0))
+        self._rtc.memory(_CLOCK_SET_MARK)
+
+    def clock_is_set(self):
+        """True when the clock was set since power-up: the RTC keeps time
+        through resets and deep sleep, and so does the mark set_time leaves
+        in RTC memory; a power loss clears both (docs/board.md)."""
+        return self._rtc.memory() == _CLOCK_SET_MARK and self.time() >= _UNIX_2020
 
     def device_id(self):
         uid = machine.unique_id()

@@ -11,7 +11,9 @@
 #   serial  stdin/stdout, which the launcher connects to a pseudo-terminal;
 #           a Ctrl-C byte (0x03) raises KeyboardInterrupt as on a board
 #   clock   audio time: ticks_ms and time() advance one frame per frame, so a
-#           session paced faster than real time still reads in real seconds
+#           session paced faster than real time still reads in real seconds;
+#           a process start is a power-up: the clock is unset (2026-01-01)
+#           until the host sets it
 # Settings come from environment variables set by `talkbalance sim`.
 
 import os
@@ -73,6 +75,7 @@ class SimBoard:
         self._out_poll.register(sys.stdout, select.POLLOUT)
         self._one = bytearray(1)
         self._epoch = _EPOCH_DEFAULT
+        self._clock_set = False
         self._pace_speed = 0.0
         self._pace_frames = 0
         self._pace_us = 0
@@ -214,6 +217,10 @@ class SimBoard:
 
     def set_time(self, epoch):
         self._epoch = int(epoch) - self.frames * self.frame_ms // 1000
+        self._clock_set = True
+
+    def clock_is_set(self):
+        return self._clock_set
 
     def device_id(self):
         return self._id

@@ -24,6 +24,9 @@
 #   ack(rec_id)               True: now synced; False: it already was;
 #                             None: no such record
 #   clock_get() -> int        unix time, seconds
+#   time_status() -> dict     {"boot", "uptime_s", "clock_set"}: this boot's
+#                             number, seconds since the firmware started,
+#                             whether the clock was set since power-up
 #   clock_set(unix_s)
 #   config_get() -> dict      the user config
 #   config_set(changes)       changes already validated with tbfw.config;
@@ -359,7 +362,9 @@ class Link:
         return {"acked": acked, "already": already, "unknown": unknown}
 
     def _clock(self, msg):
-        return {"time": self.device.clock_get()}
+        body = self.device.time_status()
+        body["time"] = self.device.clock_get()
+        return body
 
     def _clock_set(self, msg):
         when = _need(msg.body, "time", int, "must be unix time in whole seconds")

@@ -27,7 +27,7 @@ from tbfw import talker
 from tbfw.tally import Tally
 from tbfw.version import VERSION
 
-SCHEMA = const(1)
+SCHEMA = const(2)  # 2: uptime_s and clock_set
 
 IDLE = const(0)
 LISTENING = const(1)
@@ -48,6 +48,11 @@ class Conversation:
 
     def __init__(self, cfg, frame_ms, device_id="sim", boot=0):
         self.cfg = cfg  # for the next session; replaced whole, never changed in place
+        # The device's clocks, read once when a session begins: an object with
+        # `uptime_s` (whole seconds since the firmware started) and
+        # `clock_is_set()` (the wall clock was set since power-up); None for
+        # a recording (analyze): uptime 0, clock not set.
+        self.time_source = None
         self.frame_ms = frame_ms
         self.frames_per_s = 1000 // frame_ms
         self.device_id = device_id
@@ -70,6 +75,8 @@ class Conversation:
         self.tally = None
         self.who = talker.NONE
         self.start_time = 0
+        self.start_uptime_s = 0
+        self.start_clock_set = False
         self.end_reason = ""
         self._tail = 0  # trailing silence left out of the record (ended by silence)
         self.claiming = False
@@ -171,6 +178,10 @@ class Conversation:
 
     def _begin(self, now_s):
         self.start_time = now_s
+        src = self.time_source
+        if src is not None:
+            self.start_uptime_s = src.uptime_s
+            self.start_clock_set = bool(src.clock_is_set())
         cfg = self.session_cfg = self.cfg  # the snapshot: self.cfg is replaced, never changed
         fps = self.frames_per_s
         self._end_silence_frames = cfg["end_silence_s"] * fps
@@ -310,6 +321,8 @@ class Conversation:
             "boot": self.boot,
             "session": self.session_no,
             "start": self.start_time,
+            "uptime_s": self.start_uptime_s,
+            "clock_set": self.start_clock_set,
             "duration_s": _s(frames, fps),
             "state": STATE_NAMES[self.state],
             "end_reason": self.end_reason or None,

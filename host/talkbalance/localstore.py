@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+from talkbalance import dating
 from talkbalance.errors import InputError, StoreCorrupt, StoreMissing, StoreUnwritable
 
 DB_ENV = "TALKBALANCE_DB"
@@ -51,6 +52,14 @@ _MIGRATIONS = [
     );
     CREATE INDEX labels_partner ON labels (partner);
     """,
+    # 2: each session's date as the sync found it (talkbalance.dating):
+    # Unix seconds or NULL (date unknown), and how it was found. Rows stored
+    # before had only the device's clock.
+    """
+    ALTER TABLE sessions ADD COLUMN date_s INTEGER;
+    ALTER TABLE sessions ADD COLUMN date_how TEXT NOT NULL DEFAULT 'device clock';
+    UPDATE sessions SET date_s = start;
+    """,
 ]
 SCHEMA_VERSION = len(_MIGRATIONS)
 
@@ -64,10 +73,15 @@ def canonical(rec: dict) -> str:
     return json.dumps(rec, sort_keys=True)
 
 
-def _row_of(rec: dict, row_id: str) -> tuple:
+_INSERT = ("INSERT OR IGNORE INTO sessions (device, id, start, duration_s, initiator_share, record, stored_at, "
+           "date_s, date_how) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+
+
+def _row_of(rec: dict, row_id: str, date: tuple[int | None, str] | None = None) -> tuple:
     talkers = rec.get("talkers") or [{}]
+    date_s, how = date if date is not None else dating.session_date(rec)
     return (rec["device"], row_id, int(rec.get("start", 0)), float(rec.get("duration_s", 0)),
-            talkers[0].get("share"), canonical(rec), int(time.time()))
+            talkers[0].get("share"), canonical(rec), int(time.time()), date_s, how)
 
 
 def default_path() -> Path:
@@ -87,6 +101,8 @@ class Stored:
     partner: str | None
     note: str | None
     follow_up: bool | None
+    date_s: int | None = None  # when the session began (Unix seconds); None: date unknown
+    date_how: str = dating.BY_DEVICE_CLOCK
 
     @property
     def key(self) -> str:
@@ -207,20 +223,21 @@ class LocalStore:
         rows = [_row_of(rec, rec["id"]) for rec in records]
         with self.db:
             before = self.db.total_changes
-            self.db.executemany("INSERT OR IGNORE INTO sessions VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+            self.db.executemany(_INSERT, rows)
             return self.db.total_changes - before
 
     @_guarded
-    def add(self, rec: dict, row_id: str | None = None) -> bool:
+    def add(self, rec: dict, row_id: str | None = None, date: tuple[int | None, str] | None = None) -> bool:
         """Insert one record (in its own transaction) under `row_id`
-        (default: its own id); False if that row was there already.
+        (default: its own id), dated `date` (talkbalance.dating; default:
+        what the record alone says); False if that row was there already.
         Raises Unstorable when the record holds a value SQLite cannot keep
         (a fault of the database itself is a StoreCorrupt, as elsewhere)."""
         try:
-            row = _row_of(rec, row_id or rec["id"])
+            row = _row_of(rec, row_id or rec["id"], date)
             with self.db:
                 before = self.db.total_changes
-                self.db.execute("INSERT OR IGNORE INTO sessions VALUES (?, ?, ?, ?, ?, ?, ?)", row)
+                self.db.execute(_INSERT, row)
                 return self.db.total_changes > before
         except (sqlite3.InterfaceError, OverflowError, ValueError, TypeError, KeyError, AttributeError) as exc:
             raise Unstorable(f"{type(exc).__name__}: {exc}") from None
@@ -234,16 +251,19 @@ class LocalStore:
 
     @_guarded
     def all(self, partner: str | None = None) -> list[Stored]:
-        """Every stored session, oldest first; with `partner`, those labelled
-        with that name in any case."""
-        sql = ("SELECT s.device, s.id, s.record, l.partner, l.note, l.follow_up FROM sessions s "
+        """Every stored session, oldest first (a session of unknown date by
+        boot and session among its device's: dating.chronological); with
+        `partner`, those labelled with that name in any case."""
+        sql = ("SELECT s.device, s.id, s.record, l.partner, l.note, l.follow_up, s.date_s, s.date_how "
+               "FROM sessions s "
                "LEFT JOIN labels l ON l.device = s.device AND l.id = s.id")
         args: tuple = ()
         if partner is not None:
             sql += " WHERE casefold(l.partner) = ?"
             args = (partner.casefold(),)
-        sql += " ORDER BY s.start, s.device, s.id"
-        return [self._row(r) for r in self.db.execute(sql, args)]
+        sql += " ORDER BY s.device, s.id"
+        rows = [self._row(r) for r in self.db.execute(sql, args)]
+        return dating.chronological(rows, lambda s: s.date_s, lambda s: s.record)
 
     def get(self, key: str) -> Stored:
         """A session by record id (`device-boot-session`), or `device:id`."""
@@ -260,7 +280,7 @@ class LocalStore:
 
     @staticmethod
     def _row(r) -> Stored:
-        return Stored(r[0], r[1], json.loads(r[2]), r[3], r[4], None if r[5] is None else bool(r[5]))
+        return Stored(r[0], r[1], json.loads(r[2]), r[3], r[4], None if r[5] is None else bool(r[5]), r[6], r[7])
 
     # -- labels ------------------------------------------------------------
 

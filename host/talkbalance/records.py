@@ -6,6 +6,8 @@ documented in docs/record.md.
 
 from __future__ import annotations
 
+import time
+
 from talkbalance.fw import tally
 
 # What every command shows for in-band time when the session never reached
@@ -22,6 +24,15 @@ def _mmss(seconds: float | None) -> str:
         return "-"
     s = int(round(seconds))
     return f"{s // 60}:{s % 60:02d}"
+
+
+DATE_UNKNOWN = "date unknown"
+
+
+def date_text(date_s: int | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored session's date (LocalStore's Stored.date_s) in local time, or
+    DATE_UNKNOWN for a session recorded before a restart with the clock unset."""
+    return DATE_UNKNOWN if date_s is None else time.strftime(fmt, time.localtime(date_s))
 
 
 def in_band_share(rec: dict) -> float | None:

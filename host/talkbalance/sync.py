@@ -1,7 +1,8 @@
 """Sync: bring the device's session records into the local store.
 
-In order: hello (checks the protocol), set the device clock to the
-laptop's, list the device's records, fetch those the store lacks and those
+In order: hello (checks the protocol), read the device's clocks (wall clock,
+boot, uptime) beside the laptop's, set the device clock to the laptop's,
+list the device's records, fetch those the store lacks and those
 the device still counts unsynced, check each (size and CRC-32 of the whole,
 then that it is a session record with the id the device listed it under),
 store each in its own transaction, and only then acknowledge to the device
@@ -19,6 +20,10 @@ and then acknowledged, never taken for a copy of the first. A record that
 fails its check, or that holds a value the store cannot keep, is reported
 and left unacknowledged on the device; the others are stored and
 acknowledged.
+
+Each record is stored with its date (talkbalance.dating): the device's
+clock when it had been set, else for a session of the device's current boot
+the laptop's time less the device's uptime since, else "date unknown".
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from talkbalance.dating import DeviceTime, session_date
 from talkbalance.device import CorruptRecord, Device
 from talkbalance.localstore import LocalStore, Unstorable, canonical
 
@@ -52,6 +58,8 @@ class SyncResult:
     unstorable: list[tuple[str, str]] = field(default_factory=list)  # (record id, reason)
     conflicts: list[tuple[str, str]] = field(default_factory=list)  # (record id, stored as)
     clock_offset_s: int | None = None  # device clock minus laptop clock, before setting
+    device_boot: int | None = None  # the boot the device is in
+    undated: list[str] = field(default_factory=list)  # stored as "date unknown": an earlier boot, clock unset
     clock_set: bool = False
     device_state: str | None = None  # "session" or "listening" while a session is in progress
     seconds: float = 0.0
@@ -67,6 +75,8 @@ class SyncResult:
             parts.append(f"{len(self.corrupt)} corrupt skipped")
         if self.unstorable:
             parts.append(f"{len(self.unstorable)} not storable, left on the device")
+        if self.undated:
+            parts.append(f"{len(self.undated)} of unknown date (recorded before a restart, clock not set)")
         parts.append(f"{self.acked} acknowledged")
         if self.clock_set and self.clock_offset_s is not None:
             parts.append(f"clock set ({_offset_text(self.clock_offset_s)})")
@@ -82,7 +92,7 @@ class SyncResult:
                 "corrupt": [{"id": rid, "reason": why} for rid, why in self.corrupt],
                 "unstorable": [{"id": rid, "reason": why} for rid, why in self.unstorable],
                 "conflicts": [{"id": rid, "stored_as": key} for rid, key in self.conflicts],
-                "clock_offset_s": self.clock_offset_s, "clock_set": self.clock_set,
+                "clock_offset_s": self.clock_offset_s, "clock_set": self.clock_set, "undated": self.undated,
                 "device_state": self.device_state,
                 "seconds": round(self.seconds, 3), "bytes": self.bytes}
 
@@ -127,14 +137,16 @@ def sync(dev: Device, store: LocalStore, *, set_clock: bool = True, progress: Pr
     device_id = str(hello.get("device"))
     result = SyncResult(device_id, str(hello.get("firmware")))
 
-    if set_clock:
-        before = dev.call("clock").get("time")
-        now = int(clock())
-        if isinstance(before, int):
-            result.clock_offset_s = before - now
-        if result.clock_offset_s is None or abs(result.clock_offset_s) >= CLOCK_TOLERANCE_S:
-            dev.call("clock-set", {"time": int(clock())})
-            result.clock_set = True
+    # The device's clocks beside the laptop's: what dates this boot's sessions.
+    answer = dev.call("clock")
+    now = DeviceTime.from_answer(answer, clock())
+    result.device_boot = now.boot
+    if now.offset_s is not None:
+        result.clock_offset_s = round(now.offset_s)
+    if set_clock and (result.clock_offset_s is None or abs(result.clock_offset_s) >= CLOCK_TOLERANCE_S
+                      or now.clock_set is False):
+        dev.call("clock-set", {"time": int(clock())})
+        result.clock_set = True
 
     listed = dev.list_records()
     result.on_device = len(listed)
@@ -174,7 +186,7 @@ def sync(dev: Device, store: LocalStore, *, set_clock: bool = True, progress: Pr
     held = []  # ids the store now holds, by id and content
     for rec in fetched:
         rec_id = rec["id"]
-        key = _store_one(store, rec, result)
+        key = _store_one(store, rec, result, session_date(rec, now))
         if key is not None:
             held.append(rec_id)
             result.fetched.append(rec_id)
@@ -190,9 +202,9 @@ def sync(dev: Device, store: LocalStore, *, set_clock: bool = True, progress: Pr
     return result
 
 
-def _store_one(store: LocalStore, rec: dict, result: SyncResult) -> str | None:
-    """Store one checked record, counting it in `result`; the row id it is
-    held under, or None when it cannot be stored."""
+def _store_one(store: LocalStore, rec: dict, result: SyncResult, date: tuple[int | None, str]) -> str | None:
+    """Store one checked record, dated `date`, counting it in `result`; the
+    row id it is held under, or None when it cannot be stored."""
     rec_id = rec["id"]
     text = canonical(rec)
     before = store.record_text(rec["device"], rec_id)
@@ -203,7 +215,9 @@ def _store_one(store: LocalStore, rec: dict, result: SyncResult) -> str | None:
     if before is not None:  # same id, other content: a conflict, kept apart
         key = f"{rec_id}~{zlib.crc32(text.encode()):08x}"
     try:
-        added = store.add(rec, key)
+        added = store.add(rec, key, date)
+        if date[0] is None and added:
+            result.undated.append(rec_id)
     except Unstorable as exc:
         result.unstorable.append((rec_id, str(exc)))
         return None

@@ -230,6 +230,7 @@ def test_button_is_active_low_with_pull_up():
 
 
 def test_clock_is_unix_time_over_an_rtc_from_2000():
+    machine.sim_power_cycle()
     b = _make()
     assert b.time() == 946684800  # the RTC starts at 2000-01-01
     b.set_time(1767225600 + 3723)  # 2026-01-01 01:02:03, a Thursday
@@ -241,6 +242,19 @@ def test_clock_is_unix_time_over_an_rtc_from_2000():
         assert board_esp32.days_from_civil(y, m, d) == days
     assert board_esp32.civil_from_days(19782) == (2024, 2, 29)
     assert board_esp32.days_from_civil(2000, 3, 1) == 11017
+
+
+def test_clock_set_since_power_up_survives_a_reset_not_a_power_loss():
+    machine.sim_power_cycle()
+    b = _make()
+    assert b.clock_is_set() is False  # power-up: 2000-01-01, nothing in RTC memory
+    b.set_time(1767225600)
+    assert b.clock_is_set() is True
+    b = _make()  # a soft or watchdog reset: RTC time and memory kept
+    assert b.clock_is_set() is True and abs(b.time() - 1767225600) <= 1
+    machine.sim_power_cycle()
+    b = _make()
+    assert b.clock_is_set() is False and b.time() < 946684800 + 5
 
 
 def test_device_id_is_hex_of_unique_id():

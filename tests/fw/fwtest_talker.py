@@ -99,7 +99,7 @@ def test_session_ends_after_silence_and_records():
         conv.frame(False, False, -1, 0, -60 * 256, 1000)
     assert conv.state == ENDED
     rec = conv.record()
-    assert rec["end_reason"] == "silence" and rec["id"] == "ab12-2-1" and rec["schema"] == 1
+    assert rec["end_reason"] == "silence" and rec["id"] == "ab12-2-1" and rec["schema"] == 2
     # the 31 s of silence that ended it are not part of the meeting
     assert rec["duration_s"] <= 90, rec["duration_s"]
     spoken = rec["talkers"][0]["talk_s"] + rec["talkers"][1]["talk_s"] - rec["overlap_s"]

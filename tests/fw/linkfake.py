@@ -9,6 +9,7 @@ class FakeDevice:
         self.store = store
         self.device_id = device_id
         self.clock = 1700000000
+        self.clock_was_set = False
         self.cfg = config.defaults()
         self.live_on = False
         self.state = "idle"
@@ -37,6 +38,10 @@ class FakeDevice:
 
     def clock_set(self, unix_s):
         self.clock = unix_s
+        self.clock_was_set = True
+
+    def time_status(self):
+        return {"boot": 1, "uptime_s": 0, "clock_set": self.clock_was_set}
 
     def config_get(self):
         return dict(self.cfg)

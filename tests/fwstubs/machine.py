@@ -9,7 +9,9 @@
 #     silently when the queue is full; blocking reads until select.poll
 #     switches the object to partial non-blocking reads.
 #   - Pin(id, mode, pull): GPIOs that exist on the chip, known modes and pulls.
-#   - RTC().datetime(8-tuple), WDT(timeout=ms), unique_id(), reset().
+#   - RTC().datetime(8-tuple), RTC().memory([bytes]), WDT(timeout=ms),
+#     unique_id(), reset(). The RTC's time and memory outlive RTC objects (a
+#     soft reset) until sim_power_cycle() (a power loss: 2000-01-01, empty).
 # Test hooks (not part of MicroPython) start with `sim_` or live in `SIM`.
 import io
 import struct
@@ -272,15 +274,34 @@ class I2S(io.IOBase):
         self.closed = True
 
 
+_RTC = {"base": (2000, 1, 1, 0, 0, 0), "base_ms": 0, "memory": b""}
+
+
+def sim_power_cycle():
+    """Power lost and back: the RTC restarts at 2000-01-01, its memory empty."""
+    _RTC["base"] = (2000, 1, 1, 0, 0, 0)
+    _RTC["base_ms"] = time.ticks_ms()
+    _RTC["memory"] = b""
+
+
+sim_power_cycle()
+
+
 class RTC:
     def __init__(self, id=0):
-        self._base = (2000, 1, 1, 0, 0, 0)
-        self._base_ms = time.ticks_ms()
         SIM["rtc"] = self
+
+    def memory(self, data=None):
+        if data is None:
+            return _RTC["memory"]
+        if len(data) > 2048:
+            raise ValueError("buffer too long")
+        _RTC["memory"] = bytes(data)
+        return None
 
     def datetime(self, dt=None):
         if dt is None:
-            secs = _secs_2000(self._base) + time.ticks_diff(time.ticks_ms(), self._base_ms) // 1000
+            secs = _secs_2000(_RTC["base"]) + time.ticks_diff(time.ticks_ms(), _RTC["base_ms"]) // 1000
             return _tuple_2000(secs)
         if not isinstance(dt, tuple) or len(dt) != 8:
             raise TypeError("datetime must be an 8-tuple")
@@ -291,8 +312,8 @@ class RTC:
         if not (2000 <= year <= 2099 and 1 <= month <= 12 and 1 <= day <= _mdays(year, month)
                 and 0 <= weekday <= 6 and 0 <= hour < 24 and 0 <= minute < 60 and 0 <= second < 60):
             raise ValueError("datetime out of range")
-        self._base = (year, month, day, hour, minute, second)
-        self._base_ms = time.ticks_ms()
+        _RTC["base"] = (year, month, day, hour, minute, second)
+        _RTC["base_ms"] = time.ticks_ms()
         return None
 
     def init(self, dt):

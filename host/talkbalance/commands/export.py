@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
         r = s.record
         ini, par = r["talkers"][0], r["talkers"][1]
         out.writerow({
-            "id": r["id"], "device": r["device"], "start": r.get("start"), "duration_s": r["duration_s"],
+            "id": r["id"], "device": r["device"], "start": "" if s.date_s is None else s.date_s, "duration_s": r["duration_s"],
             "partner": s.partner or "", "follow_up": "" if s.follow_up is None else int(s.follow_up),
             "initiator_share": ini.get("share"), "initiator_talk_s": ini.get("talk_s"),
             "partner_talk_s": par.get("talk_s"), "overlap_s": r.get("overlap_s"), "silence_s": r.get("silence_s"),

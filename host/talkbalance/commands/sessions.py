@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 
 from talkbalance.commands._common import add_db, open_store
+from talkbalance.records import date_text
 from talkbalance.text import printable
 
 
@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     for s in rows:
         rec = s.record
         share = rec["talkers"][0].get("share")
-        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(rec["start"])) if rec.get("start") else "-"
+        when = date_text(s.date_s)
         print(f"{s.key:<24} {when:<16} {rec['duration_s'] / 60:>5.1f} "
               f"{'-' if share is None else f'{100 * share:.0f}%':>9} {len(rec.get('heat', [])):>4}  {printable(s.partner)}")
     return 0
