@@ -14,6 +14,12 @@ sys.path.insert(0, str(Path(__file__).parent))
 import fwharness  # noqa: E402
 
 
+@pytest.fixture(autouse=True)
+def _own_sim_registry(tmp_path_factory, monkeypatch):
+    """Tests see only the simulated devices they start themselves."""
+    monkeypatch.setenv("TALKBALANCE_SIM_DIR", str(tmp_path_factory.mktemp("sims")))
+
+
 @pytest.fixture(scope="module")
 def desc():
     """The project's board file, validated (the firmware's own rules)."""

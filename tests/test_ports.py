@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from types import SimpleNamespace
 
 import pytest
@@ -64,3 +65,43 @@ def test_port_given_or_from_environment_wins(monkeypatch):
     assert ports.find_device("socket://localhost:7000", nothing) == "socket://localhost:7000"
     monkeypatch.setenv(ports.PORT_ENV, "loop://")
     assert ports.find_device(None, nothing) == "loop://"
+
+
+def test_a_running_simulated_device_is_listed_marked_and_used(tmp_path, capsys):
+    """`talkbalance sim` in a child process: while it runs, `ports` lists its
+    pty marked as a simulated device and commands find it by themselves;
+    once it stops, its entry is gone."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from talkbalance import simports
+    from talkbalance.cli import main
+
+    proc = subprocess.Popen([sys.executable, "-m", "talkbalance", "sim", "--flash", str(tmp_path / "flash")],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert proc.stdout is not None
+        port = proc.stdout.readline().strip()
+        for _ in range(100):
+            if simports.running():
+                break
+            time.sleep(0.05)
+        assert simports.running() == [simports.RunningSim(port, proc.pid, str(tmp_path / "flash"))]
+        assert main(["ports"]) == 0
+        out = capsys.readouterr().out
+        assert f"* {port}" in out and f"simulated talkbalance device (talkbalance sim, pid {proc.pid})" in out
+        assert f"commands use {port} by themselves" in out
+        assert ports.find_device(None, lambda: [UART, ARDUINO]) == port
+        assert main(["info"]) == 0
+        assert f"on {port}" in capsys.readouterr().out
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+    assert simports.running() == [] and not list(simports.registry_dir().glob("*.json"))
+    # an entry left by a simulator that was killed is dropped when read
+    stale = simports.registry_dir() / "999999999.json"
+    stale.write_text('{"port": "/dev/pts/999", "pid": 999999999, "flash": "x"}')
+    assert simports.running() == [] and not stale.exists()
+    assert os.environ["TALKBALANCE_SIM_DIR"] == str(simports.registry_dir())

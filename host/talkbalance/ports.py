@@ -4,7 +4,9 @@ A talkbalance puck is an ESP32 board: either the ESP32-S3's own USB port
 (Espressif's vendor id 303a) or a USB-serial bridge chip beside a plain
 ESP32 (CP210x, CH340/CH9102, FTDI). Ports are marked by their USB vendor and
 product ids; every command finds the device by itself when exactly one such
-port is attached, and takes `--port` (any pyserial URL) otherwise.
+port is attached, and takes `--port` (any pyserial URL) otherwise. Simulated
+devices started with `talkbalance sim` are listed and marked too
+(talkbalance.simports).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from talkbalance import simports
 from talkbalance.errors import LinkError
 
 PORT_ENV = "TALKBALANCE_PORT"
@@ -36,6 +39,7 @@ class Port:
     pid: int | None = None
     serial_number: str | None = None
     kind: str = ""  # what KNOWN_USB says it is; "" when it is not a likely device
+    simulated: bool = False  # a device run by `talkbalance sim`
 
     @property
     def likely(self) -> bool:
@@ -47,7 +51,8 @@ class Port:
 
     def as_dict(self) -> dict:
         return {"port": self.device, "usb": self.usb_id or None, "description": self.description,
-                "serial_number": self.serial_number, "likely": self.likely, "kind": self.kind or None}
+                "serial_number": self.serial_number, "likely": self.likely, "kind": self.kind or None,
+                "simulated": self.simulated}
 
 
 def classify(vid: int | None, pid: int | None) -> str:
@@ -63,10 +68,21 @@ def _system_ports() -> Iterable:
     return list_ports.comports()
 
 
-def list_ports(source: Callable[[], Iterable] | None = None) -> list[Port]:
-    """Every serial port, likely devices first, then by name."""
-    out = []
+def _simulated() -> list[Port]:
+    return [Port(sim.port, f"talkbalance sim, pid {sim.pid}, flash {sim.flash}",
+                 kind=f"simulated talkbalance device (talkbalance sim, pid {sim.pid})", simulated=True)
+            for sim in simports.running()]
+
+
+def list_ports(source: Callable[[], Iterable] | None = None,
+               simulated: Callable[[], list[Port]] = _simulated) -> list[Port]:
+    """Every serial port and running simulated device, likely devices first,
+    then by name."""
+    out = simulated()
+    seen = {p.device for p in out}
     for info in (source or _system_ports)():
+        if info.device in seen:
+            continue
         vid = getattr(info, "vid", None)
         pid = getattr(info, "pid", None)
         desc = getattr(info, "description", "") or ""

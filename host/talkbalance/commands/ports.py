@@ -24,7 +24,7 @@ def run(args: argparse.Namespace) -> int:
     for p in found:
         mark = "*" if p.likely else " "
         what = p.kind or p.description or "-"
-        print(f"{mark} {p.device:<{width}}  {p.usb_id or '-':<9}  {what}")
+        print(f"{mark} {p.device:<{width}}  {p.usb_id or ('sim' if p.simulated else '-'):<9}  {what}")
     likely = [p for p in found if p.likely]
     if len(likely) == 1:
         print(f"* likely the talkbalance device; commands use {likely[0].device} by themselves")

@@ -9,7 +9,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from talkbalance import board, ringview, sim
+from talkbalance import board, ringview, sim, simports
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -48,6 +48,11 @@ def _run(args: argparse.Namespace, audio: Path | None, tmp: tempfile.TemporaryDi
                            heapsize=args.heapsize, log=args.log)
     port = device.start()
     print(port, flush=True)
+    with simports.registered(port, flash):
+        return _serve(args, device, flash, leds)
+
+
+def _serve(args: argparse.Namespace, device: sim.SimDevice, flash: Path, leds: Path | None) -> int:
     stop = {"now": False}
 
     def _stop(signum, frame):
