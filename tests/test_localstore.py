@@ -65,7 +65,7 @@ def test_sessions_show_label_export_commands(tmp_path, capsys):
         store.add_many([rec])
     assert main(["sessions", "--db", db, "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)
-    assert listed == [rec]
+    assert [s["record"] for s in listed] == [rec] and listed[0]["id"] == rec["id"]
     assert main(["label", rec["id"], "--db", db, "--partner", "Alex", "--no-follow-up"]) == 0
     capsys.readouterr()
     assert main(["sessions", "--db", db]) == 0
@@ -77,7 +77,7 @@ def test_sessions_show_label_export_commands(tmp_path, capsys):
     assert f"{100 * share:.0f}%" in out and "not agreed" in out
     assert main(["export", "--csv", "--db", db]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
-    assert len(lines) == 2 and lines[1].startswith(rec["id"]) and ",Alex,0," in lines[1]
+    assert len(lines) == 2 and lines[1].startswith(rec["id"]) and ",Alex,,0," in lines[1]
     assert main(["show", "missing", "--db", db]) == 1
     assert "no session 'missing'" in capsys.readouterr().err
 

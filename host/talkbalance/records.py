@@ -7,8 +7,10 @@ documented in docs/record.md.
 from __future__ import annotations
 
 import time
+from datetime import datetime
 
 from talkbalance.fw import tally
+from talkbalance.text import plural
 
 # What every command shows for in-band time when the session never reached
 # minute 5 (the record's in_band fields are null then).
@@ -63,25 +65,50 @@ def verdict(share: float | None, target: float, band: float) -> str:
     return "over" if share_pm > target_pm else "under"
 
 
-def format_record(rec: dict) -> str:
-    """A few lines a person can read after a meeting."""
-    lines = [f"session {rec['id']}  duration {_mmss(rec['duration_s'])}  ({rec.get('end_reason') or rec.get('state')})"]
+# How a session ended and how its initiator was found, in words.
+_ENDED = {"long_press": "ended by a long press", "stopped": "ended from the laptop",
+          "silence": "ended by silence", "max_length": "ended at the longest session allowed"}
+_BOUND = {"first": "the first voice heard", "second": "the second voice heard",
+          "claim": "claimed (the button held, or talkbalance session claim)"}
+
+
+def ended_text(rec: dict) -> str:
+    reason = rec.get("end_reason")
+    if reason:
+        return _ENDED.get(reason, "ended: " + str(reason).replace("_", " "))
+    return "not ended" if rec.get("state") in ("listening", "session") else str(rec.get("state") or "not ended")
+
+
+def iso_date(date_s: int | None) -> str | None:
+    """A session's date as ISO 8601 in local time with its UTC offset, for
+    CSV and JSON; None when the date is unknown."""
+    if date_s is None:
+        return None
+    return datetime.fromtimestamp(date_s).astimezone().isoformat(timespec="seconds")
+
+
+def format_record(rec: dict, date: str = "") -> str:
+    """A few lines a person can read after a meeting; `date` (date_text of a
+    stored session) heads them when given."""
+    when = f"  {date}" if date else ""
+    lines = [f"session {rec['id']}{when}  duration {_mmss(rec['duration_s'])}, {ended_text(rec)}"]
     target, band = rec.get("target_share"), rec.get("band")
     for t in rec["talkers"]:
         az = "?" if t.get("azimuth_deg") is None else f"{t['azimuth_deg']:.0f} deg"
         lines.append(
             f"  {t['role']:<9} at {az:>7}: talk {_mmss(t.get('talk_s'))} = {_pct(t.get('share'))}, "
-            f"{t.get('turns', 0)} turns, longest {_mmss(t.get('longest_monologue_s'))}, "
-            f"{t.get('interruptions', 0)} interruptions"
+            f"{plural(t.get('turns') or 0, 'turn')}, longest {_mmss(t.get('longest_monologue_s'))}, "
+            f"{plural(t.get('interruptions') or 0, 'interruption')}"
         )
     if target is not None:
         ini = rec["talkers"][0].get("share")
         lines.append(f"  initiator share {_pct(ini)} against target {_pct(target)} +/- {100 * band:.0f}: "
-                     f"{verdict(ini, target, band)}; in band {in_band_text(rec)}")
+                     f"{verdict(ini, target, band)}; time in band {in_band_text(rec)}")
+        changes = rec.get("speaker_changes_per_min")
         lines.append(f"  overlap {_mmss(rec.get('overlap_s'))}, silence {_mmss(rec.get('silence_s'))}, "
-                     f"{rec.get('speaker_changes_per_min', 0)} speaker changes/min, "
-                     f"{len(rec.get('heat', []))} heated passage(s)")
+                     + ("" if changes is None else f"{changes:.1f} speaker changes a minute, ")
+                     + plural(len(rec.get("heat") or []), "heated passage"))
     bound = rec.get("initiator_bound_by")
     if bound:
-        lines.append(f"  initiator bound by: {bound}")
+        lines.append(f"  the initiator: {_BOUND.get(bound, str(bound))}")
     return "\n".join(lines)

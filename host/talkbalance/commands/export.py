@@ -7,9 +7,11 @@ import csv
 import json
 import sys
 
-from talkbalance.commands._common import add_db, open_store
+from talkbalance.commands._common import add_db, open_store, stored_json
+from talkbalance.records import iso_date
 
-CSV_FIELDS = ["id", "device", "start", "duration_s", "partner", "follow_up", "initiator_share",
+# date: ISO 8601 in local time with its UTC offset, empty when unknown
+CSV_FIELDS = ["id", "device", "date", "duration_s", "partner", "note", "follow_up", "initiator_share",
               "initiator_talk_s", "partner_talk_s", "overlap_s", "silence_s", "in_band_share", "heat_episodes",
               "initiator_interruptions", "partner_interruptions", "speaker_changes_per_min"]
 
@@ -26,8 +28,7 @@ def run(args: argparse.Namespace) -> int:
     with open_store(args) as store:
         rows = store.all(args.partner)
     if args.json:
-        print(json.dumps([{"record": s.record, "partner": s.partner, "note": s.note, "follow_up": s.follow_up}
-                          for s in rows], indent=2))
+        print(json.dumps([stored_json(s) for s in rows], indent=2))
         return 0
     out = csv.DictWriter(sys.stdout, CSV_FIELDS)
     out.writeheader()
@@ -35,8 +36,9 @@ def run(args: argparse.Namespace) -> int:
         r = s.record
         ini, par = r["talkers"][0], r["talkers"][1]
         out.writerow({
-            "id": r["id"], "device": r["device"], "start": "" if s.date_s is None else s.date_s, "duration_s": r["duration_s"],
-            "partner": s.partner or "", "follow_up": "" if s.follow_up is None else int(s.follow_up),
+            "id": r["id"], "device": r["device"], "date": iso_date(s.date_s) or "",
+            "duration_s": r["duration_s"], "partner": s.partner or "", "note": s.note or "",
+            "follow_up": "" if s.follow_up is None else int(s.follow_up),
             "initiator_share": ini.get("share"), "initiator_talk_s": ini.get("talk_s"),
             "partner_talk_s": par.get("talk_s"), "overlap_s": r.get("overlap_s"), "silence_s": r.get("silence_s"),
             "in_band_share": r.get("in_band_share"), "heat_episodes": len(r.get("heat", [])),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from talkbalance.commands._common import add_db, open_store
+from talkbalance.commands._common import add_db, open_store, stored_json
 from talkbalance.records import date_text
 from talkbalance.text import printable
 
@@ -13,14 +13,15 @@ from talkbalance.text import printable
 def configure(parser: argparse.ArgumentParser) -> None:
     add_db(parser)
     parser.add_argument("--partner", help="only meetings with this partner")
-    parser.add_argument("--json", action="store_true", help="print a JSON list of the stored records")
+    parser.add_argument("--json", action="store_true",
+                        help="print a JSON list: each session's date, labels and record")
 
 
 def run(args: argparse.Namespace) -> int:
     with open_store(args) as store:
         rows = store.all(args.partner)
     if args.json:
-        print(json.dumps([s.record for s in rows], indent=2))
+        print(json.dumps([stored_json(s) for s in rows], indent=2))
         return 0
     if not rows:
         print("no sessions stored yet (sync a device with: talkbalance sync)")
