@@ -21,19 +21,17 @@ from micropython import const
 
 from tbfw import button as buttons
 from tbfw import config, ring, session, talker
-from tbfw.link import CommandError, Link
+from tbfw.link import DEFERRED, CommandError, Link
 from tbfw.pipeline import Pipeline
 from tbfw.store import Store
 from tbfw.version import VERSION
-from tbfw.wire import E_BAD_ARG, E_BUSY, E_STORE
+from tbfw.wire import E_BAD_ARG, E_BUSY, E_INTERNAL, E_STORE
 
 _RING_PERIOD_MS = const(40)  # 25 ring frames a second
 _ENDED_SHOW_S = const(60)  # the ring shows the ended session's summary this long
 _LIVE_EVERY_FRAMES = const(50)  # one live event a second at 20 ms frames
 _NEARLY_FULL_SAVES_DIV = const(10)
 _OVERRUN_LOG_FRAMES = const(50)  # log an overrun at most once a second
-_SELFTESTS_DEFAULT = ("mics", "leds", "flash", "cost")
-_SELFTESTS_ALL = ("mics", "leds", "flash", "cost", "tap", "button")
 # When a changed setting takes effect (config_set's answer says it): the
 # display keys at once; the keys the pipeline and store are built with at the
 # next boot; every other key (what a session measures) from the next session.
@@ -72,6 +70,7 @@ class App:
         self.link = Link(board.serial_read, board.serial_write, self)
         self.button = buttons.Button()
         self.live_on = False
+        self._job = None  # a self-test under way (tbfw.selftest.Job)
         self.frames = 0
         self.uptime_s = 0  # whole seconds since the app started (ticks_ms wraps; this does not)
         self._uptime_ms = 0  # the part of a second on top, < 1000
@@ -134,17 +133,23 @@ class App:
             who = self.pipe.step_pcm16(self.audio, now_s)
         else:
             who = self.pipe.step_i2s(self.audio, now_s)
-        self._button(now_ms, now_s)
+        job = self._job
+        held = 0
+        if job is not None:  # a self-test: a bounded step, timed apart from the loop
+            held = self._run_job(now_ms)
+        if job is None or not job.uses_button:
+            self._button(now_ms, now_s)
         if self.conv.state == session.ENDED:
             self._save()
         self._update_ring_state(who)
-        self.ring_driver.update(self.ring_state, now_ms)
+        if job is None or not job.uses_ring:
+            self.ring_driver.update(self.ring_state, now_ms)
         self.link.poll()
         self.frames += 1
         if self.live_on and self.frames % _LIVE_EVERY_FRAMES == 0:
             self.link.event("live", self._live())
         board.wdt_feed()
-        cost = time.ticks_diff(time.ticks_us(), t0)
+        cost = time.ticks_diff(time.ticks_us(), t0) - held
         self.cost_sum_us += cost
         self.cost_frames += 1
         if self.cost_frames >= 1 << 15:  # sum < 32768 * 20 ms < 2^30: stays a small int
@@ -372,58 +377,50 @@ class App:
                 "claiming": self.conv.claiming, "bound_by": self.conv.bound_by or None}
 
     def selftest(self, tests=None):
-        """Self-test on request from the host (`talkbalance selftest`).
-
-        Default set, no one needed at the device: "mics" (live levels, dead
-        and clipping channels from the front end), "leds" (a walk round the
-        ring), "flash" (write, read back, remove), "cost" (frame cost measured
-        in the running loop). On request: "tap" (tap by each microphone in
-        turn; checks the wiring against the board file) and "button".
-        Refused during a session: the tests hold the audio loop.
-        """
+        """Self-test on request from the host (`talkbalance selftest`): a
+        tbfw.selftest.Job that the loop runs a step per frame (step()); the
+        answer follows when it is done. Refused during a session (the ring
+        walk would hide the session) and while another runs."""
         if self.conv.state == session.SESSION:
             raise CommandError(E_BUSY, "a session is running; end it first")
-        from tbfw import selftest  # loaded only when asked for
+        if self._job is not None:
+            raise CommandError(E_BUSY, "a self-test is running")
+        # Loaded when first asked for, then kept: its viper code would take
+        # new native memory at every import on the ESP32.
+        from tbfw import selftest
 
-        tests = tests or list(_SELFTESTS_DEFAULT)
-        board = self.board
-        out = {}
-        ok = True
-        for name in tests:
-            if name == "mics":
-                fe = self.pipe.fe
-                res = {"ok": not fe.dead_mask, "levels_db": [v / 256 for v in fe.level_db_q8],
-                       "dead_mask": fe.dead_mask, "clip_count": fe.clip_count}
-            elif name == "leds":
-                res = selftest.led_walk(board)
-                res["ok"] = res["leds"] == self.ring.count
-            elif name == "flash":
-                res = selftest.flash_check(board)
-            elif name == "cost":
-                budget = self.frame_ms * 1000
-                mean = self.cost_sum_us // self.cost_frames if self.cost_frames else 0
-                res = {"ok": self.overruns == 0, "mean_us": mean, "worst_us": self.worst_frame_us,
-                       "budget_us": budget, "load_pct": round(100 * mean / budget, 1), "frames": self.frames,
-                       "overruns": self.overruns, "lost_samples": getattr(board, "lost_samples", 0)}
-            elif name == "tap" and not self._pcm16:
-                res = {"ok": True, "channels": []}
-                for mic in self.desc["mics"]:
-                    one = selftest.tap_check(board, mic["channel"])
-                    res["channels"].append(one)
-                    res["ok"] = res["ok"] and one.get("ok", False)
-            elif name == "button":
-                res = selftest.button_check(board)
-            elif name == "tap":
-                res = {"ok": False, "error": "needs the I2S microphones of a real board"}
-            else:
-                raise CommandError(E_BAD_ARG, "unknown self-test %s; known: %s" % (
-                    name, ", ".join(_SELFTESTS_ALL)))
-            ok = ok and bool(res.get("ok", False))
-            out[name] = res
-        if "leds" in tests:
-            self.ring_driver.update(self.ring_state, self.board.ticks_ms())  # the ring as it was
-        out["ok"] = ok
-        return out
+        try:
+            self._job = selftest.Job(self, tests)
+        except ValueError as exc:
+            raise CommandError(E_BAD_ARG, str(exc))
+        return DEFERRED
+
+    def _run_job(self, now_ms):
+        """One step of the self-test under way; the time it takes, in us."""
+        job = self._job
+        t0 = time.ticks_us()
+        try:
+            done = job.step(now_ms)
+        except Exception as exc:  # a fault in a test ends the self-test, not the loop
+            self._job = None
+            self.link.refuse_deferred(E_INTERNAL, "self-test failed: %s: %s" % (type(exc).__name__, exc))
+            done = False
+        held = time.ticks_diff(time.ticks_us(), t0)
+        if done:
+            self._job = None
+            job.held(held)
+            self.link.answer_deferred(job.result())
+        elif self._job is not None:
+            job.held(held)
+        return held
+
+    def loop_cost(self):
+        """The loop's own frame cost (self-test steps left out) and audio lost."""
+        budget = self.frame_ms * 1000
+        mean = self.cost_sum_us // self.cost_frames if self.cost_frames else 0
+        return {"ok": self.overruns == 0, "mean_us": mean, "worst_us": self.worst_frame_us,
+                "budget_us": budget, "load_pct": round(100 * mean / budget, 1), "frames": self.frames,
+                "overruns": self.overruns, "lost_samples": getattr(self.board, "lost_samples", 0)}
 
     def reboot(self):
         self.store.close()

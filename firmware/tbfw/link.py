@@ -36,7 +36,9 @@
 #                             link.event("live", {...}) as it likes
 #   session(action) -> dict   "start", "stop" or "claim"; returns the state
 #   selftest(tests) -> dict   {"ok": bool, ...}; tests: list of names or
-#                             None for the default set
+#                             None for the default set; or DEFERRED, then
+#                             the device calls answer_deferred(result) (or
+#                             refuse_deferred) when the tests are done
 #   reboot()                  called once the answer has been sent
 #
 # Each poll(): at most one read_into of rx_max bytes, at most one request
@@ -58,6 +60,9 @@ _PENDING_MAX = const(4)  # requests waiting to be served
 _REBOOT_WAIT_POLLS = const(50)  # polls to wait for the answer to drain
 _SESSION_ACTIONS = ("start", "stop", "claim")
 _LATER = "later"  # a handler's answer that is sent by the stream, not at once
+# A device method's answer that the device sends later itself, with
+# answer_deferred or refuse_deferred (one such request at a time: selftest).
+DEFERRED = "deferred"
 
 
 class CommandError(Exception):
@@ -95,6 +100,7 @@ class Link:
         self._stream = None  # [req id, rec id, record reader, offset]
         self._chunk = None  # a part's bytes, made at the first get
         self._reboot_in = -1
+        self._deferred = None  # the request a DEFERRED answer is owed to
         self.last_rx = 0
         self.last_tx = 0
         self.counts = {"rx_bytes": 0, "tx_bytes": 0, "requests": 0, "errors": 0, "ignored": 0,
@@ -248,8 +254,23 @@ class Link:
         except Exception as exc:  # a device fault must not stop the link
             self._error(msg.id, wire.E_INTERNAL, "%s: %s" % (type(exc).__name__, exc))
             return
-        if result is not _LATER:
+        if result is DEFERRED:
+            self._deferred = msg
+        elif result is not _LATER:
             self._answer(msg, result if isinstance(result, dict) else {"result": result})
+
+    def answer_deferred(self, result):
+        """Send the answer owed to the request whose handler said DEFERRED."""
+        msg = self._deferred
+        self._deferred = None
+        if msg is not None:
+            self._answer(msg, result)
+
+    def refuse_deferred(self, code, message):
+        msg = self._deferred
+        self._deferred = None
+        if msg is not None:
+            self._error(msg.id, code, message)
 
     def _hello(self, msg):
         info = self.device.info()

@@ -178,82 +178,152 @@ def _show_led(board, index, level):
     board.ring_write(grb)
 
 
-def tap_check(board, expected, timeout_ms=10000):
-    """Wait for a tap next to microphone `expected` (its LED lights).
+class TapCheck:
+    """Wait for a tap next to microphone `expected` (its LED lights), one
+    audio frame per step() call: the caller reads the frame first.
 
     The channel with the highest peak in the tap frame "led". Within the
     tapped microphone's pair (one I2S bus, sample-synchronous) the nearer
     microphone must also hear it first. ok: the loudest channel is the
     expected one, so the wiring matches the board file.
     """
-    desc = board.desc
-    mic = _mic(desc, expected)
-    az = math.degrees(math.atan2(mic["y_m"], mic["x_m"]))
-    _show_led(board, led_for_azimuth(desc, az), _LED_LEVEL)
-    meter = _Meter(board)
-    n = len(meter.slots)
-    quiet = [0] * n
-    for _ in range(_SETTLE_FRAMES):
-        meter.next()
-        for c in range(n):
-            if meter.peak[c] > quiet[c]:
-                quiet[c] = meter.peak[c]
-    gate = max(max(quiet) * 10 ** (_TAP_OVER_DB / 20), _TAP_MIN_Q15)
-    start = time.ticks_ms()
-    result = {"expected": expected, "led": None, "ok": False, "timeout": True}
-    while time.ticks_diff(time.ticks_ms(), start) < timeout_ms:
-        meter.next()
-        if max(meter.peak) < gate:
-            continue
-        peaks = list(meter.peak)
-        firsts = list(meter.first)
-        led = peaks.index(max(peaks))
-        partner = None
-        for plus, minus, _spacing in desc["pair_lags"]:
-            if expected in (plus, minus):
-                partner = minus if expected == plus else plus
-        first_ok = partner is None or firsts[expected] <= firsts[partner]
-        result = {
-            "expected": expected,
-            "led": led,
-            "ok": led == expected and first_ok,
-            "first_in_pair": first_ok,
-            "peaks_dbfs": [round(_db(p), 1) for p in peaks],
-            "onsets": firsts,
-            "timeout": False,
-        }
-        break
-    _show_led(board, None, 0)
-    return result
+
+    def __init__(self, board, expected, timeout_ms=10000, meter=None):
+        desc = board.desc
+        mic = _mic(desc, expected)
+        az = math.degrees(math.atan2(mic["y_m"], mic["x_m"]))
+        _show_led(board, led_for_azimuth(desc, az), _LED_LEVEL)
+        self.board = board
+        self.expected = expected
+        self.timeout_ms = timeout_ms
+        self.meter = meter if meter is not None else _Meter(board)
+        self.quiet = [0] * len(self.meter.slots)
+        self.settled = 0
+        self.gate = 0
+        self.start = 0
+
+    def step(self, now_ms):
+        """The result once the tap is heard or the time is up, else None."""
+        meter = self.meter
+        meter.measure()
+        if self.settled < _SETTLE_FRAMES:
+            for c in range(len(self.quiet)):
+                if meter.peak[c] > self.quiet[c]:
+                    self.quiet[c] = meter.peak[c]
+            self.settled += 1
+            if self.settled == _SETTLE_FRAMES:
+                self.gate = max(max(self.quiet) * 10 ** (_TAP_OVER_DB / 20), _TAP_MIN_Q15)
+                self.start = now_ms
+            return None
+        expected = self.expected
+        if time.ticks_diff(now_ms, self.start) >= self.timeout_ms:
+            result = {"expected": expected, "led": None, "ok": False, "timeout": True}
+        elif max(meter.peak) < self.gate:
+            return None
+        else:
+            peaks = list(meter.peak)
+            firsts = list(meter.first)
+            led = peaks.index(max(peaks))
+            partner = None
+            for plus, minus, _spacing in self.board.desc["pair_lags"]:
+                if expected in (plus, minus):
+                    partner = minus if expected == plus else plus
+            first_ok = partner is None or firsts[expected] <= firsts[partner]
+            result = {
+                "expected": expected,
+                "led": led,
+                "ok": led == expected and first_ok,
+                "first_in_pair": first_ok,
+                "peaks_dbfs": [round(_db(p), 1) for p in peaks],
+                "onsets": firsts,
+                "timeout": False,
+            }
+        _show_led(self.board, None, 0)
+        return result
+
+
+def tap_check(board, expected, timeout_ms=10000):
+    """TapCheck on its own, reading the frames itself (not from the app loop)."""
+    check = TapCheck(board, expected, timeout_ms)
+    while True:
+        board.read_frame()
+        result = check.step(time.ticks_ms())
+        if result is not None:
+            return result
+
+
+class LedWalk:
+    """Light each LED in turn (index order) for `step_ms`, then all off; one
+    step() call per loop frame, never waiting."""
+
+    def __init__(self, board, step_ms=80):
+        self.board = board
+        self.count = board.desc["ring"]["count"]
+        self.level = min(_LED_LEVEL, board.desc["ring"]["max_brightness"])
+        self.step_ms = step_ms
+        self.lit = -1
+        self.t0 = 0
+        self.since = 0
+
+    def step(self, now_ms):
+        """{"leds", "ms"} once the walk is over, else None."""
+        if self.lit < 0:
+            self.t0 = self.since = now_ms
+        elif time.ticks_diff(now_ms, self.since) < self.step_ms:
+            return None
+        self.lit += 1
+        self.since = now_ms
+        if self.lit < self.count:
+            _show_led(self.board, self.lit, self.level)
+            return None
+        _show_led(self.board, None, 0)
+        return {"leds": self.count, "ms": time.ticks_diff(now_ms, self.t0)}
 
 
 def led_walk(board, step_ms=80):
-    """Light each LED in turn (index order), then all off; returns the count."""
-    count = board.desc["ring"]["count"]
-    level = min(_LED_LEVEL, board.desc["ring"]["max_brightness"])
-    t0 = time.ticks_ms()
-    for i in range(count):
-        _show_led(board, i, level)
-        time.sleep_ms(step_ms)
-    _show_led(board, None, 0)
-    return {"leds": count, "ms": time.ticks_diff(time.ticks_ms(), t0)}
+    """LedWalk on its own, sleeping between steps; returns the count."""
+    walk = LedWalk(board, step_ms)
+    while True:
+        result = walk.step(time.ticks_ms())
+        if result is not None:
+            return result
+        time.sleep_ms(1)
+
+
+class ButtonCheck:
+    """Wait for one press and release of the button; one step() per loop
+    frame (the app leaves the button to the check meanwhile)."""
+
+    def __init__(self, board, timeout_ms=10000):
+        self.board = board
+        self.timeout_ms = timeout_ms
+        self.btn = button.Button()
+        self.start = None
+        self.stuck = False
+
+    def step(self, now_ms):
+        board = self.board
+        if self.start is None:
+            self.start = now_ms
+            self.stuck = board.button_pressed()
+        if time.ticks_diff(now_ms, self.start) >= self.timeout_ms:
+            return {"ok": False, "timeout": True, "down_at_start": self.stuck}
+        pressed = board.button_pressed()
+        if not pressed:
+            self.stuck = False
+        event = self.btn.update(pressed, now_ms)
+        if event in (button.SHORT, button.RELEASE):
+            return {"ok": True, "timeout": False, "held_ms": self.btn.held_ms(now_ms), "down_at_start": False}
+        return None
 
 
 def button_check(board, timeout_ms=10000, poll_ms=10):
-    """Wait for one press and release of the button."""
-    btn = button.Button()
-    start = board.ticks_ms()
-    stuck = board.button_pressed()
+    """ButtonCheck on its own, polling every `poll_ms`."""
+    check = ButtonCheck(board, timeout_ms)
     while True:
-        now = board.ticks_ms()
-        if time.ticks_diff(now, start) >= timeout_ms:
-            return {"ok": False, "timeout": True, "down_at_start": stuck}
-        pressed = board.button_pressed()
-        if not pressed:
-            stuck = False
-        event = btn.update(pressed, now)
-        if event in (button.SHORT, button.RELEASE):
-            return {"ok": True, "timeout": False, "held_ms": btn.held_ms(now), "down_at_start": False}
+        result = check.step(board.ticks_ms())
+        if result is not None:
+            return result
         time.sleep_ms(poll_ms)
 
 
@@ -318,3 +388,134 @@ def frame_cost(board, process=None, frames=50):
         "load_pct": round(100 * total / frames / budget, 1),
         "lost_samples": board.lost_samples,
     }
+
+
+# -- the self-test a request runs in the app loop ----------------------------
+
+DEFAULT = ("mics", "leds", "flash", "cost")
+KNOWN = ("mics", "leds", "flash", "cost", "tap", "button")
+
+
+class Job:
+    """One `selftest` request, run by the app loop one bounded step per
+    audio frame, so the loop goes on reading audio and feeding the watchdog
+    while the ring walks or a tap or press is awaited. Each test runs at
+    most once per request (at most len(KNOWN) tests). The app times every
+    step() and hands the time to held(): the time the self-test held the
+    loop is reported apart (the answer's "selftest"), never as overruns of
+    the loop it shares.
+
+    Tests: "mics" (live levels, dead and clipping channels from the front
+    end), "leds" (a walk round the ring), "flash" (write, read back,
+    remove), "cost" (the loop's own frame cost), and on request "tap" (tap
+    by each microphone in turn; checks the wiring against the board file)
+    and "button".
+    """
+
+    def __init__(self, app, tests=None):
+        names = list(DEFAULT) if not tests else tests
+        for i, name in enumerate(names):
+            if name not in KNOWN:
+                raise ValueError("unknown self-test %s; known: %s" % (name, ", ".join(KNOWN)))
+            if name in names[:i]:
+                raise ValueError("self-test %s asked twice" % name)
+        self.app = app
+        self.board = app.board
+        self.tests = names
+        self.out = {}
+        self.ok = True
+        self._next = 0
+        self._name = None
+        self._check = None
+        self._taps = []
+        self._tap_results = []
+        self._meter = None
+        self.frames = 0
+        self.held_us = 0
+        self.worst_us = 0
+        self._lost0 = self.board.lost_samples
+
+    @property
+    def uses_ring(self):
+        return self._name in ("leds", "tap")
+
+    @property
+    def uses_button(self):
+        return self._name == "button"
+
+    def held(self, us):
+        """The app's measure of one step()."""
+        self.held_us += us
+        if us > self.worst_us:
+            self.worst_us = us
+
+    def step(self, now_ms):
+        """Advance by one bounded piece; True when every test is done."""
+        self.frames += 1
+        if self._check is not None:
+            res = self._check.step(now_ms)
+            if res is not None:
+                self._checked(res, now_ms)
+            return False
+        if self._next >= len(self.tests):
+            return True
+        name = self.tests[self._next]
+        self._next += 1
+        self._start(name, now_ms)
+        return False
+
+    def result(self):
+        out = self.out
+        out["ok"] = self.ok
+        out["selftest"] = {"frames": self.frames, "held_ms": round(self.held_us / 1000, 1),
+                           "worst_hold_us": self.worst_us,
+                           "lost_samples": self.board.lost_samples - self._lost0}
+        return out
+
+    def _done(self, name, res):
+        self.ok = self.ok and bool(res.get("ok", False))
+        self.out[name] = res
+        self._name = None
+        self._check = None
+
+    def _start(self, name, now_ms):
+        app = self.app
+        board = self.board
+        self._name = name
+        if name == "mics":
+            fe = app.pipe.fe
+            self._done(name, {"ok": not fe.dead_mask, "levels_db": [v / 256 for v in fe.level_db_q8],
+                              "dead_mask": fe.dead_mask, "clip_count": fe.clip_count})
+        elif name == "leds":
+            self._check = LedWalk(board)
+            self._check.step(now_ms)
+        elif name == "flash":
+            self._done(name, flash_check(board))
+        elif name == "cost":
+            self._done(name, app.loop_cost())
+        elif name == "tap":
+            if getattr(board, "frame_format", "i2s") == "pcm16":
+                self._done(name, {"ok": False, "error": "needs the I2S microphones of a real board"})
+                return
+            self._taps = [mic["channel"] for mic in board.desc["mics"]]
+            self._tap_results = []
+            self._meter = _Meter(board)
+            self._check = TapCheck(board, self._taps.pop(0), meter=self._meter)
+        else:  # "button"
+            self._check = ButtonCheck(board)
+
+    def _checked(self, res, now_ms):
+        name = self._name
+        if name == "leds":
+            res["ok"] = res["leds"] == self.app.ring.count
+        elif name == "tap":
+            self._tap_results.append(res)
+            if self._taps:
+                self._check = TapCheck(self.board, self._taps.pop(0), meter=self._meter)
+                return
+            ok = True
+            for one in self._tap_results:
+                ok = ok and one.get("ok", False)
+            res = {"ok": ok, "channels": self._tap_results}
+            self._meter = None
+        self._done(name, res)
