@@ -25,12 +25,13 @@ from tbfw.link import DEFERRED, CommandError, Link
 from tbfw.pipeline import Pipeline
 from tbfw.store import Store
 from tbfw.version import VERSION
-from tbfw.wire import E_BAD_ARG, E_BUSY, E_INTERNAL, E_STORE
+from tbfw.wire import E_BAD_ARG, E_BUSY, E_INTERNAL, E_STORE, E_WOULD_EVICT
 
 _RING_PERIOD_MS = const(40)  # 25 ring frames a second
 _ENDED_SHOW_S = const(60)  # the ring shows the ended session's summary this long
 _LIVE_EVERY_FRAMES = const(50)  # one live event a second at 20 ms frames
 _NEARLY_FULL_SAVES_DIV = const(10)
+_PROBLEMS_SHOWN = const(4)  # the last says how many more
 _OVERRUN_LOG_FRAMES = const(50)  # log an overrun at most once a second
 # When a changed setting takes effect (config_set's answer says it): the
 # display keys at once; the keys the pipeline and store are built with at the
@@ -45,9 +46,9 @@ class App:
         self.desc = board.desc
         # What was wrong on the flash at boot and was worked round (a bad
         # config value, a lost counter file): in `info` and the log.
-        self.cfg, self.problems = config.load_user_lenient(board.config_path)
-        _ensure_dir(board.flash_dir, self.problems)
-        self.boot = _next_boot(board.flash_dir, self.problems)
+        self.cfg, problems = config.load_user_lenient(board.config_path)
+        _ensure_dir(board.flash_dir, problems)
+        self.boot = _next_boot(board.flash_dir, problems)
         self.device_id = board.device_id()
         self.pipe = Pipeline(self.desc, self.cfg, self.device_id, self.boot)
         self.conv = self.pipe.conv
@@ -67,6 +68,12 @@ class App:
         self.store = Store(board.flash_dir + "/sessions", self.cfg["store_max_records"],
                            self.cfg["store_max_flash_pct"])
         self.store_report = self.store.last_scan or self.store.scan()  # Store() has scanned already
+        problems.extend(self.store_report["notes"])
+        self._boot_problems = problems  # all of them, for the log
+        self.problems = problems  # a few, for info: it must fit one line
+        if len(problems) > _PROBLEMS_SHOWN:
+            more = len(problems) - (_PROBLEMS_SHOWN - 1)
+            self.problems = problems[:_PROBLEMS_SHOWN - 1] + ["%d more in the log" % more]
         self.link = Link(board.serial_read, board.serial_write, self)
         self.button = buttons.Button()
         self.live_on = False
@@ -94,13 +101,7 @@ class App:
 
     def run(self):
         board = self.board
-        report = self.store_report
-        board.log("talkbalance %s on %s, boot %d; store: %d kept, %d dropped" % (
-            VERSION, self.desc.get("name", "?"), self.boot, report["kept"], len(report["dropped"])))
-        for item in report["dropped"]:
-            board.log("store-dropped %s: %s" % (item[0], item[1]))
-        for text in self.problems:
-            board.log("warn-boot %s" % text)
+        self.log_boot()
         gc.collect()
         try:
             while self.step():
@@ -114,6 +115,17 @@ class App:
             board.stop()  # on the ESP32: I2S off and the watchdog defused for the REPL
             board.log("stopped after %d frames, %d overruns, %d sessions saved" % (
                 self.frames, self.overruns, self.saved))
+
+    def log_boot(self):
+        """What the boot found: the store's scan and every problem worked round."""
+        board = self.board
+        report = self.store_report
+        board.log("talkbalance %s on %s, boot %d; store: %d kept, %d dropped" % (
+            VERSION, self.desc.get("name", "?"), self.boot, report["kept"], len(report["dropped"])))
+        for item in report["dropped"]:
+            board.log("store-dropped %s: %s" % (item[0], item[1]))
+        for text in self._boot_problems:
+            board.log("warn-boot %s" % text)
 
     def step(self):
         """One audio frame; False when the audio source has ended (simulator)."""
@@ -335,11 +347,19 @@ class App:
     def config_get(self):
         return self.cfg
 
-    def config_set(self, changes):
+    def config_set(self, changes, evict=0):
         """Save the changes; the answer says when each applies ("now",
         "next_session" or "next_boot"): a session under way keeps the
-        settings it started with (its record's figures use them)."""
+        settings it started with (its record's figures use them).
+        Store bounds that would make the next save delete more unsynced
+        sessions than now are refused ("would-evict", with the count)
+        unless the host confirms that count in `evict`."""
         new = config.merge_user(_merged(self.cfg, changes))
+        st = self.store
+        lost = st.evictions(new["store_max_records"], new["store_max_flash_pct"])
+        if lost > st.evictions() and lost > evict:
+            raise CommandError(E_WOULD_EVICT, "%d unsynced session%s would be deleted at the next save: "
+                               "sync first, or confirm" % (lost, "" if lost == 1 else "s"), {"unsynced": lost})
         try:
             _write_json(self.board.config_path, new)
         except OSError as exc:

@@ -128,6 +128,7 @@ def load_user(path):
 
 
 _USER_FILE_MAX = 4096  # bytes; a config is a few hundred
+_ENOENT = 2
 
 
 def load_user_lenient(path):
@@ -138,12 +139,14 @@ def load_user_lenient(path):
     narrowed): it costs at most the settings that are wrong."""
     problems = []
     try:
-        f = open(path)
-    except OSError:
-        return defaults(), problems  # no file: the defaults, nothing wrong
+        f = open(path, "rb")
+    except OSError as exc:
+        if exc.args and exc.args[0] == _ENOENT:
+            return defaults(), problems  # no file: the defaults, nothing wrong
+        return defaults(), ["config: cannot be opened (%s)" % exc]
     try:
         text = f.read(_USER_FILE_MAX + 1)
-    except (OSError, ValueError) as exc:  # a directory, bytes that are not text
+    except OSError as exc:  # a directory, a bad block
         text = None
         problems.append("config: cannot be read (%s)" % exc)
     finally:

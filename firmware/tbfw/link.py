@@ -29,9 +29,12 @@
 #                             whether the clock was set since power-up
 #   clock_set(unix_s)
 #   config_get() -> dict      the user config
-#   config_set(changes)       changes already validated with tbfw.config;
+#   config_set(changes, evict) changes already validated with tbfw.config;
 #                             returns {"config": the new config, "applies":
-#                             {key: "now" | "next_session" | "next_boot"}}
+#                             {key: "now" | "next_session" | "next_boot"}};
+#                             evict: how many unsynced sessions the host
+#                             confirmed may go (CommandError "would-evict"
+#                             when the change would delete more)
 #   live(on)                  start/stop the live stream; the app then calls
 #                             link.event("live", {...}) as it likes
 #   session(action) -> dict   "start", "stop" or "claim"; returns the state
@@ -57,6 +60,15 @@ except ImportError:  # CPython (host tests)
         return value
 
 _PENDING_MAX = const(4)  # requests waiting to be served
+# What an argument from the wire may be: what the device can hold and the
+# laptop can store (SQLite's 64-bit integers, the store's ids).
+_TIME_MIN = const(946684800)  # 2000-01-01, the RTC's epoch
+_TIME_MAX = 4102444799  # 2099-12-31 23:59:59, the last second the RTC's calendar holds
+_SEQ_MAX = 0xFFFFFFFF  # a record's sequence number is 32 bits
+_ID_MAX = const(64)  # characters of a record id (tbfw.store)
+_ACK_MAX = const(64)  # ids per ack (a 1 KB line holds fewer)
+_EVICT_MAX = const(100000)  # more than any store holds
+_FIELD_MAX = const(32)  # characters of a config key quoted back
 _REBOOT_WAIT_POLLS = const(50)  # polls to wait for the answer to drain
 _SESSION_ACTIONS = ("start", "stop", "claim")
 _LATER = "later"  # a handler's answer that is sent by the stream, not at once
@@ -81,6 +93,24 @@ def _need(body, key, kind, what):
     if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
         raise CommandError(wire.E_BAD_ARG, "%s: %s" % (key, what))
     return value
+
+
+def _whole(body, key, low, high, default=None):
+    """body[key], a whole number from low to high (default when absent)."""
+    value = body.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise CommandError(wire.E_BAD_ARG, "%s: must be a whole number from %d to %d" % (key, low, high))
+    return value
+
+
+def _is_id(value):
+    """A string that can be a record id (1.._ID_MAX printable ASCII)."""
+    if not isinstance(value, str) or not 0 < len(value) <= _ID_MAX:
+        return False
+    for ch in value:
+        if not " " < ch <= "~":
+            return False
+    return True
 
 
 class Link:
@@ -300,9 +330,7 @@ class Link:
 
     def _list(self, msg):
         """Records with seq > after, as many as fit in one frame."""
-        after = msg.body.get("after", 0)
-        if isinstance(after, bool) or not isinstance(after, int):
-            raise CommandError(wire.E_BAD_ARG, "after: must be a whole number")
+        after = _whole(msg.body, "after", 0, _SEQ_MAX, 0)
         room = wire.MAX_LINE - 120
         page = []
         more = False
@@ -323,10 +351,10 @@ class Link:
         return {"records": page, "total": len(records), "next": None}
 
     def _get(self, msg):
-        rec_id = _need(msg.body, "rec", str, "must be a record id")
-        offset = msg.body.get("off", 0)
-        if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
-            raise CommandError(wire.E_BAD_ARG, "off: must be a byte offset")
+        rec_id = msg.body.get("rec")
+        if not _is_id(rec_id):
+            raise CommandError(wire.E_BAD_ARG, "rec: must be a record id")
+        offset = _whole(msg.body, "off", 0, _SEQ_MAX, 0)
         reader = self.device.open_record(rec_id)
         if reader is None:
             raise CommandError(wire.E_NOT_FOUND, "no record %s" % rec_id)
@@ -369,8 +397,8 @@ class Link:
 
     def _ack(self, msg):
         recs = msg.body.get("recs")
-        if not isinstance(recs, list) or not recs:
-            raise CommandError(wire.E_BAD_ARG, "recs: must be a list of record ids")
+        if not isinstance(recs, list) or not 0 < len(recs) <= _ACK_MAX:
+            raise CommandError(wire.E_BAD_ARG, "recs: must be a list of 1 to %d record ids" % _ACK_MAX)
         acked = []
         already = []
         unknown = []
@@ -378,7 +406,8 @@ class Link:
             if not isinstance(rec_id, str):
                 raise CommandError(wire.E_BAD_ARG, "recs: must be a list of record ids")
         for rec_id in recs:
-            done = self.device.ack(rec_id)
+            # A string that cannot be an id names no record: unknown.
+            done = self.device.ack(rec_id) if _is_id(rec_id) else None
             (unknown if done is None else acked if done else already).append(rec_id)
         return {"acked": acked, "already": already, "unknown": unknown}
 
@@ -389,8 +418,10 @@ class Link:
 
     def _clock_set(self, msg):
         when = _need(msg.body, "time", int, "must be unix time in whole seconds")
-        if when < 946684800:  # 2000-01-01, the RTC's epoch
+        if when < _TIME_MIN:
             raise CommandError(wire.E_BAD_ARG, "time: before 2000-01-01")
+        if when > _TIME_MAX:
+            raise CommandError(wire.E_BAD_ARG, "time: after 2099-12-31")
         self.device.clock_set(when)
         return {"time": self.device.clock_get()}
 
@@ -401,10 +432,13 @@ class Link:
         changes = msg.body.get("set")
         if not isinstance(changes, dict) or not changes:
             raise CommandError(wire.E_BAD_ARG, "set: must be an object of key: value")
+        evict = _whole(msg.body, "evict", 0, _EVICT_MAX, 0)
         checked = {}
         for key in changes:  # all or nothing: every value is checked first
+            if len(key) > _FIELD_MAX:
+                raise config.ConfigError(key[:_FIELD_MAX] + "...", "unknown key")
             checked[key] = config.check_user_value(key, changes[key])
-        return self.device.config_set(checked)
+        return self.device.config_set(checked, evict)
 
     def _live(self, msg):
         on = _need(msg.body, "on", bool, "must be true or false")

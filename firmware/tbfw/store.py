@@ -308,7 +308,7 @@ class Store:
                 if name == "drops.t":
                     self._remove(self.root + "/" + name)
                 continue
-            files.setdefault(seq, []).append(name[_SEQ_DIGITS + 1:])
+            files.setdefault(seq, []).append(name[-1])
             top = max(top, seq)
         self._next_seq = top + 1
         self._fs_free()
@@ -343,16 +343,14 @@ class Store:
             return []
 
     def _recover(self, seq, exts, report):
-        if "b" in exts:
-            self._bad[seq] = self._usage(self._file_size(self._path(seq, "b")))
-            for ext in exts:
-                if ext != "b":
-                    self._remove(self._path(seq, ext))
-            return
         # Candidates, best first: a synced copy wins over the unsynced file it
         # was renamed from, which wins over the temporary it was renamed from.
         # Two at once, or a bad one beside a good one, means a rename was cut
-        # short on a filesystem that copies; the first good one is kept.
+        # short on a filesystem that copies; the first good one is kept. A
+        # quarantined file (.b) beside them is the copy of one that failed
+        # (a quarantine cut short): a good one still wins over it, and a bad
+        # one goes without a second count.
+        bad = "b" in exts
         order = [ext for ext in ("s", "u", "t") if ext in exts]
         found = None
         for i, ext in enumerate(order):
@@ -366,18 +364,27 @@ class Store:
                 if ext == "t":
                     self._count_drop(exc.rec_id, DROP_INCOMPLETE, report)
                     self._remove(path)
-                elif i + 1 < len(order):
+                elif i + 1 < len(order) or bad:
                     self._remove(path)
                 else:
                     self._quarantine(seq, ext, exc.rec_id, report)
                 continue
             if ext == "t":
-                self.fs.rename(path, self._path(seq, "u"))
+                try:
+                    self.fs.rename(path, self._path(seq, "u"))
+                except OSError as exc:  # the name is taken by what cannot be removed
+                    report["notes"].append("%s: %s left as it is (%s)" % (rec_id, path, exc))
+                    continue
                 report["promoted"] += 1
                 ext = "u"
             if tail:
                 report["notes"].append("%s: %d stray bytes after the record ignored" % (rec_id, tail))
             found = _Rec(seq, rec_id, ext == "s", size, self._usage(_HEAD + len(rec_id) + size + _TAIL + tail))
+        if bad:
+            if found is None:
+                self._bad[seq] = self._usage(self._file_size(self._path(seq, "b")))
+            else:
+                self._remove(self._path(seq, "b"))
         if found is None:
             return
         old = self._recs.get(found.rec_id)

@@ -52,6 +52,7 @@ E_CORRUPT = "corrupt"
 E_BUSY = "busy"
 E_CANCELLED = "cancelled"
 E_STORE = "store"
+E_WOULD_EVICT = "would-evict"  # a config change would delete unsynced sessions
 E_INTERNAL = "internal"
 
 

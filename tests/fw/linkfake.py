@@ -46,7 +46,7 @@ class FakeDevice:
     def config_get(self):
         return dict(self.cfg)
 
-    def config_set(self, changes):
+    def config_set(self, changes, evict=0):
         self.cfg.update(changes)
         return {"config": dict(self.cfg), "applies": {key: "now" for key in changes}}
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 
 from talkbalance import ports
 from talkbalance.device import DEFAULT_TIMEOUT, Device
@@ -30,3 +31,14 @@ def connect(args: argparse.Namespace) -> Device:
 
 def warn(message: str) -> None:
     print(f"talkbalance: {message}", file=sys.stderr)
+
+
+def device_time(unix_s, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
+    """A time the device reported, as local time; any value (a device can
+    answer anything) prints, one the laptop cannot show as a date as itself."""
+    if isinstance(unix_s, bool) or not isinstance(unix_s, int):
+        return f"not a time ({unix_s!r})"
+    try:
+        return time.strftime(fmt, time.localtime(unix_s))
+    except (OverflowError, OSError, ValueError):
+        return f"not a date this laptop can show ({unix_s} s)"

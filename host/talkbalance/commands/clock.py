@@ -6,7 +6,8 @@ import argparse
 import json
 import time
 
-from talkbalance.commands._link import add_port, connect
+from talkbalance.commands._link import add_port, connect, device_time
+from talkbalance.errors import LinkError
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -15,19 +16,24 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON")
 
 
-def _when(unix_s: int) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(unix_s))
+_SHOWN = "%Y-%m-%d %H:%M:%S %Z"
+
+
+def _whole(value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise LinkError(f"the device answered a clock that is not a time: {value!r}")
+    return value
 
 
 def run(args: argparse.Namespace) -> int:
     with connect(args) as dev:
-        before = int(dev.call("clock")["time"])
+        before = _whole(dev.call("clock").get("time"))
         offset = before - int(time.time())
-        after = int(dev.call("clock-set", {"time": int(time.time())})["time"]) if args.set else None
+        after = _whole(dev.call("clock-set", {"time": int(time.time())}).get("time")) if args.set else None
     if args.json:
         print(json.dumps({"device_time": before, "offset_s": offset, "set_to": after}))
         return 0
-    print(f"device clock {_when(before)} ({'+' if offset >= 0 else ''}{offset} s against this laptop)")
+    print(f"device clock {device_time(before, _SHOWN)} ({'+' if offset >= 0 else ''}{offset} s against this laptop)")
     if after is not None:
-        print(f"set to {_when(after)}")
+        print(f"set to {device_time(after, _SHOWN)}")
     return 0

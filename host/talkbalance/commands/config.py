@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 import talkbalance.fw  # noqa: F401  (puts the firmware on sys.path)
 from talkbalance.commands._link import add_port, connect
@@ -25,6 +26,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("items", nargs="*", metavar="KEY[=VALUE]",
                         help="get: keys to print (default all); set: KEY=VALUE pairs")
     parser.add_argument("--json", action="store_true", help="print the settings as JSON")
+    parser.add_argument("--evict", type=int, default=0, metavar="N",
+                        help="set: allow the change to delete up to N unsynced sessions (asked on a terminal)")
 
 
 def parse_value(text: str):
@@ -57,6 +60,33 @@ def parse_changes(items: list[str]) -> dict:
     return changes
 
 
+def _set(dev, changes: dict, evict: int) -> dict:
+    """config-set; when the device answers that the change would delete
+    unsynced sessions, it is sent again only if the user allows that many
+    (--evict N, or yes at the prompt on a terminal)."""
+    try:
+        return dev.call("config-set", {"set": changes, "evict": max(0, evict)})
+    except DeviceError as exc:
+        if exc.code != wire.E_WOULD_EVICT:
+            raise
+        lost = exc.detail.get("unsynced")
+        if isinstance(lost, bool) or not isinstance(lost, int) or lost <= 0:
+            raise
+    what = f"{lost} unsynced session{'' if lost == 1 else 's'}"
+    if not _confirm(f"This change deletes {what} from the device at its next save. Go on? [y/N] "):
+        raise InputError(f"the change would delete {what} from the device",
+                         f"sync first (talkbalance sync), or allow it with --evict {lost}")
+    return dev.call("config-set", {"set": changes, "evict": lost})
+
+
+def _confirm(question: str) -> bool:
+    if not sys.stdin.isatty():
+        return False
+    sys.stderr.write(question)
+    sys.stderr.flush()
+    return sys.stdin.readline().strip().lower() in ("y", "yes")
+
+
 def run(args: argparse.Namespace) -> int:
     changes = parse_changes(args.items) if args.action == "set" else None
     if args.action == "get":
@@ -69,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
             if changes is None:
                 cfg = dev.call("config")["config"]
             else:
-                answer = dev.call("config-set", {"set": changes})
+                answer = _set(dev, changes, args.evict)
                 cfg = answer["config"]
                 applies = answer.get("applies") or {}
         except DeviceError as exc:

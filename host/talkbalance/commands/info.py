@@ -6,7 +6,7 @@ import argparse
 import json
 import time
 
-from talkbalance.commands._link import add_port, connect
+from talkbalance.commands._link import add_port, connect, device_time
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -34,9 +34,9 @@ def run(args: argparse.Namespace) -> int:
     print(f"firmware   {info.get('firmware')}, link protocol {info.get('protocol')} "
           f"(frames up to {hello.get('max_line')} bytes)")
     clock = info.get("clock")
-    if isinstance(clock, int):
+    if isinstance(clock, int) and not isinstance(clock, bool):
         offset = clock - int(time.time())
-        print(f"clock      {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(clock))} "
+        print(f"clock      {device_time(clock)} "
               f"({'+' if offset >= 0 else ''}{offset} s against this laptop)")
     print(f"state      {info.get('state')}")
     counters = info.get("counters") or {}

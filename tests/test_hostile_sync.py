@@ -1,0 +1,153 @@
+"""Hostile input at the laptop's end of a sync: a device that reissues ids,
+a record holding values SQLite cannot keep, a clock from far in the future,
+and a config change that would delete unsynced sessions. The device side of
+the same cases runs under MicroPython in tests/fw/fwtest_hostile_cases.py;
+the generated flash and argument fuzz in tests/fw/fwtest_hostile_fuzz.py."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from ptydevice import PtyDevice, device_store
+from records_fixture import make_record
+from talkbalance.device import Device, DeviceError
+from talkbalance.errors import InputError
+from talkbalance.localstore import LocalStore
+from talkbalance.sync import sync
+
+import talkbalance.fw  # noqa: F401  isort: skip
+from tbfw import store, wire  # noqa: E402  isort: skip
+
+DEVICE = "tb-test"
+TIMEOUT = 0.5
+
+
+@pytest.fixture(scope="module")
+def records():
+    return [make_record(seed=i + 1, seconds=60, device=DEVICE, boot=i + 1, start=1_700_000_000 + 3_600 * i)
+            for i in range(4)]
+
+
+def _sync(root, db, **kw):
+    with PtyDevice(root, DEVICE) as rig, Device.connect(rig.path, timeout=TIMEOUT) as dev, LocalStore(db) as local:
+        return sync(dev, local, set_clock=False, **kw)
+
+
+def _listed(root):
+    st = store.Store(root)
+    try:
+        return {r["id"]: r["synced"] for r in st.records()}
+    finally:
+        st.close()
+
+
+def test_a_reissued_id_with_other_content_is_a_conflict_never_a_duplicate(tmp_path, records):
+    """Case 1: a device erased and deployed again counts boots from 1 again
+    (old firmware): its new sessions carry the ids of sessions already here."""
+    db = tmp_path / "db.sqlite3"
+    old = device_store(str(tmp_path / "before"), records)
+    assert _sync(old, db).new == 4
+    # The same ids, other meetings.
+    again = [dict(make_record(seed=50 + i, seconds=90, device=DEVICE, boot=i + 1), id=r["id"])
+             for i, r in enumerate(records)]
+    erased = device_store(str(tmp_path / "after"), again)
+    result = _sync(erased, db)
+    assert result.new == 4 and len(result.conflicts) == 4 and result.already == 0, result.summary()
+    assert "4 conflicts" in result.summary()
+    with LocalStore(db) as local:
+        rows = {s.id: s.record for s in local.all()}
+    for old_rec, new_rec in zip(records, again):
+        assert rows[old_rec["id"]]["duration_s"] == old_rec["duration_s"]  # the first kept as it was
+        kept = [key for rid, key in result.conflicts if rid == new_rec["id"]]
+        assert rows[kept[0]]["duration_s"] == new_rec["duration_s"]  # the second stored beside it
+    assert all(_listed(erased).values())  # acknowledged because stored, not as copies
+    # A second sync changes nothing.
+    assert _sync(erased, db).new == 0
+
+
+def test_a_sync_cut_before_its_ack_is_recognised_by_content(tmp_path, records):
+    db = tmp_path / "db.sqlite3"
+    root = device_store(str(tmp_path / "flash"), records)
+    copy = tmp_path / "copy"
+    shutil.copytree(root, copy)
+    _sync(str(copy), db)  # stored from a copy: the device itself was never acknowledged
+    result = _sync(root, db)
+    assert result.new == 0 and result.already == 4 and result.acked == 4 and not result.conflicts
+
+
+def test_one_unstorable_record_does_not_block_the_others(tmp_path, records):
+    """Case 3: a record whose start SQLite cannot hold (a clock set to
+    10**20 by an older firmware) is reported and left on the device; the
+    others are stored and acknowledged."""
+    db = tmp_path / "db.sqlite3"
+    bad = dict(make_record(seed=9, seconds=60, device=DEVICE, boot=9), start=10 ** 20)
+    root = device_store(str(tmp_path / "flash"), records + [bad])
+    result = _sync(root, db)
+    assert result.new == 4 and result.acked == 4, result.summary()
+    assert [rid for rid, _ in result.unstorable] == [bad["id"]]
+    assert "1 not storable" in result.summary()
+    listed = _listed(root)
+    assert listed[bad["id"]] is False and sum(listed.values()) == 4
+    again = _sync(root, db)
+    assert again.new == 0 and [rid for rid, _ in again.unstorable] == [bad["id"]]
+
+
+def test_a_clock_the_laptop_cannot_show_is_printed_not_a_crash(tmp_path, capsys, records):
+    """Case 3, host side: `info` and `clock` against a device that answers
+    a clock of 10**20 (older firmware accepted one) print, never crash."""
+    from talkbalance.cli import main
+
+    root = device_store(str(tmp_path / "flash"), records)
+    with PtyDevice(root, DEVICE) as rig:
+        rig.dev.clock = 10 ** 20
+        assert main(["info", "--port", rig.path]) == 0
+        assert main(["clock", "--port", rig.path]) == 0
+    out = capsys.readouterr().out
+    assert "not a date this laptop can show" in out
+
+
+class _EvictingDevice:
+    """config-set as the firmware answers it when a change would evict."""
+
+    def __init__(self, lost):
+        self.lost = lost
+        self.calls = []
+
+    def call(self, name, args=None):
+        self.calls.append(args)
+        if args.get("evict", 0) < self.lost:
+            raise DeviceError(wire.E_WOULD_EVICT, f"{self.lost} unsynced sessions would be deleted",
+                              {"unsynced": self.lost})
+        return {"config": dict(args["set"]), "applies": {}}
+
+
+def test_config_set_that_would_evict_needs_confirmation(monkeypatch):
+    """Case 7, host side: the laptop says how many and asks; without a
+    terminal it refuses with a hint, and --evict N confirms."""
+    from talkbalance.commands import config as cmd
+
+    dev = _EvictingDevice(3)
+    monkeypatch.setattr("sys.stdin.isatty", lambda: False)
+    with pytest.raises(InputError, match="would delete 3 unsynced sessions") as err:
+        cmd._set(dev, {"store_max_records": 10}, 0)
+    assert "--evict 3" in err.value.hint
+    with pytest.raises(InputError):
+        cmd._set(dev, {"store_max_records": 10}, 2)
+    assert cmd._set(dev, {"store_max_records": 10}, 3)["config"] == {"store_max_records": 10}
+    answers = iter(["y\n"])
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    monkeypatch.setattr("sys.stdin.readline", lambda: next(answers))
+    dev.calls.clear()
+    assert cmd._set(dev, {"store_max_records": 10}, 0)["config"] == {"store_max_records": 10}
+    assert [c.get("evict") for c in dev.calls] == [0, 3]
+
+
+def test_record_json_round_trip_is_the_identity(records):
+    """Content identity compares canonical JSON: a record read back from
+    the store compares equal to the one fetched."""
+    from talkbalance.localstore import canonical
+
+    for rec in records:
+        assert canonical(json.loads(canonical(rec))) == canonical(rec)
