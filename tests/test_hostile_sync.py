@@ -151,3 +151,32 @@ def test_record_json_round_trip_is_the_identity(records):
 
     for rec in records:
         assert canonical(json.loads(canonical(rec))) == canonical(rec)
+
+
+def test_bad_list_entries_and_refused_records_do_not_stop_a_sync(tmp_path, records):
+    """A device that lists an entry that is not a record, and one that is
+    gone when it is asked for: both reported, the others stored and acked."""
+    db = tmp_path / "db.sqlite3"
+    root = device_store(str(tmp_path / "flash"), records)
+    with PtyDevice(root, DEVICE) as rig:
+        real = rig.dev.records
+        rig.dev.records = lambda: real() + [
+            {"id": 5, "size": 1, "synced": False, "seq": 900},
+            {"id": "x" * 65, "size": 1, "synced": False, "seq": 901},
+            {"id": f"{DEVICE}-9-gone-1", "size": 10, "synced": False, "seq": 902}]
+        with Device.connect(rig.path, timeout=TIMEOUT) as dev, LocalStore(db) as local:
+            result = sync(dev, local, set_clock=False)
+    assert result.new == 4 and result.acked == 4, result.summary()
+    reasons = dict(result.skipped)
+    assert len(reasons) == 3 and "not-found" in reasons[f"{DEVICE}-9-gone-1"], reasons
+    assert "3 not fetched" in result.summary()
+
+
+def test_acks_go_in_batches_the_device_takes(tmp_path, records):
+    """Short ids: more than the device's 64 ids per ack would fit in a line."""
+    db = tmp_path / "db.sqlite3"
+    many = [dict(records[0], id=f"t-{i}-1", device="t", boot=i) for i in range(1, 91)]
+    root = device_store(str(tmp_path / "flash"), many)
+    with PtyDevice(root, "t") as rig, Device.connect(rig.path, timeout=TIMEOUT) as dev, LocalStore(db) as local:
+        result = sync(dev, local, set_clock=False)
+    assert result.new == 90 and result.acked == 90, result.summary()

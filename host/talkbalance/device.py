@@ -47,6 +47,7 @@ _READ_SLICE_S = 0.05  # one blocking read; bounds how late a deadline is seen
 _TAIL_BYTES = 512  # raw input kept to recognise a REPL or another protocol
 _NOISY_TRIES = 8  # attempts in a row that got frames but no new chunk
 _ACK_LINE_BUDGET = wire.MAX_LINE - 120  # bytes of record ids per ack request
+_ACK_MAX_IDS = 64  # record ids per ack request (the device takes no more)
 
 # What the MicroPython REPL prints: the friendly prompt, the raw REPL banner,
 # the boot banner, or a traceback.
@@ -352,7 +353,7 @@ class Device:
         batch: list[str] = []
         size = 0
         for rec_id in list(rec_ids) + [None]:  # None flushes the last batch
-            if rec_id is not None and size + len(rec_id) + 4 <= _ACK_LINE_BUDGET:
+            if rec_id is not None and size + len(rec_id) + 4 <= _ACK_LINE_BUDGET and len(batch) < _ACK_MAX_IDS:
                 batch.append(rec_id)
                 size += len(rec_id) + 4
                 continue

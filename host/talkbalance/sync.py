@@ -35,10 +35,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from talkbalance.dating import DeviceTime, session_date
-from talkbalance.device import CorruptRecord, Device
+from talkbalance.device import CorruptRecord, Device, DeviceError
 from talkbalance.localstore import LocalStore, Unstorable, canonical
 
-CLOCK_TOLERANCE_S = 2  # a device clock this close is left alone
+CLOCK_TOLERANCE_S = 2
+MAX_ID = 64  # characters of a record id (the device's store)  # a device clock this close is left alone
 IN_PROGRESS = ("listening", "session")  # device states with a session not yet saved
 
 # progress(records done, records to fetch, bytes done, bytes to fetch)
@@ -56,6 +57,7 @@ class SyncResult:
     acked: int = 0  # marked synced on the device by this sync
     corrupt: list[tuple[str, str]] = field(default_factory=list)  # (record id, reason)
     unstorable: list[tuple[str, str]] = field(default_factory=list)  # (record id, reason)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (record id, why it was not fetched)
     conflicts: list[tuple[str, str]] = field(default_factory=list)  # (record id, stored as)
     clock_offset_s: int | None = None  # device clock minus laptop clock, before setting
     device_boot: int | None = None  # the boot the device is in
@@ -75,6 +77,8 @@ class SyncResult:
             parts.append(f"{len(self.corrupt)} corrupt skipped")
         if self.unstorable:
             parts.append(f"{len(self.unstorable)} not storable, left on the device")
+        if self.skipped:
+            parts.append(f"{len(self.skipped)} not fetched, left on the device")
         if self.undated:
             parts.append(f"{len(self.undated)} of unknown date (recorded before a restart, clock not set)")
         parts.append(f"{self.acked} acknowledged")
@@ -91,6 +95,7 @@ class SyncResult:
                 "fetched": self.fetched, "new": self.new, "already": self.already, "acked": self.acked,
                 "corrupt": [{"id": rid, "reason": why} for rid, why in self.corrupt],
                 "unstorable": [{"id": rid, "reason": why} for rid, why in self.unstorable],
+                "skipped": [{"id": rid, "reason": why} for rid, why in self.skipped],
                 "conflicts": [{"id": rid, "stored_as": key} for rid, key in self.conflicts],
                 "clock_offset_s": self.clock_offset_s, "clock_set": self.clock_set, "undated": self.undated,
                 "device_state": self.device_state,
@@ -148,8 +153,14 @@ def sync(dev: Device, store: LocalStore, *, set_clock: bool = True, progress: Pr
         dev.call("clock-set", {"time": int(clock())})
         result.clock_set = True
 
-    listed = dev.list_records()
-    result.on_device = len(listed)
+    listed = []
+    for entry in dev.list_records():
+        why = _bad_entry(entry)
+        if why:
+            result.skipped.append((str(entry.get("id") if isinstance(entry, dict) else entry)[:80], why))
+        else:
+            listed.append(entry)
+    result.on_device = len(listed) + len(result.skipped)
     # Fetched: what the store lacks, and what the device still counts
     # unsynced although the store has its id (a sync cut before its ack, or
     # an id issued twice): its content decides which.
@@ -179,6 +190,8 @@ def sync(dev: Device, store: LocalStore, *, set_clock: bool = True, progress: Pr
             fetched.append(check_record(data, rec_id))
         except CorruptRecord as exc:
             result.corrupt.append((rec_id, exc.reason))
+        except DeviceError as exc:  # gone since the list, say: the others still come
+            result.skipped.append((rec_id, f"the device refused it: {exc.device_message} ({exc.code})"))
         if progress is not None:
             progress(len(fetched) + len(result.corrupt), len(wanted), done_bytes, total_bytes)
     result.bytes = done_bytes
@@ -200,6 +213,20 @@ def sync(dev: Device, store: LocalStore, *, set_clock: bool = True, progress: Pr
     result.device_state = state if isinstance(state, str) else None
     result.seconds = time.monotonic() - began
     return result
+
+
+def _bad_entry(entry) -> str:
+    """Why an entry of the device's record list cannot be synced ("" when it can)."""
+    if not isinstance(entry, dict):
+        return "not a record entry"
+    rec_id = entry.get("id")
+    if not isinstance(rec_id, str) or not 0 < len(rec_id) <= MAX_ID or not rec_id.isprintable() \
+            or not rec_id.isascii() or " " in rec_id:
+        return "listed with an id that is not one"
+    size = entry.get("size")
+    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+        return "listed with a size that is not one"
+    return ""
 
 
 def _store_one(store: LocalStore, rec: dict, result: SyncResult, date: tuple[int | None, str]) -> str | None:

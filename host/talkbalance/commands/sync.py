@@ -63,6 +63,8 @@ def run(args: argparse.Namespace) -> int:
         warn(f"record {rec_id} is corrupt ({reason}): skipped, left on the device")
     for rec_id, reason in result.unstorable:
         warn(f"record {rec_id} cannot be stored ({reason}): left on the device")
+    for rec_id, reason in result.skipped:
+        warn(f"record {rec_id} was not fetched ({reason}): left on the device")
     for rec_id, key in result.conflicts:
         warn(f"record {rec_id} differs from the session stored under that id: kept as {key}")
     if args.json:
