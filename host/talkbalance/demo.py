@@ -84,8 +84,8 @@ def run_demo(out: Path, minutes: float = 3.0, speed: float = 30.0, seed: int = 7
     rec = stored[-1].record
     from talkbalance import report  # matplotlib: only when the report is drawn
 
-    fig, _shown = report.session_figure(rec, "demo partner")
-    png = report.write_png(fig, out / "report.png")
+    rep = report.session_report(rec, "demo partner", stored[-1].date_s)
+    png = report.write_png(rep.figure, out / "report.png")
     say("5/5 the session as the laptop stored it:")
     say(format_record(rec))
     ini = rec["talkers"][0]

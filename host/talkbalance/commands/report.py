@@ -26,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
     with open_store(args) as store:
         if args.id:
             s = store.get(args.id)
-            fig, shown = report.session_figure(s.record, s.partner)
+            rep = report.session_report(s.record, s.partner, s.date_s, s.note, s.follow_up)
             stem = f"talkbalance-{file_stem(s.record['id'])}"
         else:
             rows = store.all(args.partner)
@@ -35,18 +35,19 @@ def run(args: argparse.Namespace) -> int:
                 raise InputError(f"no meetings labelled with partner {printable(args.partner)!r} "
                                  f"(partners: {known})",
                                  "label a session: talkbalance label ID --partner NAME")
-            fig, shown = report.series_figure([r.record for r in rows], args.partner, [r.follow_up for r in rows])
+            meetings = [report.Meeting(r.record, r.date_s, r.partner, r.note, r.follow_up) for r in rows]
+            rep = report.series_report(meetings, rows[0].partner or args.partner)
             stem = f"talkbalance-{file_stem(args.partner)}"
     out = Path(args.out or f"{stem}.{'html' if args.html else 'png'}")
     try:
         if args.html:
-            report.write_html(fig, shown, out)
+            report.write_html(rep, out)
         else:
-            report.write_png(fig, out)
+            report.write_png(rep.figure, out)
     except OSError as exc:
         raise InputError(f"cannot write the report to {printable(str(out))}: {exc.strerror or exc}",
                          "choose a file in a folder you can write with -o") from None
-    for key, value in shown.numbers.items():
-        print(f"{key}: {value}")
-    print(f"report written to {out}")
+    for line in rep.lines:
+        print(line)
+    print(f"report written to {printable(str(out))}")
     return 0
