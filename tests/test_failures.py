@@ -207,7 +207,7 @@ def test_partner_names_match_whatever_their_case(db, tmp_path, capsys):
         assert st.partners() == ["SAM"]
     os.chdir(tmp_path)
     assert main(["report", "--partner", "sam", "--db", str(db)]) == 0
-    assert "meetings: 2" in capsys.readouterr().out
+    assert "Meetings with Sam: 2 meetings" in capsys.readouterr().out  # as the first was labelled
 
 
 def test_labels_are_printed_with_control_characters_escaped(db, capsys):

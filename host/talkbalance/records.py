@@ -17,11 +17,11 @@ from talkbalance.text import plural
 IN_BAND_NA = "n/a (under 5 minutes)"
 
 
-def _pct(x: float | None) -> str:
+def pct(x: float | None) -> str:
     return "-" if x is None else f"{100 * x:.0f}%"
 
 
-def _mmss(seconds: float | None) -> str:
+def mmss(seconds: float | None) -> str:
     if seconds is None:
         return "-"
     s = int(round(seconds))
@@ -51,7 +51,7 @@ def in_band_text(rec: dict) -> str:
     share = in_band_share(rec)
     if share is None:
         return IN_BAND_NA
-    return f"{_pct(share)} of the time after 5 minutes ({_mmss(rec['in_band_s'])})"
+    return f"{pct(share)} of the time after 5 minutes ({mmss(rec['in_band_s'])})"
 
 
 def verdict(share: float | None, target: float, band: float) -> str:
@@ -91,21 +91,21 @@ def format_record(rec: dict, date: str = "") -> str:
     """A few lines a person can read after a meeting; `date` (date_text of a
     stored session) heads them when given."""
     when = f"  {date}" if date else ""
-    lines = [f"session {rec['id']}{when}  duration {_mmss(rec['duration_s'])}, {ended_text(rec)}"]
+    lines = [f"session {rec['id']}{when}  duration {mmss(rec['duration_s'])}, {ended_text(rec)}"]
     target, band = rec.get("target_share"), rec.get("band")
     for t in rec["talkers"]:
         az = "?" if t.get("azimuth_deg") is None else f"{t['azimuth_deg']:.0f} deg"
         lines.append(
-            f"  {t['role']:<9} at {az:>7}: talk {_mmss(t.get('talk_s'))} = {_pct(t.get('share'))}, "
-            f"{plural(t.get('turns') or 0, 'turn')}, longest {_mmss(t.get('longest_monologue_s'))}, "
+            f"  {t['role']:<9} at {az:>7}: talk {mmss(t.get('talk_s'))} = {pct(t.get('share'))}, "
+            f"{plural(t.get('turns') or 0, 'turn')}, longest {mmss(t.get('longest_monologue_s'))}, "
             f"{plural(t.get('interruptions') or 0, 'interruption')}"
         )
     if target is not None:
         ini = rec["talkers"][0].get("share")
-        lines.append(f"  initiator share {_pct(ini)} against target {_pct(target)} +/- {100 * band:.0f}: "
+        lines.append(f"  initiator share {pct(ini)} against target {pct(target)} +/- {100 * band:.0f}: "
                      f"{verdict(ini, target, band)}; time in band {in_band_text(rec)}")
         changes = rec.get("speaker_changes_per_min")
-        lines.append(f"  overlap {_mmss(rec.get('overlap_s'))}, silence {_mmss(rec.get('silence_s'))}, "
+        lines.append(f"  overlap {mmss(rec.get('overlap_s'))}, silence {mmss(rec.get('silence_s'))}, "
                      + ("" if changes is None else f"{changes:.1f} speaker changes a minute, ")
                      + plural(len(rec.get("heat") or []), "heated passage"))
     bound = rec.get("initiator_bound_by")

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import matplotlib
 
-from talkbalance.records import date_text, ended_text, in_band_share, in_band_text, verdict
+from talkbalance.records import date_text, ended_text, in_band_share, in_band_text, mmss, pct, verdict
 from talkbalance.text import plural, printable
 
 matplotlib.use("Agg")
@@ -71,17 +71,6 @@ def _plain(label: str | None) -> str:
     return printable(label).replace("$", r"\$")
 
 
-def _pct(x: float | None) -> str:
-    return "-" if x is None else f"{100 * x:.0f}%"
-
-
-def _mmss(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    s = int(round(seconds))
-    return f"{s // 60}:{s % 60:02d}"
-
-
 def _follow(f: bool | None) -> str:
     return {None: "not recorded", True: "agreed", False: "not agreed"}[f]
 
@@ -103,8 +92,8 @@ def talker_table(rec: dict) -> tuple[list[str], list[list[str]]]:
     for t in rec["talkers"]:
         az = t.get("azimuth_deg")
         gap = t.get("response_gap_s")
-        rows.append([t.get("role", "?"), "not heard" if az is None else f"{az:.0f} deg", _mmss(t.get("talk_s")),
-                     _pct(t.get("share")), str(t.get("turns") or 0), _mmss(t.get("longest_monologue_s")),
+        rows.append([t.get("role", "?"), "not heard" if az is None else f"{az:.0f} deg", mmss(t.get("talk_s")),
+                     pct(t.get("share")), str(t.get("turns") or 0), mmss(t.get("longest_monologue_s")),
                      str(t.get("interruptions") or 0), "-" if gap is None else f"{gap:.1f} s"])
     return head, rows
 
@@ -130,16 +119,16 @@ def session_report(rec: dict, partner: str | None = None, date_s: int | None = N
         "in_band_pct": None if in_band_share(rec) is None else round(100 * in_band_share(rec)),
     })
     rep.lines = [
-        f"{title}: {_mmss(rec['duration_s'])} of {planned_min:.0f} min planned, {ended_text(rec)}",
-        f"initiator share {_pct(share)} against target {_pct(target)} +/- {100 * band:.0f}: "
+        f"{title}: {mmss(rec['duration_s'])} of {planned_min:.0f} min planned, {ended_text(rec)}",
+        f"initiator share {pct(share)} against target {pct(target)} +/- {100 * band:.0f}: "
         f"{verdict(share, target, band)}; time in band {in_band_text(rec)}",
         f"{plural(len(heat), 'heated passage')}; follow-up {_follow(follow_up)}"
         + (f"; note: {printable(note)}" if note else ""),
     ]
     rep.tables.append(("The meeting", ["", ""], [
         ["session", rec["id"]], ["date", when or "-"], ["with", printable(partner) or "(no partner labelled)"],
-        ["length", f"{_mmss(rec['duration_s'])} of {planned_min:.0f} min planned"], ["ended", ended_text(rec)],
-        ["initiator share", f"{_pct(share)} (target {_pct(target)} +/- {100 * band:.0f})"],
+        ["length", f"{mmss(rec['duration_s'])} of {planned_min:.0f} min planned"], ["ended", ended_text(rec)],
+        ["initiator share", f"{pct(share)} (target {pct(target)} +/- {100 * band:.0f})"],
         ["against the band", verdict(share, target, band)], ["time in band", in_band_text(rec)],
         ["heated passages", str(len(heat))], ["follow-up", _follow(follow_up)], ["note", printable(note) or "-"],
     ]))
@@ -172,8 +161,8 @@ def session_report(rec: dict, partner: str | None = None, date_s: int | None = N
     ax1.set_xlim(0, right * 1.02)
     ax1.set_ylim(0, 100)
     ax1.set_ylabel("initiator share of talk (%)")
-    ax1.set_title(f"{_plain(title)}\ninitiator {_pct(share)} against {_pct(target)}, "
-                  f"{_mmss(rec['duration_s'])} long, {plural(len(heat), 'heated passage')}", fontsize=11)
+    ax1.set_title(f"{_plain(title)}\ninitiator {pct(share)} against {pct(target)}, "
+                  f"{mmss(rec['duration_s'])} long, {plural(len(heat), 'heated passage')}", fontsize=11)
     ax1.legend(loc="upper left", fontsize=8)
     ini_s = [m[0] for m in timeline]
     par_s = [m[1] for m in timeline]
@@ -219,7 +208,7 @@ def series_report(meetings: list[Meeting], partner: str) -> Report:
     mean = rep.numbers["mean_share_pct"]
     rep.lines = [
         f"{title}: {plural(len(meetings), 'meeting')}{span}",
-        f"initiator share {'-' if mean is None else f'{mean}%'} on average against target {_pct(target)} "
+        f"initiator share {'-' if mean is None else f'{mean}%'} on average against target {pct(target)} "
         f"+/- {100 * band:.0f}; in band in {sum(in_band)} of {plural(len(known), 'meeting')}",
         f"{plural(heat_total, 'heated passage')}; follow-up agreed after {follow} of {plural(len(meetings), 'meeting')}",
     ]
@@ -229,7 +218,7 @@ def series_report(meetings: list[Meeting], partner: str) -> Report:
     for m in dated + undated:
         r = m.record
         s = r["talkers"][0].get("share")
-        rows.append([date_text(m.date_s), _mmss(r["duration_s"]), _pct(s), verdict(s, target, band),
+        rows.append([date_text(m.date_s), mmss(r["duration_s"]), pct(s), verdict(s, target, band),
                      in_band_text(r).replace(" of the time after 5 minutes", ""), str(len(r.get("heat") or [])),
                      _follow(m.follow_up), r["id"], printable(m.note) or ""])
     rep.tables.append(("Each meeting", ["date", "length", "initiator share", "against the band", "time in band",
