@@ -94,6 +94,14 @@ class App:
         self._last_overrun_log = -_OVERRUN_LOG_FRAMES
         self._ended_share = -1
         self._nearly_full = False
+        # Flash writes asked for during a session wait until it is over: an
+        # erase holds off the I2S interrupt, and the driver then keeps only
+        # the latest DMA buffer (docs/board.md).
+        self.link_tx_bps = 0  # bytes the link sent in the last second
+        self._rate_bytes = 0
+        self._rate_ms = board.ticks_ms()
+        self._later_acks = []
+        self._later_config = None
         self._check_storage()
         self._apply_display_config()
 
@@ -153,13 +161,17 @@ class App:
             self._button(now_ms, now_s)
         if self.conv.state == session.ENDED:
             self._save()
+        if (self._later_acks or self._later_config is not None) and self.conv.state != session.SESSION:
+            self._write_later()
         self._update_ring_state(who)
         if job is None or not job.uses_ring:
             self.ring_driver.update(self.ring_state, now_ms)
         self.link.poll()
         self.frames += 1
-        if self.live_on and self.frames % _LIVE_EVERY_FRAMES == 0:
-            self.link.event("live", self._live())
+        if self.frames % _LIVE_EVERY_FRAMES == 0:
+            self._link_rate(now_ms)
+            if self.live_on:
+                self.link.event("live", self._live())
         board.wdt_feed()
         cost = time.ticks_diff(time.ticks_us(), t0) - held
         self.cost_sum_us += cost
@@ -176,6 +188,14 @@ class App:
                 board.log("warn-frame-overrun %d us (budget %d us), %d so far" % (
                     cost, self.frame_ms * 1000, self.overruns))
         return True
+
+    def _link_rate(self, now_ms):
+        sent = self.link.counts["tx_bytes"]
+        ms = time.ticks_diff(now_ms, self._rate_ms)
+        if ms > 0:  # bytes in a second < 2^20: the product stays a small int
+            self.link_tx_bps = (sent - self._rate_bytes) * 1000 // ms
+        self._rate_bytes = sent
+        self._rate_ms = now_ms
 
     def finish(self, reason):
         """Save a session in progress (end of audio, Ctrl-C): never lost silently."""
@@ -214,6 +234,8 @@ class App:
         self._ended_at = self.frames
         self._ended_share = self.conv.initiator_share_pm()
         self.conv.reset()
+        if self._later_acks or self._later_config is not None:
+            self._write_later()  # the flash is being written anyway
         gc.collect()  # a quiet moment: the session has just ended
 
     # -- ring ----------------------------------------------------------------
@@ -314,6 +336,7 @@ class App:
             "save_errors": self.save_errors,
             "storage_nearly_full": self._nearly_full,
             "problems": self.problems,
+            "link_tx_bps": self.link_tx_bps,
             "link": self.link.stats(),
         }
 
@@ -326,9 +349,30 @@ class App:
     def ack(self, rec_id):
         if rec_id not in self.store:
             return None
+        if self.conv.state == session.SESSION:
+            if rec_id not in self._later_acks:
+                self._later_acks.append(rec_id)  # at most the store's records
+            return True  # marked synced on flash when the session is over
         done = self.store.ack(rec_id)
         self._check_storage()
         return done
+
+    def _write_later(self):
+        """The flash writes held back during the session."""
+        acks, self._later_acks = self._later_acks, []
+        for rec_id in acks:
+            try:
+                self.store.ack(rec_id)
+            except Exception as exc:  # the store reports; the host acks again at its next sync
+                self.board.log("error-ack %s: %s" % (rec_id, exc))
+        if acks:
+            self._check_storage()
+        cfg, self._later_config = self._later_config, None
+        if cfg is not None:
+            try:
+                _write_json(self.board.config_path, cfg)
+            except OSError as exc:
+                self.board.log("error-config-save: %s" % exc)
 
     def clock_get(self):
         return self.board.time()
@@ -360,10 +404,13 @@ class App:
         if lost > st.evictions() and lost > evict:
             raise CommandError(E_WOULD_EVICT, "%d unsynced session%s would be deleted at the next save: "
                                "sync first, or confirm" % (lost, "" if lost == 1 else "s"), {"unsynced": lost})
-        try:
-            _write_json(self.board.config_path, new)
-        except OSError as exc:
-            raise CommandError(E_STORE, "cannot save config: %s" % exc)
+        if self.conv.state == session.SESSION:
+            self._later_config = new  # saved when the session is over
+        else:
+            try:
+                _write_json(self.board.config_path, new)
+            except OSError as exc:
+                raise CommandError(E_STORE, "cannot save config: %s" % exc)
         self.cfg = new
         running = self.conv.cfg  # the next session's: boot keys as this boot runs them
         nxt = _merged(new, {})

@@ -49,7 +49,10 @@ _BOARD_FILE = "/board.json"
 _WORD_BYTES = const(8)        # one I2S frame: left and right 32-bit slots
 _DMA_FRAMES = const(256)      # frames per DMA buffer (MicroPython esp32 port)
 _DMA_BYTES = const(2048)      # _DMA_FRAMES * _WORD_BYTES
-_RIDE_MS = const(160)         # audio the DMA queue holds while the loop is stalled
+# Audio the queue holds while the loop is stalled. ESP-IDF's RX queue holds
+# desc_num - 1 buffers (the one being filled is not in it): 9 of the 10
+# buffers, 144 ms at 16 kHz.
+_RIDE_MS = const(144)
 _MIN_FRAMES_QUEUED = const(3)  # and at least this many frames
 _LOSS_MIN = const(128)        # half a DMA buffer: a smaller shortfall is drift
 _WARMUP_MS = const(300)
@@ -60,6 +63,16 @@ _WAIT_MS = const(1)
 _POLL_RD = const(1)
 
 _SERIAL_WRITE_MAX = const(256)  # bytes per serial_write call
+# The UART REPL (UART0, 115200 baud, 10 bits a byte; on the S3 it runs beside
+# USB-CDC and gets every byte too): the port fills the 128-byte TX FIFO and
+# then sleeps one 10 ms FreeRTOS tick per refill. A write that fits in the
+# FIFO's free space returns at once, so the board writes no more than that:
+# free space = FIFO - (bytes written - bytes the line has sent since).
+_UART_FIFO = const(128)
+_UART_BYTES_PER_S = const(11520)
+_UART_DRAIN_US = const(11112)  # a full FIFO drains in 128 / 11520 s
+_LOG_WAITING = const(4)
+_LF = const(10)
 _SLOW_WRITE_MS = const(20)      # a write this slow means the host is not reading
 _HOLD_MIN_MS = const(1000)      # then writes are skipped, doubling up to:
 _HOLD_MAX_MS = const(30000)
@@ -158,9 +171,10 @@ def civil_from_days(days):
 
 
 def ibuf_bytes(rate_hz, frame_samples):
-    """I2S ibuf: whole DMA buffers holding _RIDE_MS of audio and 3 frames."""
+    """I2S ibuf: whole DMA buffers whose queue (all buffers but the one
+    being filled) holds _RIDE_MS of audio and 3 frames."""
     frames = max(rate_hz * _RIDE_MS // 1000, _MIN_FRAMES_QUEUED * frame_samples)
-    return (frames + _DMA_FRAMES - 1) // _DMA_FRAMES * _DMA_BYTES
+    return ((frames + _DMA_FRAMES - 1) // _DMA_FRAMES + 1) * _DMA_BYTES
 
 
 class Esp32Board:
@@ -191,6 +205,11 @@ class Esp32Board:
         self._one = bytearray(1)
         self._hold_ms = 0
         self._hold_from = 0
+        self._fifo_bytes = 0       # in the UART FIFO at _fifo_us, by the line's rate
+        self._fifo_us = time.ticks_us()
+        self._mid_line = False     # the last write ended inside a line
+        self._log_lines = []       # log lines waiting for the end of a frame
+        self.log_dropped = 0
         self._i2s = []
         self._bufs = []
 
@@ -244,7 +263,7 @@ class Esp32Board:
         self._win_frames = max(1, _WINDOW_MS * rate // 1000 // frame_samples)
         self._win_count = 0
         self._calibrated = False
-        self._cap_frames = ibuf // _WORD_BYTES
+        self._cap_frames = ibuf // _WORD_BYTES - _DMA_FRAMES  # the queue: all buffers but one
         # Data arrives in whole DMA buffers: a frame can be complete up to one
         # DMA buffer after its last sample. Wait that long plus half a frame.
         self._wait_us = (frame_samples * 3 // 2 + _DMA_FRAMES) * 1000000 // rate
@@ -338,6 +357,8 @@ class Esp32Board:
         self.mic_fault = fault != 0
         self._window()
         self.frames += 1
+        if self._log_lines:
+            self._flush_log()
         return True
 
     def _window(self):
@@ -398,19 +419,53 @@ class Esp32Board:
             n += 1
         return n
 
+    def tx_room(self):
+        """Bytes the UART FIFO takes now without the port sleeping."""
+        now = time.ticks_us()
+        elapsed = time.ticks_diff(now, self._fifo_us)
+        if not self._fifo_bytes or elapsed < 0 or elapsed >= _UART_DRAIN_US:
+            self._fifo_bytes = 0  # empty (a negative elapsed: ticks wrapped, long ago)
+            self._fifo_us = now
+        else:
+            sent = elapsed * _UART_BYTES_PER_S // 1000000  # < 11112 * 11520 < 2^30: a small int
+            if sent:
+                self._fifo_bytes = max(0, self._fifo_bytes - sent)
+                self._fifo_us = now
+        return _UART_FIFO - self._fifo_bytes
+
     def serial_write(self, data):
-        """Write up to _SERIAL_WRITE_MAX bytes; return how many went out.
+        """Write what the UART FIFO takes without blocking (at most
+        _UART_FIFO bytes); return how many went out. At 20 ms frames that
+        is 128 bytes a frame, 6.4 kB/s: the line's 11.5 kB/s is never
+        exceeded, so no write sleeps on the FIFO. Log lines waiting for the
+        end of a frame go out first.
 
         A write that takes longer than _SLOW_WRITE_MS means the host holds the
         port open without reading (USB-CDC then blocks for up to 500 ms): the
         following writes return 0 for a hold time that doubles while it lasts.
         """
+        if self._log_lines:
+            self._flush_log()
+        if len(data) > _SERIAL_WRITE_MAX:
+            data = memoryview(data)[:_SERIAL_WRITE_MAX]
+        written = self._put(data)
+        if written:
+            self._mid_line = data[written - 1] != _LF
+            if self._log_lines and not self._mid_line:
+                self._flush_log()
+        return written
+
+    def _put(self, data):
         now = time.ticks_ms()
         if self._hold_ms and time.ticks_diff(now, self._hold_from) < self._hold_ms:
             return 0
-        if len(data) > _SERIAL_WRITE_MAX:
-            data = memoryview(data)[:_SERIAL_WRITE_MAX]
+        room = self.tx_room()
+        if room <= 0:
+            return 0
+        if len(data) > room:
+            data = memoryview(data)[:room]
         written = self._out.write(data) or 0
+        self._fifo_bytes += written
         end = time.ticks_ms()
         if time.ticks_diff(end, now) > _SLOW_WRITE_MS:
             self._hold_ms = min(2 * self._hold_ms, _HOLD_MAX_MS) if self._hold_ms else _HOLD_MIN_MS
@@ -418,6 +473,15 @@ class Esp32Board:
         else:
             self._hold_ms = 0
         return written
+
+    def _flush_log(self):
+        # Between the link's frames only: a line inside a frame would spoil it.
+        lines = self._log_lines
+        while lines and not self._mid_line and self.tx_room() >= len(lines[0]):
+            if self._put(lines[0]) < len(lines[0]):
+                self.log_dropped += 1  # a stalled host: the rest of the line is gone
+                self._mid_line = True  # the next line starts after the line's end
+            lines.pop(0)
 
     # -- clock, identity, watchdog
     def ticks_ms(self):
@@ -469,7 +533,14 @@ class Esp32Board:
         machine.reset()
 
     def log(self, text):
-        self.serial_write((text + "\r\n").encode())
+        """A log line (at most _UART_FIFO bytes), written whole between the
+        link's frames; up to _LOG_WAITING lines wait for room, more are
+        dropped and counted (log_dropped)."""
+        if len(self._log_lines) >= _LOG_WAITING:
+            self.log_dropped += 1
+            return
+        self._log_lines.append((text[:_UART_FIFO - 2] + "\r\n").encode())
+        self._flush_log()
 
 
 @micropython.viper

@@ -298,8 +298,12 @@ def test_serial_read_is_non_blocking_and_bounded():
 def test_serial_write_is_bounded_and_backs_off_from_a_stalled_host():
     out = FakeOut()
     b = _make(out=out)
-    assert b.serial_write(b"x" * 1000) == 256
-    assert out.chunks[-1] == b"x" * 256
+    assert b.serial_write(b"x" * 1000) == 128  # what the UART FIFO takes
+    assert out.chunks[-1] == b"x" * 128
+    assert b.serial_write(b"y" * 100) == 0  # the FIFO is full: nothing, no sleep
+    time.sleep_ms(12)  # 128 bytes leave at 115200 baud in 11.1 ms
+    assert b.serial_write(b"abc") == 3
+    time.sleep_ms(12)
     out.delay_ms = 30  # the host holds the port open but does not read
     assert b.serial_write(b"abc") == 3
     n = len(out.chunks)
@@ -308,9 +312,32 @@ def test_serial_write_is_bounded_and_backs_off_from_a_stalled_host():
     assert len(out.chunks) == n and time.ticks_diff(time.ticks_ms(), t0) < 10
     out.delay_ms = 0
     time.sleep_ms(1010)
-    assert b.serial_write(b"ghi") == 3
+    assert b.serial_write(b"ghi\n") == 4
+    time.sleep_ms(12)
     b.log("hello")
     assert out.chunks[-1] == b"hello\r\n"
+
+
+def test_log_lines_wait_for_room_and_for_the_end_of_a_frame():
+    out = FakeOut()
+    b = _make(out=out)
+    assert b.serial_write(b"@tb1 part" + b"x" * 111) == 120  # a frame, cut by the FIFO
+    b.log("warn-audio-lost 320 samples")  # no room, and inside a frame: it waits
+    assert out.chunks == [b"@tb1 part" + b"x" * 111] and b.log_dropped == 0
+    time.sleep_ms(12)
+    assert b.serial_write(b"yy\n") == 3  # the frame's end; the line follows it
+    assert out.chunks[-2:] == [b"yy\n", b"warn-audio-lost 320 samples\r\n"]
+    time.sleep_ms(12)
+    assert b.serial_write(b"@tb1 ok") == 7
+    for i in range(6):  # four wait (mid-frame), two are dropped and counted
+        b.log("line %d" % i)
+    assert b.log_dropped == 2
+    time.sleep_ms(12)
+    b.serial_write(b" 1\n")
+    time.sleep_ms(12)
+    b.log("z" * 300)  # longer than the FIFO: cut to a line that fits
+    assert out.chunks[-5:] == [b"line 0\r\n", b"line 1\r\n", b"line 2\r\n", b"line 3\r\n",
+                               b"z" * 126 + b"\r\n"], out.chunks[-5:]
 
 
 def test_make_quietens_esp_idf_logs():

@@ -57,7 +57,7 @@ def test_i2s_reads_whole_frames_only():
 def test_i2s_overflow_drops_whole_dma_buffers_silently():
     import time
 
-    i2s = _i2s(ibuf=2 * 2048)  # two DMA buffers: 32 ms at 16 kHz
+    i2s = _i2s(ibuf=3 * 2048)  # three DMA buffers, a queue of two: 32 ms at 16 kHz
     time.sleep_ms(200)
     avail = i2s.sim_available_frames()
     assert avail == 2 * 256

@@ -5,9 +5,12 @@
 #     id 0 or 1, Pin objects, mode RX, bits 16 or 32, format MONO or STEREO,
 #     readinto(buf[, nbytes]) lengths in whole frames of the chosen format;
 #     DMA modelled on the esp32 port: max(2, ibuf // 2048) buffers of 256
-#     frames, filled in real time (time.ticks_us), the oldest buffer dropped
-#     silently when the queue is full; blocking reads until select.poll
-#     switches the object to partial non-blocking reads.
+#     frames, filled in real time (time.ticks_us), handed over through
+#     ESP-IDF's queue of desc_num - 1 buffers (the one being filled is not
+#     in it), the oldest buffer dropped silently when the queue is full;
+#     blocking reads until select.poll switches the object to partial
+#     non-blocking reads. sim_irq_off / sim_irq_on model a flash write: the
+#     DMA interrupt waits, and afterwards only the latest buffer is posted.
 #   - Pin(id, mode, pull): GPIOs that exist on the chip, known modes and pulls.
 #   - RTC().datetime(8-tuple), RTC().memory([bytes]), WDT(timeout=ms),
 #     unique_id(), reset(). The RTC's time and memory outlive RTC objects (a
@@ -26,6 +29,7 @@ SIM = {
     "wdt": None,
     "resets": 0,
     "uid": b"\xf4\x12\xfa\x5c\x01\x9e",
+    "record_reads": True,  # I2S.reads lists every read (off for long runs)
 }
 
 # GPIOs a design may use; 26..32 carry the SPI flash and PSRAM on S3 modules,
@@ -175,7 +179,8 @@ class I2S(io.IOBase):
         self.closed = False
         self.source = _default_source
         self.stalled = False
-        self.dropped_frames = 0   # ground truth: frames discarded by overflow
+        self.dropped_frames = 0   # ground truth: frames discarded (overflow, interrupt held off)
+        self.irq_dropped_frames = 0  # of which: while a flash write held the interrupt off
         self.delivered_frames = 0
         self.reads = []           # (bytes requested, bytes returned, blocking)
         self._t0 = time.ticks_us()
@@ -200,6 +205,25 @@ class I2S(io.IOBase):
         self._update()
         return sum(_DMA_FRAMES - q[1] for q in self._queue)
 
+    def sim_irq_off(self):
+        """A flash write starts: the DMA interrupt waits from now on."""
+        self._update()  # what completed before the write is posted
+
+    def sim_irq_on(self):
+        """The flash write is over: of the buffers completed meanwhile, the
+        interrupt posts only the latest (ESP-IDF's i2s_dma_rx_callback reads
+        the last finished descriptor); the others are lost."""
+        now = time.ticks_us()
+        self._elapsed_us += time.ticks_diff(now, self._last_us)
+        self._last_us = now
+        done = self._elapsed_us * self.rate // 1000000 // _DMA_FRAMES
+        missed = done - self._next_buffer
+        if missed > 1 and not self.stalled:
+            self.dropped_frames += (missed - 1) * _DMA_FRAMES
+            self.irq_dropped_frames += (missed - 1) * _DMA_FRAMES
+            self._next_buffer = done - 1
+        self._update()
+
     # -- MicroPython API
     def _update(self):
         now = time.ticks_us()
@@ -212,7 +236,7 @@ class I2S(io.IOBase):
         while self._next_buffer < done:
             self._queue.append([self._next_buffer * _DMA_FRAMES, 0])
             self._next_buffer += 1
-            if len(self._queue) > self.dma_buffers:
+            if len(self._queue) > self.dma_buffers - 1:  # ESP-IDF's queue: desc_num - 1
                 head = self._queue.pop(0)
                 self.dropped_frames += _DMA_FRAMES - head[1]
 
@@ -254,7 +278,8 @@ class I2S(io.IOBase):
                 break
             time.sleep_ms(1)
         self.delivered_frames += got
-        self.reads.append((size, got * self.frame_bytes, not self.nonblocking))
+        if SIM["record_reads"]:
+            self.reads.append((size, got * self.frame_bytes, not self.nonblocking))
         return got * self.frame_bytes
 
     def ioctl(self, req, arg):

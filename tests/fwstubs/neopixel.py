@@ -6,7 +6,7 @@ import time
 
 import machine
 
-SIM = {"strips": []}
+SIM = {"strips": [], "record_writes": True}  # False: keep the latest write only (long runs)
 
 
 class NeoPixel:
@@ -48,5 +48,8 @@ class NeoPixel:
             self[i] = v
 
     def write(self):
+        if not SIM["record_writes"]:
+            del self.writes[:]
+            del self.write_ms[:]
         self.writes.append(bytes(self.buf))
         self.write_ms.append(time.ticks_ms())
