@@ -102,6 +102,7 @@ class App:
         self._rate_ms = board.ticks_ms()
         self._later_acks = []
         self._later_config = None
+        self._storage_changed = False
         self._check_storage()
         self._apply_display_config()
 
@@ -167,6 +168,8 @@ class App:
         if job is None or not job.uses_ring:
             self.ring_driver.update(self.ring_state, now_ms)
         self.link.poll()
+        if self._storage_changed:
+            self._check_storage()
         self.frames += 1
         if self.frames % _LIVE_EVERY_FRAMES == 0:
             self._link_rate(now_ms)
@@ -289,6 +292,7 @@ class App:
             st.heat = 0
 
     def _check_storage(self):
+        self._storage_changed = False
         # Called after store changes, not per frame (statvfs allocates).
         # Nearly full: the next few sessions saved (a tenth of the record
         # bound) would evict an unsynced one. Synced records are not
@@ -354,7 +358,7 @@ class App:
                 self._later_acks.append(rec_id)  # at most the store's records
             return True  # marked synced on flash when the session is over
         done = self.store.ack(rec_id)
-        self._check_storage()
+        self._storage_changed = True  # checked once after the request, not per id
         return done
 
     def _write_later(self):

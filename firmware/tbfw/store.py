@@ -278,6 +278,8 @@ class Store:
         used = self.used_bytes() + saves * need
         for usage in self._bad.values():
             used -= usage  # quarantined files go first
+        if count <= limit and used <= budget:
+            return 0  # the usual answer, without a sorted copy (called after every ack)
         lost = 0
         for rec in sorted(self._recs.values(), key=_eviction_order):
             if count <= limit and used <= budget:
