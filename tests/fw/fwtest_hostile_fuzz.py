@@ -32,7 +32,8 @@ _JSON_JUNK = (b"1e999", b"-1e999", b"-1", b"0", b"null", b"true", b"[]", b"{}", 
 
 
 def _base(sessions=3):
-    """A flash with saved sessions (one acknowledged): (root, {id: bytes})."""
+    """A flash with saved sessions (one acknowledged) and a config:
+    (root, {id: bytes}, {file under root: the record id it holds, or None})."""
     root = scratch_dir() + "/base"
     hostile.rmtree(root)
     os.mkdir(root)
@@ -41,7 +42,13 @@ def _base(sessions=3):
         hostile.save_session(host)
     saved = host.syncable()
     assert host.call("ack", {"recs": [sorted(saved)[0]]}).kind == "ok"
-    return root, saved
+    assert host.call("config-set", {"set": {"meeting_min": 45}}).kind == "ok"
+    own = {"/config.json": None, "/data/boot.txt": None, "/data/boot2.txt": None}
+    for rec in host.dev.store.records():
+        own["/data/sessions/%08d.%s" % (rec["seq"], "s" if rec["synced"] else "u")] = rec["id"]
+    for path in own:
+        assert hostile.exists(root + path), path
+    return root, saved, own
 
 
 def _record_files(root):
@@ -125,10 +132,24 @@ def _value(rng, depth):
     return {str(k): v for k, v in out.items()}
 
 
-def _junk(rng, root, records, fresh):
-    """Add 1 to 4 new files or folders (never over an existing path)."""
+def _junk(rng, root, records, fresh, own):
+    """Add 1 to 4 new files or folders, and now and then put junk in place
+    of one of the flash's own files (`own`: path -> the record id it holds,
+    or None). Returns (what was added, the record ids whose file went)."""
     places = [root, root + "/data", root + "/data/sessions"]
     added = []
+    gone = []
+    if own and rng.randrange(4) == 0:
+        path = rng.choice(sorted(own))
+        os.remove(root + path)
+        if rng.randrange(6) == 0:
+            os.mkdir(root + path)
+        else:
+            data = _content(rng, records)
+            hostile.write(root + path, data if data is not None else os.urandom(100000))
+        added.append("over " + path)
+        if own[path] is not None:
+            gone.append(own[path])
     for _ in range(rng.randrange(1, 5)):
         where = rng.choice(places)
         if not hostile.is_dir(where):
@@ -151,7 +172,7 @@ def _junk(rng, root, records, fresh):
             else:
                 hostile.write(path, data)
         added.append(path[len(root):])
-    return added
+    return added, gone
 
 
 def _check(root, saved):
@@ -167,10 +188,11 @@ def _check(root, saved):
 
 
 def test_flash_folder_fuzz():
-    base, saved = _base()
+    base, saved, own = _base()
     records = _record_files(base)
     work = scratch_dir() + "/fz"
-    counts = {"cases": 0, "boots": 0, "refused": 0, "crashes": 0, "lost": 0, "junk": 0, "problems": 0}
+    counts = {"cases": 0, "boots": 0, "refused": 0, "crashes": 0, "lost": 0, "junk": 0, "problems": 0,
+              "overwritten": 0}
     failures = []
     for case in range(FLASH_CASES):
         rng = random.Random(case) if hasattr(random, "Random") else None
@@ -185,7 +207,12 @@ def test_flash_folder_fuzz():
         else:
             hostile.copytree(base, work)
             expect = saved
-        added = _junk(rng, work, records, fresh)
+        added, gone = _junk(rng, work, records, fresh, {} if fresh else own)
+        if gone:  # a record file overwritten costs that record, and no other
+            expect = dict(expect)
+            for rec_id in gone:
+                del expect[rec_id]
+        counts["overwritten"] += len([a for a in added if a.startswith("over ")])
         counts["junk"] += len(added)
         counts["cases"] += 1
         stage = "boot"
@@ -236,7 +263,7 @@ _ARG_KEYS = {
 
 
 def test_every_commands_arguments_fuzz():
-    base, saved = _base()
+    base, saved, _own = _base()
     root = scratch_dir() + "/args"
     hostile.rmtree(root)
     hostile.copytree(base, root)
