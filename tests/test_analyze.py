@@ -7,9 +7,11 @@ import wave
 
 import numpy as np
 import pytest
+from scipy import signal
 from talkbalance import board, signals
 from talkbalance.analyze import analyze
 from talkbalance.cli import main
+from wavmake import encode, wav_bytes
 
 
 def _write(path, data, rate=16000, width=2, channels=None):
@@ -23,17 +25,19 @@ def _write(path, data, rate=16000, width=2, channels=None):
 
 
 @pytest.mark.parametrize("make, message", [
-    (lambda p: _write(p, np.zeros((1600, 4)), rate=44100), "44100 Hz; the board runs at 16000 Hz"),
-    (lambda p: _write(p, np.zeros((1600, 3))), "3 channels"),
-    (lambda p: _write(p, np.full((1600, 4), 128), width=1), "8-bit samples"),
-    (lambda p: p.write_bytes(b"hello, not a wav at all" * 10) and p, "not a usable WAV file"),
+    (lambda p: _write(p, np.zeros((1600, 3))), "3 channels; 2 (one pair) or 4"),
+    (lambda p: _write(p, np.zeros((1600, 4)), rate=47999), "47999 Hz is an unusual rate"),
+    (lambda p: p.write_bytes(b"hello, not a wav at all" * 10) and p, "a text file, not a recording"),
+    (lambda p: p.write_bytes(b"fLaC" + bytes(200)) and p, "a FLAC file, not a WAV file"),
     (lambda p: p.write_bytes(_write(p, np.zeros((16000, 4))).read_bytes()[:20000]) and p, "truncated"),
+    (lambda p: p.mkdir() or p, "a directory, not a recording"),
 ])
 def test_bad_recordings_are_rejected_clearly(tmp_path, capsys, make, message):
     path = make(tmp_path / "rec.wav")
     assert main(["analyze", str(path)]) == 1
     err = capsys.readouterr().err
     assert err.startswith("talkbalance: ") and message in err, err
+    assert len(err.splitlines()) <= 2 and err.endswith("\n")  # the message, and a hint
 
 
 def test_missing_file(tmp_path, capsys):
@@ -61,21 +65,22 @@ def test_analyze_two_talkers_on_micropython(tmp_path):
     audio, truth = _two_talkers()
     path = _write(tmp_path / "two.wav", audio)
     result = analyze(path, frames=True)
-    rec = result.record
-    assert rec["schema"] == 2 and rec["end_reason"] == "end_of_recording"
+    assert len(result.sessions) == 1 and result.conversion is None
+    rec = result.sessions[0]
+    assert rec["schema"] == 2 and rec["end_reason"] == "end_of_recording" and rec["start"] == 0
     ini, par = rec["talkers"]
     assert ini["role"] == "initiator" and par["role"] == "partner"
     assert abs(((ini["azimuth_deg"] - 40 + 180) % 360) - 180) < 10, rec["talkers"]
     assert abs(((par["azimuth_deg"] - 220 + 180) % 360) - 180) < 10, rec["talkers"]
     assert abs(ini["share"] - 0.5) < 0.08, rec["talkers"]
-    assert len(result.frames) == rec["frames_analyzed"] == 24 * 50
+    assert len(result.frames) == 24 * 50 and result.audio_s == 24
 
 
 def test_analyze_json_and_two_channel_recording(tmp_path, capsys):
     audio, _ = _two_talkers(seconds=12)
     path = _write(tmp_path / "pair.wav", audio[:, :2].copy())
     assert main(["analyze", str(path), "--json", "--set", "initiator_rule=second"]) == 0
-    rec = json.loads(capsys.readouterr().out)
+    (rec,) = json.loads(capsys.readouterr().out)
     assert rec["initiator_bound_by"] == "second"
     assert rec["config"]["initiator_rule"] == "second"
 
@@ -84,4 +89,39 @@ def test_bad_config_override(tmp_path, capsys):
     audio, _ = _two_talkers(seconds=3)
     path = _write(tmp_path / "x.wav", audio)
     assert main(["analyze", str(path), "--set", "frame_ms=99"]) == 1
-    assert "frame_ms" in capsys.readouterr().err
+    out, err = capsys.readouterr()
+    assert out == "" and err == "talkbalance: config: frame_ms: must be from 10 to 32, not 99\n"
+
+
+def test_no_speech_is_explained(tmp_path, capsys):
+    rng = np.random.default_rng(2)
+    path = _write(tmp_path / "quiet.wav", rng.normal(0, 3, (90 * 16000, 4)))
+    assert main(["analyze", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("no session: no speech in 1:30 of audio; its loudest moment is ") and "duration" not in out
+    assert main(["analyze", str(path), "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out) == [] and "no speech in 1:30" in err
+
+
+def test_one_voice_is_explained(tmp_path, capsys):
+    rng = np.random.default_rng(3)
+    src = 3000 * signals.speech_like(20 * 16000, 16000, rng)
+    audio = signals.render_far_field(src, board.load(), 40.0).T + rng.normal(0, 30, (20 * 16000, 4))
+    path = _write(tmp_path / "one.wav", np.clip(audio, -32768, 32767))
+    assert main(["analyze", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("no session: speech for 0:") and "never two talkers" in out
+
+
+@pytest.mark.parametrize("rate, bits", [(48000, 24), (44100, 32), (16000, 8)])
+def test_other_formats_are_converted_and_said_so(tmp_path, capsys, rate, bits):
+    audio, _ = _two_talkers(seconds=12)
+    x = signal.resample_poly(audio, rate, 16000, axis=0) if rate != 16000 else audio
+    path = tmp_path / "rec.wav"
+    path.write_bytes(wav_bytes(encode(x, bits, "int"), 4, rate, bits))
+    assert main(["analyze", str(path), "--json"]) == 0
+    out, err = capsys.readouterr()
+    (rec,) = json.loads(out)
+    assert abs(rec["talkers"][0]["share"] - 0.5) < 0.08
+    assert err.startswith(f"analyze: rec.wav: {rate} Hz {bits}-bit integer, 4 channels; converted to 16-bit")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import struct
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -11,38 +9,7 @@ from hypothesis import strategies as st
 from scipy import signal
 from talkbalance import recording
 from talkbalance.errors import InputError
-
-GUID_TAIL = bytes.fromhex("000000001000800000aa00389b71")
-
-
-def wav_bytes(samples: bytes, channels: int, rate: int, bits: int, tag: int = 1,
-              extensible: bool = False, extra_chunk: bool = False) -> bytes:
-    """A WAV file built by hand (the wave module writes integer PCM only)."""
-    block = channels * bits // 8
-    if extensible:
-        fmt = struct.pack("<HHIIHHHHI", 0xFFFE, channels, rate, rate * block, block, bits, 22, bits, 0)
-        fmt += struct.pack("<H", tag) + GUID_TAIL
-    else:
-        fmt = struct.pack("<HHIIHH", tag, channels, rate, rate * block, block, bits)
-    body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt
-    if extra_chunk:
-        body += b"LIST" + struct.pack("<I", 5) + b"abcde\x00"
-    body += b"data" + struct.pack("<I", len(samples)) + samples
-    return b"RIFF" + struct.pack("<I", len(body)) + body
-
-
-def encode(x16: np.ndarray, bits: int, encoding: str) -> bytes:
-    """int16-scale samples -> raw bytes of the given width."""
-    if encoding == "float":
-        return (x16 / 32768.0).astype("<f4" if bits == 32 else "<f8").tobytes()
-    if bits == 8:
-        return (np.round(x16 / 256.0) + 128).clip(0, 255).astype(np.uint8).tobytes()
-    if bits == 16:
-        return x16.astype("<i2").tobytes()
-    if bits == 24:
-        v = (x16.astype(np.int64) * 256).astype("<i4").tobytes()
-        return b"".join(v[i:i + 3] for i in range(0, len(v), 4))
-    return (x16.astype(np.int64) * 65536).astype("<i4").tobytes()
+from wavmake import GUID_TAIL, encode, wav_bytes
 
 
 def decode(fmt: recording.WavFormat, rate: int, block_s: float = 2.0) -> np.ndarray:

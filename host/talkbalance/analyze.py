@@ -1,8 +1,13 @@
-"""Run the firmware pipeline over a recording and return the session record.
+"""Run the firmware pipeline over a recording and return its sessions.
 
-The pipeline runs on the MicroPython unix port (the real runtime), fed from
-a 16-bit PCM WAV in the board's channel order. The record is the same object
-the device stores and syncs (docs/record.md).
+The pipeline runs on the MicroPython unix port (the real runtime). The
+recording is read by `talkbalance.recording` (any WAV rate, integer width or
+float) and streamed to it as 16-bit audio at the board's rate; a recording
+already in that form goes in as it is. As on the device, a session that ends
+(silence, maximum length) is recorded and listening starts over, so every
+conversation in the recording is found. Each record is the same object the
+device stores and syncs (docs/record.md); its `start` is its offset in the
+recording, in whole seconds.
 """
 
 from __future__ import annotations
@@ -10,44 +15,54 @@ from __future__ import annotations
 import json
 import subprocess
 import tempfile
-import wave
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from talkbalance import board as boardfile
-from talkbalance import paths
+from talkbalance import paths, recording
 from talkbalance.errors import InputError, TalkbalanceError
 from talkbalance.fw import config as fwconfig
 
 MAIN = Path(__file__).resolve().parent / "mp" / "analyze_main.py"
+_NO_LEVEL_Q8 = -32768
 
 
 @dataclass
 class Analysis:
-    record: dict
-    frames: str  # per-frame codes (see mp/analyze_main.py), "" unless asked
+    sessions: list[dict]  # the session records, in the order they start
+    frames: str  # per-frame codes over the whole recording (see mp/analyze_main.py), "" unless asked
+    audio_s: float  # audio analysed
+    speech_s: float  # speech heard by the front end, in or out of sessions
+    loudest_dbfs: float | None  # the loudest frame's level; None for no audio
+    conversion: str | None = None  # how the recording was converted on the way in
+    frame_ms: int = 20
+
+    def longest(self) -> dict | None:
+        """The longest session's record (a recording of one conversation)."""
+        return max(self.sessions, key=lambda r: r["duration_s"], default=None)
+
+    def no_session_reason(self) -> str:
+        """Why a recording gave no session, in words (empty when it gave one)."""
+        if self.sessions:
+            return ""
+        length = _mmss(self.audio_s)
+        if self.audio_s < 1:
+            return "no session: the recording holds no audio"
+        if self.speech_s == 0:
+            level = "" if self.loudest_dbfs is None else f"; its loudest moment is {self.loudest_dbfs:.0f} dBFS"
+            return (f"no session: no speech in {length} of audio{level} "
+                    f"(a silent or very quiet recording, or the wrong channels?)")
+        return (f"no session: speech for {_mmss(self.speech_s)} in {length} of audio, but never two talkers "
+                f"from two directions; a session starts once both are heard (one voice, or talkers "
+                f"too close in direction, or the channels not in the board's order?)")
 
 
-def check_wav(path: Path, rate: int) -> tuple[int, int]:
-    """Validate a recording; return (channels, frames) or raise InputError."""
-    if not path.is_file():
-        raise InputError(f"{path}: no such file")
-    try:
-        with wave.open(str(path), "rb") as w:
-            channels, width, wav_rate, frames = w.getnchannels(), w.getsampwidth(), w.getframerate(), w.getnframes()
-    except (wave.Error, EOFError) as exc:
-        raise InputError(f"{path}: not a usable WAV file ({exc})", "record 16-bit PCM WAV") from None
-    if width != 2:
-        raise InputError(f"{path}: {8 * width}-bit samples; 16-bit PCM is needed", "convert with: sox IN -b 16 OUT.wav")
-    if channels not in (2, 4):
-        raise InputError(f"{path}: {channels} channels; 2 (one pair) or 4 (two pairs) are needed")
-    if wav_rate != rate:
-        raise InputError(f"{path}: {wav_rate} Hz; the board runs at {rate} Hz", f"resample: sox IN -r {rate} OUT.wav")
-    expected = 44 + frames * channels * 2
-    size = path.stat().st_size
-    if size < expected:
-        raise InputError(f"{path}: truncated ({size} bytes, header promises {expected})")
-    return channels, frames
+def _mmss(seconds: float) -> str:
+    s = int(round(seconds))
+    return f"{s // 60}:{s % 60:02d}"
 
 
 def one_pair_board(desc: dict) -> dict:
@@ -61,37 +76,120 @@ def one_pair_board(desc: dict) -> dict:
     return out
 
 
+def open_recording(wav_path: str | Path, desc: dict) -> recording.WavFormat:
+    """The recording's format, checked against the board: 2 channels (one
+    pair) or the board's own count; the rate convertible to the board's."""
+    fmt = recording.read_format(wav_path)
+    if fmt.channels not in (2, desc["channels"]):
+        raise InputError(f"{fmt.path}: {fmt.channels} channels; 2 (one pair) or {desc['channels']} "
+                         f"(the board's microphones, in its channel order) are needed")
+    recording.check_rate(fmt, desc["sample_rate_hz"])
+    return fmt
+
+
+def _feed(fmt: recording.WavFormat, rate: int, sink: IO[bytes], failed: list[BaseException]) -> None:
+    """Write the converted audio into the pipeline's standard input."""
+    try:
+        for chunk in recording.pcm16_chunks(fmt, rate):
+            sink.write(chunk)
+    except BrokenPipeError:
+        pass  # the pipeline stopped early; its own output says why
+    except (OSError, ValueError) as exc:
+        failed.append(exc)
+    finally:
+        try:
+            sink.close()
+        except BrokenPipeError:
+            pass
+
+
 def analyze(wav_path: str | Path, board_path: str | Path | None = None,
-            overrides: dict | None = None, frames: bool = False, timeout: float = 1800) -> Analysis:
-    wav_path = Path(wav_path)
+            overrides: dict | None = None, frames: bool = False,
+            progress: Callable[[float, float], None] | None = None,
+            converting: Callable[[str], None] | None = None) -> Analysis:
+    """Every session in the recording. progress(done_s, total_s) is called
+    as the audio goes through (every 30 s of audio); converting(note) before
+    the analysis starts, if the recording is converted on the way in."""
     desc = boardfile.load(board_path)
     try:
         cfg = fwconfig.merge_user(overrides or {})
     except fwconfig.ConfigError as exc:
         raise InputError(f"config: {exc}") from None
-    channels, _ = check_wav(wav_path, desc["sample_rate_hz"])
+    fmt = open_recording(wav_path, desc)
+    rate = desc["sample_rate_hz"]
+    total_frames = recording.output_frames(fmt, rate)
+    data_bytes = total_frames * 2 * fmt.channels
+    frame_s = cfg["frame_ms"] / 1000
+    note = fmt.conversion(rate)
+    if note and converting is not None:
+        converting(note)
     with tempfile.TemporaryDirectory(prefix="tb-analyze-") as tmp:
         board_file = Path(board_path) if board_path else paths.board_path()
-        if channels == 2 and desc["channels"] == 4:
+        if fmt.channels == 2 and desc["channels"] != 2:
             board_file = Path(tmp) / "board.json"
             board_file.write_text(json.dumps(one_pair_board(desc)))
-        elif channels != desc["channels"]:
-            raise InputError(f"{wav_path}: {channels} channels, but the board has {desc['channels']} microphones")
         cfg_file = Path(tmp) / "config.json"
         cfg_file.write_text(json.dumps(cfg))
-        cmd = paths.micropython() + [str(MAIN), str(paths.firmware_dir()), str(board_file), str(wav_path),
-                                     str(cfg_file)]
+        cmd = paths.micropython() + [str(MAIN), str(paths.firmware_dir()), str(board_file), str(cfg_file),
+                                     str(data_bytes)]
         if frames:
             cmd.append("frames")
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-    record, codes = None, ""
-    for line in proc.stdout.splitlines():
-        if line.startswith("@@ERROR "):
-            raise InputError(f"{wav_path}: {line[8:]}")
-        if line.startswith("@@RECORD "):
-            record = json.loads(line[9:])
+        failed: list[BaseException] = []
+        feeder = None
+        with open(fmt.path, "rb") as wav_file:
+            if fmt.is_pcm16(rate):  # already the pipeline's form: the file itself is its input
+                wav_file.seek(fmt.data_offset)
+                proc = subprocess.Popen(cmd, stdin=wav_file, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            else:
+                proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                assert proc.stdin is not None
+                feeder = threading.Thread(target=_feed, args=(fmt, rate, proc.stdin, failed), daemon=True)
+                feeder.start()
+            errors: list[bytes] = []
+            drain = threading.Thread(target=lambda: errors.append(proc.stderr.read() if proc.stderr else b""),
+                                     daemon=True)
+            drain.start()
+            sessions, codes, end, tail, error = _read_output(proc, progress, frame_s, total_frames / rate)
+            if error:
+                proc.kill()
+            proc.wait()
+            drain.join()
+            if feeder is not None:
+                feeder.join()
+    if error:
+        raise InputError(f"{fmt.path}: {error}")
+    if failed:
+        raise InputError(f"{fmt.path}: could not be read ({failed[0]})")
+    if proc.returncode != 0 or end is None:
+        raise TalkbalanceError(f"the firmware pipeline failed on {fmt.path}:\n"
+                               f"{tail[-1500:]}{b''.join(errors).decode(errors='replace')[-1500:]}")
+    n, speech, loudest = end
+    return Analysis(sessions, codes, audio_s=n * frame_s, speech_s=speech * frame_s,
+                    loudest_dbfs=None if loudest == _NO_LEVEL_Q8 else loudest / 256,
+                    conversion=note, frame_ms=cfg["frame_ms"])
+
+
+def _read_output(proc: subprocess.Popen, progress: Callable[[float, float], None] | None, frame_s: float,
+                 total_s: float) -> tuple[list[dict], str, tuple[int, int, int] | None, str, str]:
+    """The pipeline's output lines: records, frame codes, the closing counts,
+    other output (for a failure's message), an error it reported."""
+    sessions: list[dict] = []
+    codes, end, tail = "", None, ""
+    assert proc.stdout is not None
+    for raw in proc.stdout:
+        line = raw.decode(errors="replace").rstrip("\n")
+        if line.startswith("@@SESSION "):
+            sessions.append(json.loads(line[10:]))
+        elif line.startswith("@@PROGRESS "):
+            if progress is not None:
+                progress(int(line[11:]) * frame_s, total_s)
         elif line.startswith("@@FRAMES "):
             codes = line[9:]
-    if proc.returncode != 0 or record is None:
-        raise TalkbalanceError(f"the firmware pipeline failed on {wav_path}:\n{proc.stdout[-1500:]}{proc.stderr[-1500:]}")
-    return Analysis(record, codes)
+        elif line.startswith("@@END "):
+            n, speech, loudest = (int(v) for v in line[6:].split())
+            end = (n, speech, loudest)
+        elif line.startswith("@@ERROR "):
+            return sessions, codes, end, tail, line[8:]
+        else:
+            tail = (tail + line + "\n")[-1500:]
+    return sessions, codes, end, tail, ""

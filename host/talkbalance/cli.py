@@ -22,7 +22,7 @@ EXIT_PIPE_CLOSED = 128 + 13  # 128 + SIGPIPE
 # name -> (module under talkbalance.commands, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "board": ("board", "check a board file and print what it describes"),
-    "analyze": ("analyze", "run the firmware pipeline over a WAV recording and print the session record"),
+    "analyze": ("analyze", "run the firmware pipeline over a WAV recording and print every session in it"),
     "scene": ("scene", "simulate a two-person conversation: a WAV recording and its ground truth"),
     "evaluate": ("evaluate", "score the firmware pipeline against simulated scenes with ground truth"),
     "sessions": ("sessions", "list the sessions stored on this laptop"),

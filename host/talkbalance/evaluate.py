@@ -63,16 +63,16 @@ def score(name: str, record: dict, frames: str, truth: dict) -> SceneScore:
         if t in "12" and said:
             single += 1
             right += a == t
-    roles = {t["role"]: t for t in record["talkers"]}
+    roles = {t["role"]: t for t in record.get("talkers", [])}  # none: no session found
     true_roles = {t["role"]: t for t in truth["talkers"]}
-    share = roles["initiator"].get("share")
+    share = roles.get("initiator", {}).get("share")
     true_share = truth["initiator_share"]
     az_errors = []
     for role in ("initiator", "partner"):
-        az = roles[role].get("azimuth_deg")
+        az = roles.get(role, {}).get("azimuth_deg")
         if az is not None:
             az_errors.append(angle_diff(az, true_roles[role]["azimuth_deg"]))
-    ini_az = roles["initiator"].get("azimuth_deg")
+    ini_az = roles.get("initiator", {}).get("azimuth_deg")
     initiator_found = ini_az is not None and angle_diff(ini_az, true_roles["initiator"]["azimuth_deg"]) < angle_diff(
         ini_az, true_roles["partner"]["azimuth_deg"])
     heat_true = truth.get("heat", [])
@@ -99,7 +99,7 @@ def score(name: str, record: dict, frames: str, truth: dict) -> SceneScore:
 def evaluate_files(wav: Path, truth_path: Path, board: str | None = None) -> SceneScore:
     truth = json.loads(Path(truth_path).read_text())
     result = analyze(wav, board, frames=True)
-    return score(Path(wav).stem, result.record, result.frames, truth)
+    return score(Path(wav).stem, result.longest() or {}, result.frames, truth)
 
 
 @dataclass

@@ -274,7 +274,7 @@ class Latency:
 
 def _swapped(record: dict, truth: dict) -> bool:
     """True when the record's initiator sits at the true partner's direction."""
-    roles = {t["role"]: t.get("azimuth_deg") for t in record["talkers"]}
+    roles = {t["role"]: t.get("azimuth_deg") for t in record.get("talkers", [])}
     true = {t["role"]: t["azimuth_deg"] for t in truth["talkers"]}
     ini = roles.get("initiator")
     if ini is None:

@@ -16,7 +16,7 @@ few blocks whatever the recording's length.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -160,8 +160,8 @@ def read_format(path: str | Path) -> WavFormat:
     elif tag == FLOAT and bits in _FLOAT_BITS:
         encoding = "float"
     else:
-        kind = {PCM: "integer", FLOAT: "float"}.get(tag, f"format tag {tag}")
-        raise InputError(f"{path}: {bits}-bit {kind} samples; PCM 8/16/24/32-bit or float 32/64-bit is needed",
+        name = {PCM: "integer", FLOAT: "float"}.get(tag, f"format tag {tag}")
+        raise InputError(f"{path}: {bits}-bit {name} samples; PCM 8/16/24/32-bit or float 32/64-bit is needed",
                          CONVERT_HINT)
     if channels < 1 or block != channels * bits // 8:
         raise InputError(f"{path}: inconsistent WAV header ({channels} channels, {bits}-bit, {block}-byte frames)")
@@ -227,32 +227,46 @@ def design_filter(up: int, down: int) -> np.ndarray:
 
 def pcm16_chunks(fmt: WavFormat, rate: int, block_s: float = _BLOCK_S) -> Iterator[bytes]:
     """The recording as interleaved little-endian int16 at `rate`, block by block."""
+    block = max(1, int(block_s * fmt.rate))
     if fmt.is_pcm16(rate):
-        yield from _raw_blocks(fmt, max(1, int(block_s * fmt.rate)))
+        yield from _raw_blocks(fmt, block)
         return
     up, down = ratio(fmt.rate, rate)
-    if up == down == 1:
-        for raw in _raw_blocks(fmt, max(1, int(block_s * fmt.rate))):
-            yield _pcm16(_to_int16_scale(raw, fmt))
+    if up != down:
+        check_rate(fmt, rate)
+    samples = (_to_int16_scale(raw, fmt) for raw in _raw_blocks(fmt, block))
+    for y in resample_stream(samples, fmt.rate, rate, block_s):
+        yield _pcm16(y)
+
+
+def resample_stream(blocks: Iterable[np.ndarray], rate_in: int, rate_out: int,
+                    block_s: float = _BLOCK_S) -> Iterator[np.ndarray]:
+    """Resample (frames, channels) float blocks of any size from rate_in to
+    rate_out with resample_poly's filter, a block at a time. Each block is
+    resampled with context on both sides (zeros before the start, as
+    resample_poly pads), in multiples of `down` so that its output lines up:
+    the result equals resample_poly over the whole signal."""
+    up, down = ratio(rate_in, rate_out)
+    if up == down:
+        yield from blocks
         return
-    check_rate(fmt, rate)
     h = design_filter(up, down)
     half_len = (len(h) - 1) // 2
-    # Input samples of context each side: the filter's reach, in whole
-    # multiples of `down` so each block's output lines up with the whole's.
-    context = down * math.ceil((half_len // up + 2) / down)
-    block = down * max(1, round(block_s * fmt.rate / down))
-    out_context = context * up // down
-    pending = np.zeros((context, fmt.channels))  # left context: the zeros resample_poly pads with
-    for raw in _raw_blocks(fmt, block):
-        pending = np.concatenate((pending, _to_int16_scale(raw, fmt)))
+    context = down * math.ceil((half_len // up + 2) / down)  # input samples each side
+    block = down * max(1, round(block_s * rate_in / down))
+    out_context, out_block = context * up // down, block * up // down
+    pending: np.ndarray | None = None
+    for x in blocks:
+        if pending is None:
+            pending = np.zeros((context, x.shape[1]))
+        pending = np.concatenate((pending, x))
         while len(pending) >= 2 * context + block:
             y = signal.resample_poly(pending[:2 * context + block], up, down, axis=0, window=h)
-            yield _pcm16(y[out_context:out_context + block * up // down])
+            yield y[out_context:out_context + out_block]
             pending = pending[block:]
-    if len(pending) > context:
+    if pending is not None and len(pending) > context:
         y = signal.resample_poly(pending, up, down, axis=0, window=h)
-        yield _pcm16(y[out_context:])
+        yield y[out_context:]
 
 
 def output_frames(fmt: WavFormat, rate: int) -> int:

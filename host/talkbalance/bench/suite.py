@@ -161,7 +161,7 @@ def run_scene(wav: Path, truth_path: Path, board: dict, progress: Progress = _qu
         tmp = cache_file.with_name(cache_file.name + ".part.npz")
         np.savez(tmp, key=np.array(key), **arrays)
         tmp.replace(cache_file)
-    return SceneRun(name, truth, frames * peers.FRAME_MS / 1000, ours.record, ours.frames, ours_wall,
+    return SceneRun(name, truth, frames * peers.FRAME_MS / 1000, ours.longest() or {}, ours.frames, ours_wall,
                     vad, directions, peers.levels_q8(audio, rate), cpu)
 
 

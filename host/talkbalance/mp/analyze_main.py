@@ -1,13 +1,23 @@
-# Runs the firmware pipeline over a WAV recording on the MicroPython unix port.
+# Runs the firmware pipeline over a recording on the MicroPython unix port.
 #
-#   micropython analyze_main.py FIRMWARE_DIR BOARD_FILE WAV CONFIG_FILE [frames]
+#   micropython analyze_main.py FIRMWARE_DIR BOARD_FILE CONFIG_FILE DATA_BYTES [frames]
 #
+# Standard input: DATA_BYTES of interleaved 16-bit little-endian samples at
+# the board's rate, in its channel order (the host converts recordings; a
+# file already in that form is given as standard input directly).
 # CONFIG_FILE holds the user config overrides as JSON (a file, not an
 # argument: the unix port's launcher fails on arguments over 255 bytes).
 #
-# Prints "@@RECORD <json>" (the session record), and with `frames` also
-# "@@FRAMES <codes>": one character per frame, 0 silence, 1 initiator,
-# 2 partner, 3 both, 4 speech not attributed. Errors: "@@ERROR <message>".
+# As on the device, a session that ends (silence, maximum length) is
+# recorded and the conversation starts over, so a recording may hold any
+# number of sessions. The clock is the recording's: a record's `start` is
+# its offset in the recording, in whole seconds. Output lines:
+#   @@SESSION <json>     each session's record, in order
+#   @@PROGRESS <frames>  every 30 s of audio
+#   @@FRAMES <codes>     with `frames`: one character per frame, 0 silence,
+#                        1 initiator, 2 partner, 3 both, 4 speech not attributed
+#   @@END <frames> <speech frames> <loudest frame, dBFS * 256>
+#   @@ERROR <message>
 import json
 import sys
 
@@ -15,61 +25,90 @@ sys.path.insert(0, sys.argv[1])
 
 from tbfw import config, talker  # noqa: E402
 from tbfw.pipeline import Pipeline  # noqa: E402
-from tbfw.session import ENDED  # noqa: E402
-from tbfw.wav import WavError, WavReader  # noqa: E402
+from tbfw.session import ENDED, IDLE, SESSION  # noqa: E402
+
+_PROGRESS_S = 30
+
+
+def _read_full(stream, buf):
+    """Fill buf from a pipe or file (a pipe may return less than asked)."""
+    got = stream.readinto(buf) or 0
+    if got == len(buf) or got == 0:
+        return got
+    view = memoryview(buf)
+    while got < len(buf):
+        k = stream.readinto(view[got:])
+        if not k:
+            break
+        got += k
+    return got
 
 
 def main():
-    board_path, wav_path = sys.argv[2], sys.argv[3]
+    board_path, data_bytes = sys.argv[2], int(sys.argv[4])
     want_frames = len(sys.argv) > 5 and sys.argv[5] == "frames"
     try:
         desc = config.load_board(board_path)
-        cfg = config.merge_user(config.load_json(sys.argv[4], "config"))
-        wav = WavReader(open(wav_path, "rb"))
-    except (config.ConfigError, WavError, OSError) as exc:
+        cfg = config.merge_user(config.load_json(sys.argv[3], "config"))
+    except (config.ConfigError, OSError) as exc:
         print("@@ERROR", exc)
         return
-    if wav.rate != desc["sample_rate_hz"]:
-        print("@@ERROR recording is %d Hz; the board runs at %d Hz" % (wav.rate, desc["sample_rate_hz"]))
-        return
-    if wav.channels != desc["channels"]:
-        print("@@ERROR recording has %d channels; the board has %d microphones" % (wav.channels, desc["channels"]))
-        return
     pipe = Pipeline(desc, cfg, "wav", 0)
-    buf = bytearray(pipe.frame_samples * wav.frame_bytes)
+    conv = pipe.conv
+    buf = bytearray(pipe.frame_samples * 2 * desc["channels"])
+    total = data_bytes // len(buf)
     frame_s = cfg["frame_ms"] / 1000
-    codes = bytearray(wav.frames // pipe.frame_samples + 1) if want_frames else None
+    progress_every = _PROGRESS_S * 1000 // cfg["frame_ms"]
+    codes = bytearray(total + 1) if want_frames else None
     # confident azimuth of each frame (degrees // 2, 255 = none), to show how
     # speech heard before the talkers were learned was credited
-    dirs = bytearray(len(codes)) if codes is not None else None
-    n = 0
-    while wav.readinto(buf) == len(buf):
+    dirs = bytearray(total + 1) if want_frames else None
+    stdin = sys.stdin.buffer
+    n = begin = speech = 0
+    loudest = -32768
+    while n < total and _read_full(stdin, buf) == len(buf):
+        idle = conv.state == IDLE
         who = pipe.step_pcm16(buf, int(n * frame_s))
+        if idle and conv.state != IDLE:
+            begin = n  # the conversation's first frame (speech heard)
+        if pipe.fe.speech:
+            speech += 1
+        if pipe.fe.frame_db_q8 > loudest:
+            loudest = pipe.fe.frame_db_q8
         if codes is not None:
             codes[n] = who
-            dirs[n] = pipe.fe.azimuth_deg // 2 if pipe.conv.confident else 255
+            dirs[n] = pipe.fe.azimuth_deg // 2 if conv.confident else 255
         n += 1
-        if pipe.conv.state == ENDED:
-            break
-    conv = pipe.conv
-    if conv.state != ENDED:
+        if conv.state == ENDED:
+            _session(conv, codes, dirs, begin, n)
+            conv.reset()  # as the device does after saving: ready for the next
+        if n % progress_every == 0:
+            print("@@PROGRESS", n)
+    if conv.state == SESSION:
         conv.end_reason = "end_of_recording"
-    rec = conv.record()
-    rec["frames_analyzed"] = n
-    print("@@RECORD", json.dumps(rec))
+        _session(conv, codes, dirs, begin, n)
     if codes is not None:
-        # slot codes -> role codes, now that roles are bound
-        ini = conv.initiator_slot if conv.initiator_slot >= 0 else 0
-        out = bytearray(n)
-        fold = conv.fold_frame
         for i in range(n):
-            c = codes[i]
-            if c == talker.UNKNOWN and i < fold and dirs[i] != 255:
-                c = _nearest(conv.fold_slot_az, dirs[i] * 2)
-            if c == talker.SLOT_A or c == talker.SLOT_B:
-                c = 1 if c - talker.SLOT_A == ini else 2
-            out[i] = 48 + c
-        print("@@FRAMES", out.decode())
+            if codes[i] < 48:  # outside any session: no roles to map
+                codes[i] += 48
+        print("@@FRAMES", bytes(memoryview(codes)[:n]).decode())
+    print("@@END", n, speech, loudest)
+
+
+def _session(conv, codes, dirs, begin, end):
+    """Print the record; turn the session's slot codes into role codes."""
+    print("@@SESSION", json.dumps(conv.record()))
+    if codes is None:
+        return
+    ini = conv.initiator_slot if conv.initiator_slot >= 0 else 0
+    fold = begin + conv.fold_frame
+    for i in range(begin, end):
+        c = codes[i]
+        if c == talker.UNKNOWN and i < fold and dirs[i] != 255:
+            c = _nearest(conv.fold_slot_az, dirs[i] * 2)
+        if c == talker.SLOT_A or c == talker.SLOT_B:
+            c = 1 if c - talker.SLOT_A == ini else 2
+        codes[i] = 48 + c
 
 
 def _nearest(slot_az, az):
