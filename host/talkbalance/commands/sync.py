@@ -7,6 +7,7 @@ import json
 import sys
 from typing import TextIO
 
+from talkbalance.commands import _progress
 from talkbalance.commands._common import add_db, open_store
 from talkbalance.commands._link import add_port, connect, warn
 from talkbalance.sync import sync
@@ -18,39 +19,29 @@ class ProgressBar:
     """A one-line bar on a terminal: records and kilobytes fetched."""
 
     def __init__(self, out: TextIO, width: int = 30):
-        self.out = out
-        self.width = width
-        self.shown = False
+        self.bar = _progress.Bar(out, width)
 
     def __call__(self, done: int, total: int, done_bytes: int, total_bytes: int) -> None:
         if total < PROGRESS_MIN_RECORDS:
             return
         frac = done_bytes / total_bytes if total_bytes else done / total
-        full = round(self.width * min(1.0, frac))
-        bar = "#" * full + "-" * (self.width - full)
-        self.out.write(f"\r[{bar}] {done}/{total} sessions, {done_bytes / 1024:.1f} of "
-                       f"{total_bytes / 1024:.1f} KiB")
-        self.out.flush()
-        self.shown = True
+        self.bar.show(frac, f"{done}/{total} sessions, {done_bytes / 1024:.1f} of {total_bytes / 1024:.1f} KiB")
 
     def end(self) -> None:
-        if self.shown:
-            self.out.write("\n")
-            self.out.flush()
+        self.bar.end()
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     add_port(parser)
     add_db(parser)
     parser.add_argument("--no-clock", action="store_true", help="leave the device clock alone")
-    parser.add_argument("--progress", choices=("auto", "always", "never"), default="auto",
+    parser.add_argument("--progress", choices=_progress.CHOICES, default="auto",
                         help="progress bar on stderr (auto: when stderr is a terminal)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
 
 
 def run(args: argparse.Namespace) -> int:
-    show = args.progress == "always" or (args.progress == "auto" and sys.stderr.isatty())
-    bar = ProgressBar(sys.stderr) if show else None
+    bar = ProgressBar(sys.stderr) if _progress.wanted(args.progress) else None
     with connect(args) as dev, open_store(args, create=True) as store:
         try:
             result = sync(dev, store, set_clock=not args.no_clock, progress=bar)
