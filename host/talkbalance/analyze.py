@@ -25,6 +25,7 @@ from talkbalance import board as boardfile
 from talkbalance import paths, recording
 from talkbalance.errors import InputError, TalkbalanceError
 from talkbalance.fw import config as fwconfig
+from talkbalance.records import mmss
 
 MAIN = Path(__file__).resolve().parent / "mp" / "analyze_main.py"
 _NO_LEVEL_Q8 = -32768
@@ -48,21 +49,16 @@ class Analysis:
         """Why a recording gave no session, in words (empty when it gave one)."""
         if self.sessions:
             return ""
-        length = _mmss(self.audio_s)
+        length = mmss(self.audio_s)
         if self.audio_s < 1:
             return "no session: the recording holds no audio"
         if self.speech_s == 0:
             level = "" if self.loudest_dbfs is None else f"; its loudest moment is {self.loudest_dbfs:.0f} dBFS"
             return (f"no session: no speech in {length} of audio{level} "
                     f"(a silent or very quiet recording, or the wrong channels?)")
-        return (f"no session: speech for {_mmss(self.speech_s)} in {length} of audio, but never two talkers "
+        return (f"no session: speech for {mmss(self.speech_s)} in {length} of audio, but never two talkers "
                 f"from two directions; a session starts once both are heard (one voice, or talkers "
                 f"too close in direction, or the channels not in the board's order?)")
-
-
-def _mmss(seconds: float) -> str:
-    s = int(round(seconds))
-    return f"{s // 60}:{s % 60:02d}"
 
 
 def one_pair_board(desc: dict) -> dict:

@@ -9,7 +9,7 @@ import sys
 from talkbalance import analyze as analysis
 from talkbalance.commands import _progress
 from talkbalance.errors import InputError
-from talkbalance.records import format_record
+from talkbalance.records import format_record, mmss
 
 PROGRESS_MIN_S = 60  # shorter recordings finish too fast for a bar
 
@@ -40,11 +40,6 @@ def parse_overrides(items: list[str]) -> dict:
     return out
 
 
-def _mmss(seconds: float) -> str:
-    s = int(seconds)
-    return f"{s // 60}:{s % 60:02d}"
-
-
 def format_sessions(result: analysis.Analysis, name: str) -> str:
     """Each session under a line giving its place in the recording."""
     if not result.sessions:
@@ -52,7 +47,7 @@ def format_sessions(result: analysis.Analysis, name: str) -> str:
     count = len(result.sessions)
     blocks = []
     for k, rec in enumerate(result.sessions, 1):
-        head = f"== session {k} of {count}, from {_mmss(rec['start'])} in {name} =="
+        head = f"== session {k} of {count}, from {mmss(rec['start'])} in {name} =="
         blocks.append(head + "\n" + format_record(rec))
     return "\n\n".join(blocks)
 
@@ -63,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
 
     def progress(done_s: float, total_s: float) -> None:
         if bar is not None and total_s > PROGRESS_MIN_S:
-            bar.show(done_s / total_s, f"{_mmss(done_s)} of {_mmss(total_s)} analysed")
+            bar.show(done_s / total_s, f"{mmss(done_s)} of {mmss(total_s)} analysed")
 
     try:
         result = analysis.analyze(args.wav, args.board, overrides, progress=progress,
