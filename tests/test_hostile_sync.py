@@ -180,3 +180,20 @@ def test_acks_go_in_batches_the_device_takes(tmp_path, records):
     with PtyDevice(root, "t") as rig, Device.connect(rig.path, timeout=TIMEOUT) as dev, LocalStore(db) as local:
         result = sync(dev, local, set_clock=False)
     assert result.new == 90 and result.acked == 90, result.summary()
+
+
+def test_sync_tells_of_sessions_the_device_lost_before_they_were_synced(tmp_path, records, capsys):
+    """Case 7, afterwards: an unsynced session evicted on the device (its
+    store full) is named at the next sync, not only counted in `info`."""
+    from talkbalance.cli import main
+
+    root = str(tmp_path / "flash")
+    st = store.Store(root, max_records=10)
+    many = [dict(records[0], id=f"{DEVICE}-{i}-1", boot=i) for i in range(1, 12)]
+    for rec in many:
+        st.add(rec["id"], json.dumps(rec).encode())
+    st.close()
+    with PtyDevice(root, DEVICE) as rig:
+        assert main(["sync", "--port", rig.path, "--db", str(tmp_path / "db.sqlite3"), "--no-clock"]) == 0
+    err = capsys.readouterr().err
+    assert f"the device lost 1 session before it was synced: {DEVICE}-1-1 (evicted-unsynced)" in err, err

@@ -58,6 +58,7 @@ class SyncResult:
     corrupt: list[tuple[str, str]] = field(default_factory=list)  # (record id, reason)
     unstorable: list[tuple[str, str]] = field(default_factory=list)  # (record id, reason)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (record id, why it was not fetched)
+    lost: list[tuple[str, str]] = field(default_factory=list)  # (record id, reason) lost on the device, never here
     conflicts: list[tuple[str, str]] = field(default_factory=list)  # (record id, stored as)
     clock_offset_s: int | None = None  # device clock minus laptop clock, before setting
     device_boot: int | None = None  # the boot the device is in
@@ -96,6 +97,7 @@ class SyncResult:
                 "corrupt": [{"id": rid, "reason": why} for rid, why in self.corrupt],
                 "unstorable": [{"id": rid, "reason": why} for rid, why in self.unstorable],
                 "skipped": [{"id": rid, "reason": why} for rid, why in self.skipped],
+                "lost": [{"id": rid, "reason": why} for rid, why in self.lost],
                 "conflicts": [{"id": rid, "stored_as": key} for rid, key in self.conflicts],
                 "clock_offset_s": self.clock_offset_s, "clock_set": self.clock_set, "undated": self.undated,
                 "device_state": self.device_state,
@@ -209,10 +211,26 @@ def sync(dev: Device, store: LocalStore, *, set_clock: bool = True, progress: Pr
     if to_ack:
         answer = dev.ack(to_ack)
         result.acked = len(answer["acked"])
-    state = dev.info().get("state")
+    info = dev.info()
+    state = info.get("state")
     result.device_state = state if isinstance(state, str) else None
+    result.lost = _lost_unsynced(info, store, device_id)
     result.seconds = time.monotonic() - began
     return result
+
+
+def _lost_unsynced(info: dict, store: LocalStore, device_id: str) -> list[tuple[str, str]]:
+    """The device's recent losses (its last 8) of sessions this laptop never
+    got: evicted unsynced, cut short, corrupt. Said at every sync while the
+    device remembers them."""
+    counters = info.get("counters")
+    recent = counters.get("recent_drops") if isinstance(counters, dict) else None
+    out = []
+    for entry in recent if isinstance(recent, list) else ():
+        if isinstance(entry, list) and len(entry) == 2 and all(isinstance(x, str) for x in entry) \
+                and not store.has(device_id, entry[0]):
+            out.append((entry[0], entry[1]))
+    return out
 
 
 def _bad_entry(entry) -> str:

@@ -56,6 +56,10 @@ def run(args: argparse.Namespace) -> int:
         warn(f"record {rec_id} cannot be stored ({reason}): left on the device")
     for rec_id, reason in result.skipped:
         warn(f"record {rec_id} was not fetched ({reason}): left on the device")
+    if result.lost:
+        n = len(result.lost)
+        warn(f"the device lost {n} session{'' if n == 1 else 's'} before {'it was' if n == 1 else 'they were'} "
+             "synced: " + ", ".join(f"{rid} ({why})" for rid, why in result.lost))
     for rec_id, key in result.conflicts:
         warn(f"record {rec_id} differs from the session stored under that id: kept as {key}")
     if args.json:
