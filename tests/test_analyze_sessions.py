@@ -86,6 +86,23 @@ def test_two_conversations_give_two_sessions(two_conversations, capsys):
     assert err.endswith("] 12:00 of 12:00 analysed\n")
 
 
+def test_frame_codes_follow_each_sessions_roles(two_conversations):
+    """The per-frame codes cover the whole recording, the pause is silent,
+    and each session's frames carry its own roles: the share they give is
+    the record's."""
+    path, audio, _, _ = two_conversations
+    result = analyze(path, frames=True)
+    codes = result.frames
+    assert len(codes) == len(audio) // (RATE // 50) == 12 * 60 * 50
+    for rec in result.sessions:
+        first = rec["start"] * 50
+        part = codes[first:first + int(rec["duration_s"] * 50) + 50]
+        ini, par = part.count("1") + part.count("3"), part.count("2") + part.count("3")
+        assert abs(ini / (ini + par) - rec["talkers"][0]["share"]) < 0.02, (ini, par, rec["talkers"])
+    pause = codes[int(result.sessions[0]["duration_s"] * 50) + 100:result.sessions[1]["start"] * 50]
+    assert pause.count("0") / len(pause) > 0.99
+
+
 def _upsampled(audio: np.ndarray, factor: int):
     """The recording at `factor` times the rate, streamed in 10 s blocks."""
     blocks = (audio[i:i + 10 * RATE].astype(np.float64) for i in range(0, len(audio), 10 * RATE))
