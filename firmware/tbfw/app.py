@@ -523,8 +523,8 @@ def _ensure_dir(path, problems):
     except OSError:
         pass
     try:
-        os.listdir(path)
-        return
+        if os.stat(path)[0] & 0x4000:
+            return  # a folder (if it cannot be read, the store says so)
     except OSError:
         pass
     problems.append("%s was not a folder: moved aside" % path)

@@ -153,6 +153,12 @@ class OsFs:
     def statvfs(self, path):
         return os.statvfs(path)
 
+    def isdir(self, path):
+        try:
+            return os.stat(path)[0] & 0x4000 != 0
+        except OSError:
+            return False
+
 
 def _check_id(rec_id):
     if not isinstance(rec_id, str) or not 0 < len(rec_id) <= _MAX_ID:
@@ -325,8 +331,10 @@ class Store:
         made again: that costs the file, never the boot."""
         try:
             return self.fs.listdir(self.root)
-        except OSError:
-            pass
+        except OSError as exc:
+            if self.fs.isdir(self.root):  # a read error: keep it, try again at the next boot
+                report["notes"].append("%s cannot be listed (%s)" % (self.root, exc))
+                return []
         aside = self.root + ".bad"
         try:
             self.fs.rename(self.root, aside)

@@ -231,3 +231,17 @@ def test_storage_nearly_full_shows_before_an_unsynced_session_is_evicted():
     assert host.call("ack", {"recs": list(saved)}).kind == "ok"
     host.dev.step()
     assert not host.dev.ring_state.storage_nearly_full
+
+
+def test_a_store_folder_that_cannot_be_listed_is_kept_for_the_next_boot():
+    from tbfw import store
+
+    class NoList(store.OsFs):
+        def listdir(self, path):
+            raise OSError(5)  # EIO: a read error, the folder is there
+
+    root, host, saved = _fresh(2)
+    blind = store.Store(root + "/data/sessions", fs=NoList())
+    assert blind.records() == [] and blind.last_scan["notes"], blind.last_scan
+    assert hostile.is_dir(root + "/data/sessions")
+    _still_fine(root, saved)
