@@ -8,7 +8,7 @@ import wave
 import numpy as np
 import pytest
 from scipy import signal
-from talkbalance import board, signals
+from talkbalance import board, recording, signals
 from talkbalance.analyze import analyze
 from talkbalance.cli import main
 from wavmake import encode, wav_bytes
@@ -125,3 +125,31 @@ def test_other_formats_are_converted_and_said_so(tmp_path, capsys, rate, bits):
     (rec,) = json.loads(out)
     assert abs(rec["talkers"][0]["share"] - 0.5) < 0.08
     assert err.startswith(f"analyze: rec.wav: {rate} Hz {bits}-bit integer, 4 channels; converted to 16-bit")
+
+
+@pytest.mark.parametrize("fault, message", [
+    (OSError("Input/output error"), "could not be read (Input/output error)"),
+    (None, "the audio stopped after 0:01 of 0:03"),
+])
+def test_audio_that_stops_coming_is_an_error(tmp_path, capsys, monkeypatch, fault, message):
+    """A converted recording whose reading fails, or ends early, is never
+    analysed as if it were shorter."""
+    audio, _ = _two_talkers(seconds=3)
+    path = tmp_path / "rec.wav"
+    path.write_bytes(wav_bytes(encode(audio, 24, "int"), 4, 16000, 24))
+    real = recording.pcm16_chunks
+
+    def cut(fmt, rate, block_s=2.0):
+        for k, chunk in enumerate(real(fmt, rate, block_s=1.0)):
+            if k == 1:
+                if fault is not None:
+                    raise fault
+                return
+            yield chunk
+
+    monkeypatch.setattr(recording, "pcm16_chunks", cut)
+    assert main(["analyze", str(path)]) == 1
+    out, err = capsys.readouterr()
+    note, error = err.splitlines()[:2]
+    assert out == "" and note.startswith("analyze: rec.wav: 16000 Hz 24-bit integer")
+    assert error.startswith("talkbalance: ") and message in error, err

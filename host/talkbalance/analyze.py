@@ -90,7 +90,7 @@ def _feed(fmt: recording.WavFormat, rate: int, sink: IO[bytes], failed: list[Bas
             sink.write(chunk)
     except BrokenPipeError:
         pass  # the pipeline stopped early; its own output says why
-    except (OSError, ValueError) as exc:
+    except Exception as exc:  # noqa: BLE001 -- handed to the caller's thread, raised there
         failed.append(exc)
     finally:
         try:
@@ -155,11 +155,17 @@ def analyze(wav_path: str | Path, board_path: str | Path | None = None,
     if error:
         raise InputError(f"{fmt.path}: {error}")
     if failed:
-        raise InputError(f"{fmt.path}: could not be read ({failed[0]})")
+        if isinstance(failed[0], OSError):
+            raise InputError(f"{fmt.path}: could not be read ({failed[0]})")
+        raise failed[0]
     if proc.returncode != 0 or end is None:
         raise TalkbalanceError(f"the firmware pipeline failed on {fmt.path}:\n"
                                f"{tail[-1500:]}{b''.join(errors).decode(errors='replace')[-1500:]}")
     n, speech, loudest = end
+    want = data_bytes // (rate * cfg["frame_ms"] // 1000 * 2 * fmt.channels)
+    if n < want:  # the file shrank, or its audio stopped coming
+        raise InputError(f"{fmt.path}: the audio stopped after {mmss(n * frame_s)} of {mmss(want * frame_s)}",
+                         "was the file changed while it was read?")
     return Analysis(sessions, codes, audio_s=n * frame_s, speech_s=speech * frame_s,
                     loudest_dbfs=None if loudest == _NO_LEVEL_Q8 else loudest / 256,
                     conversion=note, frame_ms=cfg["frame_ms"])
