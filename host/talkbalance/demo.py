@@ -110,7 +110,7 @@ def _play(dev: Device, device: sim.SimDevice, leds: Path, board: Path, duration_
         grb = follower.latest()
         now = time.monotonic()
         line = f"    heard {frames / 50 / 60:4.1f} of {duration_s / 60:.1f} min, state {info.get('state')}"
-        if grb is not None and show_ring:
+        if grb is not None and tty:  # colour escapes only on a terminal, never into a log
             line = ringview.terminal_line(ring, grb) + line
         if tty:
             sys.stdout.write("\r" + line + "   ")

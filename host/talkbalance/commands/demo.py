@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from talkbalance.demo import run_demo
+from talkbalance.localstore import default_path
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -22,4 +24,7 @@ def run(args: argparse.Namespace) -> int:
     result = run_demo(Path(args.out), minutes=args.minutes, speed=args.speed, seed=args.seed, share=args.share,
                       show_ring=not args.no_ring)
     print(f"demo finished in {result.wall_s:.0f} s; files in {args.out}/")
+    prog = sys.argv[0] if Path(sys.argv[0]).name == "talkbalance" else "talkbalance"
+    print(f"look at its session again: {prog} show {result.record['id']} --db {result.db}")
+    print(f"(the demo keeps its own store; sessions synced from a puck go to {default_path()})")
     return 0
