@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -24,7 +25,10 @@ def run(args: argparse.Namespace) -> int:
     result = run_demo(Path(args.out), minutes=args.minutes, speed=args.speed, seed=args.seed, share=args.share,
                       show_ring=not args.no_ring)
     print(f"demo finished in {result.wall_s:.0f} s; files in {args.out}/")
-    prog = sys.argv[0] if Path(sys.argv[0]).name == "talkbalance" else "talkbalance"
+    prog = "talkbalance"
+    if Path(sys.argv[0]).name == "talkbalance":  # say it as it was run: .venv/bin/talkbalance from scripts/demo
+        prog = os.path.relpath(sys.argv[0]) if Path(sys.argv[0]).is_absolute() else sys.argv[0]
+        prog = sys.argv[0] if prog.startswith("..") else prog
     print(f"look at its session again: {prog} show {result.record['id']} --db {result.db}")
     print(f"(the demo keeps its own store; sessions synced from a puck go to {default_path()})")
     return 0
