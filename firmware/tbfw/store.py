@@ -218,6 +218,7 @@ class Store:
         self.fs = fs if fs is not None else OsFs()
         self._closed = False
         self._recs = {}  # id -> _Rec
+        self._blind = False  # the directory could not be listed: no saves
         self._bad = {}  # seq -> usage of quarantined files
         self._next_seq = 1
         self._block = 4096
@@ -266,11 +267,6 @@ class Store:
         pct = self.max_flash_pct if max_flash_pct is None else max_flash_pct
         return min(pool * pct // 100, pool - _RESERVE_BLOCKS * self._block)
 
-    def set_bounds(self, max_records, max_flash_pct):
-        """New bounds, used from the next save on (which evicts to fit)."""
-        self.max_records = max_records
-        self.max_flash_pct = max_flash_pct
-
     def evictions(self, max_records=None, max_flash_pct=None, saves=1):
         """How many unsynced records the next `saves` saves would evict
         under these bounds (default: the store's own), each new record as
@@ -306,6 +302,7 @@ class Store:
         """
         self._recs = {}
         self._bad = {}
+        self._blind = False
         self._load_drops()
         report = {"kept": 0, "dropped": [], "promoted": 0, "notes": []}
         files = {}  # seq -> set of suffixes
@@ -333,7 +330,9 @@ class Store:
             return self.fs.listdir(self.root)
         except OSError as exc:
             if self.fs.isdir(self.root):  # a read error: keep it, try again at the next boot
-                report["notes"].append("%s cannot be listed (%s)" % (self.root, exc))
+                report["notes"].append("%s cannot be listed (%s): no saves until a boot lists it"
+                                       % (self.root, exc))
+                self._blind = True  # a new file could take the name of one not seen
                 return []
         aside = self.root + ".bad"
         try:
@@ -565,6 +564,9 @@ class Store:
         old = self._recs.get(rec_id)
         if old is not None and not old.synced:
             raise StoreExists("record %s is stored and not yet synced" % rec_id)
+        if self._blind:
+            self._count_drop(rec_id, DROP_WRITE_FAILED)
+            raise StoreError("record %s not saved: the store's folder could not be listed" % rec_id)
         count = _Sink()
         emit(count)
         length = count.n

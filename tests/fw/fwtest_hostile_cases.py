@@ -243,5 +243,11 @@ def test_a_store_folder_that_cannot_be_listed_is_kept_for_the_next_boot():
     root, host, saved = _fresh(2)
     blind = store.Store(root + "/data/sessions", fs=NoList())
     assert blind.records() == [] and blind.last_scan["notes"], blind.last_scan
+    try:  # its first file would take the name of a record it cannot see
+        blind.add("tb-1-x-1", b"{}")
+    except store.StoreError:
+        pass
+    else:
+        raise AssertionError("a save into a folder that could not be listed")
     assert hostile.is_dir(root + "/data/sessions")
     _still_fine(root, saved)
