@@ -253,3 +253,18 @@ def test_text_helpers():
     assert file_stem("Zoë O'Brien") == "Zoe-O-Brien"
     assert file_stem("../..") == "unnamed" and file_stem("\x1b") == "unnamed"
     assert len(file_stem("x" * 1000)) == FILE_STEM_MAX
+
+
+def test_a_new_user_without_a_store_is_told_to_sync(tmp_path, monkeypatch, capsys):
+    from talkbalance import localstore
+
+    monkeypatch.delenv("TALKBALANCE_DB", raising=False)
+    monkeypatch.setattr(localstore, "default_path", lambda: tmp_path / "data" / "sessions.sqlite3")
+    from talkbalance.commands import _common
+
+    monkeypatch.setattr(_common, "default_path", localstore.default_path)
+    assert main(["sessions"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"talkbalance: no sessions stored yet ({tmp_path / 'data' / 'sessions.sqlite3'} does not "
+                          "exist)\ntalkbalance: hint: sync a puck with: talkbalance sync")
+    assert not (tmp_path / "data").exists()

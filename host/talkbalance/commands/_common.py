@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
 
-from talkbalance.localstore import DB_ENV, LocalStore, Stored
+from talkbalance.errors import StoreMissing
+from talkbalance.localstore import DB_ENV, LocalStore, Stored, default_path
 from talkbalance.records import iso_date
 
 
@@ -15,6 +17,10 @@ def add_db(parser: argparse.ArgumentParser) -> None:
 
 def open_store(args: argparse.Namespace, create: bool = False) -> LocalStore:
     """The store named by --db (or the default); only `sync` creates one."""
+    if not create and not args.db and not os.environ.get(DB_ENV) and not default_path().exists():
+        raise StoreMissing(f"no sessions stored yet ({default_path()} does not exist)",
+                           "sync a puck with: talkbalance sync (the demo keeps its own store: "
+                           "--db talkbalance-demo/sessions.sqlite3)")
     return LocalStore(args.db, create=create)
 
 
