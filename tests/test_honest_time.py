@@ -79,3 +79,35 @@ def test_power_cycled_before_the_sync_the_date_is_unknown(flash, tmp_path, capsy
     assert main(["sessions", "--db", str(db)]) == 0
     listing = capsys.readouterr().out
     assert "date unknown" in listing and "2026-01-01" not in listing
+
+
+def test_a_settings_change_during_a_session_applies_from_the_next(flash, tmp_path):
+    """config-set in the middle of a session: the device says when each key
+    applies, the session is measured and recorded with the settings it began
+    with (the record checker agrees), and the next session uses the new ones."""
+    from talkbalance import recordcheck
+    from test_e2e import _conversation
+
+    wav = tmp_path / "talk.wav"
+    _conversation(wav, seconds=330, share=0.3)
+    db = tmp_path / "db.sqlite3"
+    with sim.SimDevice(flash, audio=wav, speed=10.0) as dev, Device.connect(dev.port, timeout=5) as link:
+        while link.call("info")["frames"] < 60 * 50:
+            time.sleep(0.2)
+        assert link.call("info")["state"] == "session"
+        answer = link.call("config-set", {"set": {"target_share_pct": 45, "band_pct": 2, "brightness_pct": 20,
+                                                  "frame_ms": 25}})
+        assert answer["applies"] == {"target_share_pct": "next_session", "band_pct": "next_session",
+                                     "brightness_pct": "now", "frame_ms": "next_boot"}
+        while link.call("info")["frames"] < 330 * 50:
+            time.sleep(0.5)
+        link.call("session", {"action": "stop"})
+        _session(link, 1.0)  # the next one, in the quiet room after the recording
+        with LocalStore(db) as local:
+            result = sync(link, local)
+            first, second = [s.record for s in local.all()]
+    assert result.checked == 2 and result.check_problems == []
+    assert first["config"]["target_share_pct"] == 30 and first["target_share"] == 0.3 and first["band"] == 0.05
+    assert first["in_band_s"] is not None and recordcheck.check(first) == []
+    assert second["config"]["target_share_pct"] == 45 and second["target_share"] == 0.45 and second["band"] == 0.02
+    assert second["config"]["frame_ms"] == 20  # applies at the next boot: this boot still runs 20 ms frames

@@ -21,6 +21,8 @@ fails its check, or that holds a value the store cannot keep, is reported
 and left unacknowledged on the device; the others are stored and
 acknowledged.
 
+Each fetched record is checked by talkbalance.recordcheck (its figures
+against each other); one that disagrees is reported and stored all the same.
 Each record is stored with its date (talkbalance.dating): the device's
 clock when it had been set, else for a session of the device's current boot
 the laptop's time less the device's uptime since, else "date unknown".
@@ -34,6 +36,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from talkbalance import recordcheck
 from talkbalance.dating import DeviceTime, session_date
 from talkbalance.device import CorruptRecord, Device, DeviceError
 from talkbalance.localstore import LocalStore, Unstorable, canonical
@@ -63,6 +66,8 @@ class SyncResult:
     clock_offset_s: int | None = None  # device clock minus laptop clock, before setting
     device_boot: int | None = None  # the boot the device is in
     undated: list[str] = field(default_factory=list)  # stored as "date unknown": an earlier boot, clock unset
+    checked: int = 0  # fetched records the record checker looked at
+    check_problems: list[tuple[str, list[str]]] = field(default_factory=list)  # (record id, what disagrees)
     clock_set: bool = False
     device_state: str | None = None  # "session" or "listening" while a session is in progress
     seconds: float = 0.0
@@ -82,6 +87,9 @@ class SyncResult:
             parts.append(f"{len(self.skipped)} not fetched, left on the device")
         if self.undated:
             parts.append(f"{len(self.undated)} of unknown date (recorded before a restart, clock not set)")
+        if self.check_problems:
+            n = len(self.check_problems)
+            parts.append(f"{n} with figures that disagree (kept)")
         parts.append(f"{self.acked} acknowledged")
         if self.clock_set and self.clock_offset_s is not None:
             parts.append(f"clock set ({_offset_text(self.clock_offset_s)})")
@@ -100,6 +108,8 @@ class SyncResult:
                 "lost": [{"id": rid, "reason": why} for rid, why in self.lost],
                 "conflicts": [{"id": rid, "stored_as": key} for rid, key in self.conflicts],
                 "clock_offset_s": self.clock_offset_s, "clock_set": self.clock_set, "undated": self.undated,
+                "checked": self.checked,
+                "check_problems": [{"id": rid, "problems": what} for rid, what in self.check_problems],
                 "device_state": self.device_state,
                 "seconds": round(self.seconds, 3), "bytes": self.bytes}
 
@@ -201,6 +211,10 @@ def sync(dev: Device, store: LocalStore, *, set_clock: bool = True, progress: Pr
     held = []  # ids the store now holds, by id and content
     for rec in fetched:
         rec_id = rec["id"]
+        result.checked += 1  # figures that disagree are reported; the record is kept
+        problems = recordcheck.check(rec)
+        if problems:
+            result.check_problems.append((rec_id, [str(p) for p in problems]))
         key = _store_one(store, rec, result, session_date(rec, now))
         if key is not None:
             held.append(rec_id)

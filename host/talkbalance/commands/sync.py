@@ -62,6 +62,8 @@ def run(args: argparse.Namespace) -> int:
              "synced: " + ", ".join(f"{rid} ({why})" for rid, why in result.lost))
     for rec_id, key in result.conflicts:
         warn(f"record {rec_id} differs from the session stored under that id: kept as {key}")
+    for rec_id, problems in result.check_problems:
+        warn(f"record {rec_id}: its figures disagree (kept; please report it): " + "; ".join(problems))
     if args.json:
         print(json.dumps(result.as_dict(), indent=2))
     else:

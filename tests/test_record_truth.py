@@ -1,0 +1,238 @@
+"""Every figure of a record against a truth computed another way: the record
+checker (talkbalance.recordcheck, independent of the firmware's code) on
+generated records and on every scene of the evaluation suite, and each
+scene's in-band share against the one its ground truth gives."""
+
+from __future__ import annotations
+
+import functools
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from records_fixture import make_record
+from talkbalance import analyze, paths, recordcheck, scene
+from talkbalance.bench import suite
+
+EVAL_SCENES = 20  # docs/evaluation.md: talkbalance evaluate --scenes 20 --minutes 10
+EVAL_MINUTES = 10.0
+TARGET, BAND = 0.30, 0.05  # the default config
+
+
+def true_in_band_share(truth: dict, target: float = TARGET, band: float = BAND) -> float | None:
+    """From a scene's ground truth: of the whole seconds after minute 5
+    (counted from the first speech), the fraction at whose end the
+    initiator's cumulative share of talk lies within target +/- band."""
+    return in_band_of_codes(truth["frames"], 1000 // truth["frame_ms"], target, band)
+
+
+def in_band_of_codes(frames: str, fps: int, target: float = TARGET, band: float = BAND) -> float | None:
+    """The same from per-frame codes: 0 silence, 1 initiator, 2 partner,
+    3 both, 4 speech nobody was credited with (the scene's truth, or the
+    pipeline's own attribution that `analyze --frames` prints)."""
+    first = next((i for i, c in enumerate(frames) if c != "0"), None)
+    if first is None:
+        return None
+    ini = par = 0
+    inside = seconds = 0
+    for n, code in enumerate(frames[first:], start=1):
+        ini += code in "13"
+        par += code in "23"
+        if n % fps == 0 and n // fps > 300:
+            seconds += 1
+            share = ini / (ini + par) if ini + par else -1.0
+            inside += target - band - 1e-9 <= share <= target + band + 1e-9
+    return inside / seconds if seconds else None
+
+
+# -- generated records ---------------------------------------------------------
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(1, 10_000), share=st.floats(0.1, 0.9), seconds=st.integers(20, 900),
+       heat=st.booleans(), target=st.integers(10, 60), band=st.integers(1, 20),
+       rule=st.sampled_from(["first", "second"]), meeting=st.integers(10, 30))
+def test_generated_records_pass_the_checker(seed, share, seconds, heat, target, band, rule, meeting):
+    cfg = {"target_share_pct": target, "band_pct": band, "initiator_rule": rule, "meeting_min": meeting,
+           "end_silence_s": 60}
+    rec = make_record(seed=seed, share=share, seconds=seconds, heat=heat, cfg=cfg)
+    assert recordcheck.check(rec) == [], rec
+
+
+def test_the_checker_finds_each_kind_of_disagreement():
+    rec = make_record(seed=3, share=0.3, seconds=420, heat=True)
+    assert recordcheck.check(rec) == []
+
+    def problems(**changes):
+        bad = json.loads(json.dumps(rec))
+        for path, value in changes.items():
+            *where, key = path.split("__")
+            node = bad
+            for part in where:
+                node = node[int(part)] if part.isdigit() else node[part]
+            node[int(key) if key.isdigit() else key] = value
+        return {p.invariant for p in recordcheck.check(bad)}
+
+    ini = rec["talkers"][0]
+    assert problems(talkers__0__share=round(ini["share"] + 0.05, 4)) == {"shares"}
+    assert "totals" in problems(silence_s=rec["silence_s"] + 5)
+    assert problems(timeline__2__0=rec["timeline"][2][0] + 3) == {"timeline"}
+    assert problems(in_band_s=rec["duration_s"] - 200, in_band_share=1.0) == {"in band"}
+    assert problems(in_band_s=None) == {"in band"}
+    assert problems(heat=[[10.0, rec["duration_s"] + 60]]) == {"heat"}
+    assert "times" in problems(overlap_s=-1.0)
+    # a target changed under the figures (the record of issue #14)
+    assert problems(target_share=0.4) == {"settings"}
+    assert problems(config__meeting_min=45) == {"settings"}
+    short = make_record(seed=3, seconds=200)
+    short["in_band_s"], short["in_band_share"] = 0.0, None
+    assert {p.invariant for p in recordcheck.check(short)} == {"in band"}
+
+
+# -- the evaluation suite --------------------------------------------------------
+
+def _scene(seed: int) -> tuple[Path, dict]:
+    wav, truth = suite.ensure_scene(suite.default_cache(), seed, EVAL_MINUTES)
+    return wav, json.loads(truth.read_text())
+
+
+@functools.cache
+def _analysed(seed: int) -> tuple[dict, dict]:
+    wav, truth = _scene(seed)
+    return analyze.analyze(wav).record, truth
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(1, EVAL_SCENES + 1))
+def test_every_evaluation_scene_passes_the_checker(seed):
+    rec, _truth = _analysed(seed)
+    assert recordcheck.check(rec) == []
+    assert rec["in_band_s"] is not None  # ten minutes: past minute 5
+
+
+# Scenes whose initiator share sits within the share error of a band edge:
+# seed 3 reads 25.0% for a true 22.6% (the edge is 25%), seed 14 34.8% for
+# 31.1% (edge 35%), seed 18 24.6% for 26.6% (docs/evaluation.md). Where the
+# cumulative share hovers at an edge, a share error of 2 to 4 points moves
+# most of the seconds after minute 5 across it.
+EDGE_SCENES = {3: "reads 2.4 pts high at the 25% edge", 14: "reads 3.7 pts high near the 35% edge",
+               18: "reads 2.0 pts low near the 25% edge"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [
+    pytest.param(seed, marks=pytest.mark.xfail(strict=True, reason=f"share error at a band edge: {EDGE_SCENES[seed]}"))
+    if seed in EDGE_SCENES else seed for seed in range(1, EVAL_SCENES + 1)])
+def test_in_band_share_within_a_tenth_of_the_truth_on_every_evaluation_scene(seed):
+    rec, truth = _analysed(seed)
+    want = true_in_band_share(truth)
+    assert want is not None and rec["in_band_share"] is not None
+    assert abs(rec["in_band_share"] - want) <= 0.1, (rec["in_band_share"], want)
+
+
+# -- the initiator at 28-32%, in either slot ------------------------------------
+
+SPY = """
+import sys
+sys.path.insert(0, sys.argv[1])
+from tbfw import pipeline
+made = []
+class _Spy(pipeline.Pipeline):
+    def __init__(self, *args):
+        super().__init__(*args)
+        made.append(self)
+pipeline.Pipeline = _Spy
+exec(open({main!r}).read())
+print("@@SLOT", made[0].conv.initiator_slot)
+"""
+
+
+def _analyze_with_slot(wav: Path, cfg: dict, tmp: Path) -> tuple[dict, int]:
+    """analyze's own program (mp/analyze_main.py) on the MicroPython unix
+    port, also saying which talker-model slot the initiator was bound to."""
+    cfg_file = tmp / "cfg.json"
+    cfg_file.write_text(json.dumps(cfg))
+    spy = tmp / "analyze_spy.py"
+    spy.write_text(SPY.format(main=str(analyze.MAIN)))
+    argv = [str(spy), str(paths.firmware_dir()), str(paths.board_path()), str(wav), str(cfg_file)]
+    proc = subprocess.run(paths.micropython() + argv, capture_output=True, text=True, timeout=600)
+    lines = {line.split(" ", 1)[0]: line.split(" ", 1)[1] for line in proc.stdout.splitlines() if " " in line}
+    assert "@@RECORD" in lines and "@@SLOT" in lines, proc.stdout[-2000:] + proc.stderr[-2000:]
+    return json.loads(lines["@@RECORD"]), int(lines["@@SLOT"])
+
+
+def _steady(seed: int, first: str, tmp: Path) -> tuple[Path, dict]:
+    """A ten-minute conversation with the initiator at 30%."""
+    cfg = scene.SceneConfig(seed=seed, minutes=10.0, share=0.30, first=first, initiator_az_deg=60.0,
+                            partner_az_deg=230.0, rt60_s=0.3, snr_db=20.0, heat=0)
+    wav = tmp / f"steady-{seed}-{first}.wav"
+    truth_path = scene.write(scene.render(cfg), wav, tmp / f"steady-{seed}-{first}.json")
+    return wav, json.loads(Path(truth_path).read_text())
+
+
+@pytest.mark.slow
+def test_an_initiator_at_28_to_32_percent_is_in_band_in_either_slot(tmp_path):
+    """Issue #14's case: in-band time was counted for slot 0, whoever that
+    was. The initiator speaking first (rule "first") and speaking second
+    (rule "second") end up in different talker-model slots; both are in
+    band nearly all the time after minute 5."""
+    slots = {}
+    for first, rule in (("initiator", "first"), ("partner", "second")):
+        wav, truth = _steady(7, first, tmp_path)
+        assert abs(truth["initiator_share"] - 0.30) <= 0.02
+        assert true_in_band_share(truth) >= 0.95  # the truth stays at 28-32% after minute 5
+        rec, slot = _analyze_with_slot(wav, {"initiator_rule": rule}, tmp_path)
+        print(f"first={first} rule={rule}: slot {slot}, share {rec['talkers'][0]['share']}, "
+              f"in_band_share {rec['in_band_share']}")
+        assert rec["initiator_bound_by"] == rule
+        assert rec["in_band_share"] >= 0.9, rec
+        assert recordcheck.check(rec) == []
+        slots[slot] = rec["in_band_share"]
+    assert sorted(slots) == [0, 1], slots
+
+
+
+# -- sync runs the checker --------------------------------------------------------
+
+def test_sync_checks_every_record_warns_and_keeps_it(tmp_path, capsys):
+    from ptydevice import PtyDevice
+    from talkbalance.cli import main
+
+    import talkbalance.fw  # noqa: F401  isort: skip
+    from tbfw import store  # noqa: E402  isort: skip
+
+    flash = store.Store(str(tmp_path / "flash"))
+    good = make_record(seed=1, seconds=400, device="tb-test", boot=1)
+    bad = make_record(seed=2, seconds=400, device="tb-test", boot=2)
+    bad["target_share"] = 0.4  # counted against 30%, claims 40%
+    for rec in (good, bad):
+        flash.add(rec["id"], json.dumps(rec).encode())
+    flash.close()
+    db = str(tmp_path / "local.sqlite3")
+    with PtyDevice(str(tmp_path / "flash")) as rig:
+        assert main(["sync", "--port", rig.path, "--db", db, "--json"]) == 0
+    out, err = capsys.readouterr()
+    result = json.loads(out)
+    assert result["checked"] == 2 and result["new"] == 2 and result["acked"] == 2
+    assert [p["id"] for p in result["check_problems"]] == [bad["id"]]
+    assert f"talkbalance: record {bad['id']}: its figures disagree (kept" in err and "settings: target_share" in err
+    assert good["id"] not in err
+
+
+_BASE = json.dumps(make_record(seed=5, seconds=320))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
+                    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
+                                                                                 max_size=4), max_leaves=20),
+       st.sampled_from(["talkers", "timeline", "heat", "config", "pacing", "duration_s", "in_band_s",
+                        "overlap_s", "start", "boot"]))
+def test_the_checker_never_fails_on_any_value(value, key):
+    rec = json.loads(_BASE)
+    rec[key] = value
+    problems = recordcheck.check(rec)
+    assert all(isinstance(p, recordcheck.Problem) for p in problems)
+    assert recordcheck.check(value) is not None
