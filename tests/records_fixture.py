@@ -22,6 +22,9 @@ class DeviceClock:
         self.uptime_s = uptime_s
         self._set = clock_set
 
+    def uptime(self):
+        return self.uptime_s
+
     def clock_is_set(self):
         return self._set
 

@@ -49,6 +49,8 @@ def test_unset_clock_session_then_sync_stores_the_true_date(flash, tmp_path):
             sync(link, local)
             second = [s for s in local.all() if s.id != stored.id][0]
     rec = stored.record
+    print(f"clock {result.clock_offset_s} s off; stored date - true start: {stored.date_s - began:+.2f} s "
+          f"(unset clock), {second.date_s - began2:+.2f} s (set clock)")
     assert rec["clock_set"] is False and abs(rec["start"] - POWER_UP_CLOCK) < 60
     assert result.clock_set and result.clock_offset_s < -300 * 86400  # months slow
     assert stored.date_how == dating.AT_SYNC and abs(stored.date_s - began) <= 2, (stored.date_s, began)

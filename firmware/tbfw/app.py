@@ -82,7 +82,7 @@ class App:
         self.uptime_s = 0  # whole seconds since the app started (ticks_ms wraps; this does not)
         self._uptime_ms = 0  # the part of a second on top, < 1000
         self._uptime_last_ms = board.ticks_ms()
-        self.conv.time_source = self  # uptime_s and clock_is_set(), read when a session begins
+        self.conv.time_source = self  # uptime() and clock_is_set(), read when a session begins
         self.frames = 0
         self.overruns = 0
         self.worst_frame_us = 0
@@ -327,7 +327,7 @@ class App:
             "boot": self.boot,
             "clock": self.board.time(),
             "clock_set": self.clock_is_set(),
-            "uptime_s": self.uptime_s,
+            "uptime_s": self.uptime(),
             "state": session.STATE_NAMES[self.conv.state],
             "counters": self.store.counters(),
             "frames": self.frames,
@@ -387,7 +387,11 @@ class App:
         return self.board.clock_is_set()
 
     def time_status(self):
-        return {"boot": self.boot, "uptime_s": self.uptime_s, "clock_set": self.clock_is_set()}
+        return {"boot": self.boot, "uptime_s": self.uptime(), "clock_set": self.clock_is_set()}
+
+    def uptime(self):
+        """Seconds since the app started, to 0.01 s (dates this boot's sessions)."""
+        return round(self.uptime_s + self._uptime_ms / 1000, 2)
 
     def clock_set(self, unix_s):
         self.board.set_time(unix_s)

@@ -49,7 +49,7 @@ class Conversation:
     def __init__(self, cfg, frame_ms, device_id="sim", boot=0):
         self.cfg = cfg  # for the next session; replaced whole, never changed in place
         # The device's clocks, read once when a session begins: an object with
-        # `uptime_s` (whole seconds since the firmware started) and
+        # `uptime()` (seconds since the firmware started, to 0.01 s) and
         # `clock_is_set()` (the wall clock was set since power-up); None for
         # a recording (analyze): uptime 0, clock not set.
         self.time_source = None
@@ -180,7 +180,7 @@ class Conversation:
         self.start_time = now_s
         src = self.time_source
         if src is not None:
-            self.start_uptime_s = src.uptime_s
+            self.start_uptime_s = src.uptime()
             self.start_clock_set = bool(src.clock_is_set())
         cfg = self.session_cfg = self.cfg  # the snapshot: self.cfg is replaced, never changed
         fps = self.frames_per_s

@@ -19,6 +19,7 @@ set since power-up). A sync reads the device's clocks beside the laptop's
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -31,6 +32,12 @@ def _int(value) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
+def _seconds(value) -> float | None:
+    """A finite number of seconds, else None."""
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    return value if ok else None
+
+
 @dataclass(frozen=True)
 class DeviceTime:
     """The device's clocks as a sync read them, and the laptop's then."""
@@ -38,14 +45,14 @@ class DeviceTime:
     laptop_s: float
     device_s: int | None
     boot: int | None
-    uptime_s: int | None
+    uptime_s: float | None
     clock_set: bool | None
 
     @classmethod
     def from_answer(cls, answer: dict, laptop_s: float) -> DeviceTime:
         """From the device's `clock` answer (any field may be missing or wrong)."""
         flag = answer.get("clock_set")
-        return cls(laptop_s, _int(answer.get("time")), _int(answer.get("boot")), _int(answer.get("uptime_s")),
+        return cls(laptop_s, _int(answer.get("time")), _int(answer.get("boot")), _seconds(answer.get("uptime_s")),
                    flag if isinstance(flag, bool) else None)
 
     @property
@@ -63,7 +70,7 @@ def session_date(rec: dict, now: DeviceTime | None = None) -> tuple[int | None, 
         return start, BY_DEVICE_CLOCK
     boot = _int(rec.get("boot"))
     if now is not None and boot is not None and boot == now.boot:
-        up = _int(rec.get("uptime_s"))
+        up = _seconds(rec.get("uptime_s"))
         if up is not None and now.uptime_s is not None and 0 <= up <= now.uptime_s:
             return round(now.laptop_s - (now.uptime_s - up)), AT_SYNC
         offset = now.offset_s

@@ -98,9 +98,11 @@ class _Checker:
 
     def identity(self) -> None:
         rec = self.rec
-        for key in ("boot", "session", "uptime_s"):
+        for key in ("boot", "session"):
             if key in rec and not (_whole(rec[key]) and rec[key] >= 0):
                 self.bad("identity", f"{key} is {rec[key]!r}, not a whole number >= 0")
+        if "uptime_s" in rec and not (_num(rec["uptime_s"]) and rec["uptime_s"] >= 0):
+            self.bad("identity", f"uptime_s is {rec['uptime_s']!r}, not a time since the start")
         if "clock_set" in rec and not isinstance(rec["clock_set"], bool):
             self.bad("identity", f"clock_set is {rec['clock_set']!r}, not true or false")
         if not _num(rec.get("start")) or rec["start"] < 0:

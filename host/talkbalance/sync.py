@@ -162,7 +162,7 @@ def sync(dev: Device, store: LocalStore, *, set_clock: bool = True, progress: Pr
         result.clock_offset_s = round(now.offset_s)
     if set_clock and (result.clock_offset_s is None or abs(result.clock_offset_s) >= CLOCK_TOLERANCE_S
                       or now.clock_set is False):
-        dev.call("clock-set", {"time": int(clock())})
+        dev.call("clock-set", {"time": round(clock())})
         result.clock_set = True
 
     listed = []
