@@ -4,12 +4,13 @@ checked against its ground truth; power cuts mid-session and mid-write."""
 from __future__ import annotations
 
 import random
+import subprocess
 import time
 import wave
 
 import numpy as np
 import pytest
-from talkbalance import board, signals, sim
+from talkbalance import board, paths, signals, sim
 from talkbalance.device import Device
 from talkbalance.localstore import LocalStore
 from talkbalance.sync import sync
@@ -43,6 +44,14 @@ def _conversation(path, seconds=60, share=0.3, seed=3):
     return talk[0] / (talk[0] + talk[1])
 
 
+def _unix_port_arch() -> str:
+    """The native architecture of the unix port in use, from its pointer
+    size (x64, or x86 for a 32-bit build given in TALKBALANCE_MICROPYTHON)."""
+    proc = subprocess.run(paths.micropython() + ["-c", "import sys; print(sys.maxsize)"],
+                          capture_output=True, text=True, check=True)
+    return {2**63 - 1: "x64", 2**31 - 1: "x86"}[int(proc.stdout)]
+
+
 def _wait_heard(link, seconds, timeout=120):
     end = time.monotonic() + timeout
     while time.monotonic() < end:
@@ -65,7 +74,7 @@ def test_deploy_to_a_blank_device_then_a_conversation_is_recorded_synced_and_mat
     with sim.SimDevice(flash, audio=wav, speed=0) as dev:
         assert main(["deploy", "--port", dev.port]) == 0
         printed = capsys.readouterr().out
-        assert "as .mpy (x64)" in printed and "answers as sim" in printed, printed
+        assert f"as .mpy ({_unix_port_arch()})" in printed and "answers as sim" in printed, printed
         assert (flash / "lib" / "tbfw" / "app.mpy").is_file() and (flash / "main.py").is_file()
         with Device.connect(dev.port, timeout=5) as link, LocalStore(tmp_path / "db.sqlite3") as local:
             _wait_heard(link, 60)
