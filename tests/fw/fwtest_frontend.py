@@ -56,7 +56,11 @@ def _delayed_noise_frames(fe, count, amp, delay, seed=1):
     src = Noise(seed)
     mic = Noise(seed + 7)
     total = count * n + 32
-    base = [src.sample(amp) for _ in range(total)]
+    # an array, not a list: on a 32-bit MicroPython the list's 4-byte slots
+    # and the noise generator's long ints do not fit the default heap together
+    base = array.array("h", bytes(2 * total))
+    for i in range(total):
+        base[i] = src.sample(amp)
     frames = []
     for f in range(count):
         a = array.array("h", [0] * (n * c))
