@@ -90,7 +90,7 @@ def _feed(fmt: recording.WavFormat, rate: int, sink: IO[bytes], failed: list[Bas
             sink.write(chunk)
     except BrokenPipeError:
         pass  # the pipeline stopped early; its own output says why
-    except Exception as exc:  # noqa: BLE001 -- handed to the caller's thread, raised there
+    except Exception as exc:  # handed to the caller's thread and raised there
         failed.append(exc)
     finally:
         try:
