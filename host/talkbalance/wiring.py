@@ -98,9 +98,10 @@ def connections(board: dict) -> list[Connection]:
         ]
     ring = board["ring"]
     out += [
-        Connection("ring", "5V / VDD", "5V (USB VBUS)", "470 uF across 5V/GND at the ring"),
+        Connection("ring", "5V / VDD", "5V (USB VBUS)", "10 uF ceramic across 5V/GND at the ring (USB's limit)"),
         Connection("ring", "GND", "GND"),
-        Connection("ring", "DIN", f"GPIO{ring['pin']}", "via 74AHCT1G125 (3.3 V to 5 V) and 330 ohm"),
+        Connection("ring", "DIN", f"GPIO{ring['pin']}", "via 74AHCT1G125 (3.3 V to 5 V) and 330 ohm; "
+                   "10 k pull-down on the shifter's input"),
         Connection("button", "1", f"GPIO{board['button']['pin']}",
                    "internal pull-up, active low" if board["button"].get("active_low", True)
                    else "internal pull-down, active high"),
