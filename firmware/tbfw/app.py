@@ -341,8 +341,18 @@ class App:
             "storage_nearly_full": self._nearly_full,
             "problems": self.problems,
             "link_tx_bps": self.link_tx_bps,
+            "mem": self._memory(),
             "link": self.link.stats(),
         }
+
+    def _memory(self):
+        """The Python heap [free, used], and the board's other heaps if it
+        has any (board_esp32.idf_heaps)."""
+        mem = {"gc": [gc.mem_free(), gc.mem_alloc()]}
+        heaps = getattr(self.board, "idf_heaps", None)
+        if heaps is not None:
+            mem.update(heaps())
+        return mem
 
     def records(self):
         return self.store.records()
@@ -595,17 +605,37 @@ def _boot_nonce():
     return "".join("%02x" % b for b in os.urandom(4))
 
 
-def _default_board():
+def board_module():
+    """The board module of this platform: board_esp32 on the chip, else board_sim."""
     import sys
 
     if sys.platform == "esp32":
         from tbfw import board_esp32 as module
     else:
         from tbfw import board_sim as module
-    return module.make()
+    return module
+
+
+def make_board():
+    return board_module().make()
 
 
 def main(board=None):
-    if board is None:
-        board = _default_board()
-    App(board).run()
+    """Run the app (main.py). A crash goes to tbfw.crash, loaded only then:
+    logged to flash, shown on the ring, and the board resets (or, after
+    crashes in a row, stays at the prompt). Ctrl-C is not a crash."""
+    runner = None
+    try:
+        if board is None:
+            board = make_board()
+        runner = App(board)
+        runner.run()
+    except Exception as exc:  # anything the app did not handle: never dead at the prompt
+        ran_s = runner.frames * runner.frame_ms // 1000 if runner is not None else 0
+        boot = runner.boot if runner is not None else None
+        runner = None
+        gc.collect()  # the app's heap back for the handler (the crash may be a MemoryError)
+        from tbfw import crash
+
+        return crash.crashed(exc, board, boot, ran_s)
+    return None

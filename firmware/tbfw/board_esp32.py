@@ -80,6 +80,9 @@ _HOLD_MAX_MS = const(30000)
 _WDT_DEFAULT_MS = const(8000)
 _WDT_RELAXED_MS = const(86400000)  # the task watchdog cannot be stopped: 24 h
 
+_CAP_DMA = const(0x8)         # ESP-IDF MALLOC_CAP_DMA: DMA-capable (internal) RAM
+_CAP_INTERNAL = const(0x800)  # MALLOC_CAP_INTERNAL: on the chip, not PSRAM
+
 _UNIX_2000 = const(946684800)  # 2000-01-01 in Unix seconds (the RTC's epoch)
 _UNIX_2020 = const(1577836800)  # an RTC before this has not been set
 # Written to RTC memory when the clock is set: RTC memory, like the RTC,
@@ -195,6 +198,8 @@ class Esp32Board:
         pull = machine.Pin.PULL_UP if self._active_low else machine.Pin.PULL_DOWN
         self._button = machine.Pin(button["pin"], machine.Pin.IN, pull)
         self._rtc = machine.RTC()
+        self._second = 0
+        self._second_ms = -1  # ticks_ms when self._second began; -1: unknown
         self._wdt = None
         self._wdt_ms = desc.get("wdt_ms", _WDT_DEFAULT_MS)
         # USB serial: poll the text stream, read and write the raw one.
@@ -483,14 +488,43 @@ class Esp32Board:
                 self._mid_line = True  # the next line starts after the line's end
             lines.pop(0)
 
+    # -- memory
+    def idf_heaps(self):
+        """ESP-IDF's heaps for `info`, each [free, largest free block,
+        lowest free since boot] in bytes: "idf" (all byte-addressable RAM,
+        PSRAM included), "internal" (on-chip RAM: I2S DMA buffers, native
+        code and, without PSRAM, the Python heap compete for it), "dma"
+        (what I2S buffers can use) and "exec" (where native code goes)."""
+        import esp32
+
+        out = {}
+        for name, caps in (("idf", esp32.HEAP_DATA), ("internal", _CAP_INTERNAL), ("dma", _CAP_DMA),
+                           ("exec", esp32.HEAP_EXEC)):
+            free = largest = lowest = 0
+            for region in esp32.idf_heap_info(caps):
+                free += region[1]
+                largest = max(largest, region[2])
+                lowest += region[3]
+            out[name] = [free, largest, lowest]
+        return out
+
     # -- clock, identity, watchdog
     def ticks_ms(self):
         return time.ticks_ms()
 
     def time(self):
-        """Unix seconds from the RTC (whose own epoch is 2000)."""
-        y, mo, d, _wd, h, mi, s, _sub = self._rtc.datetime()
-        return days_from_civil(y, mo, d) * 86400 + (h * 60 + mi) * 60 + s
+        """Unix seconds from the RTC (whose own epoch is 2000). The app asks
+        every frame; Unix seconds exceed 2^30, so each value is a long int
+        on the heap, and reading the RTC makes a tuple: the RTC is read once
+        a second, at the second's turn by its microseconds, and the same
+        int object is returned until the next turn."""
+        now = time.ticks_ms()
+        if self._second_ms >= 0 and 0 <= time.ticks_diff(now, self._second_ms) < 1000:
+            return self._second
+        y, mo, d, _wd, h, mi, s, sub_us = self._rtc.datetime()
+        self._second = days_from_civil(y, mo, d) * 86400 + (h * 60 + mi) * 60 + s
+        self._second_ms = time.ticks_add(now, -(sub_us // 1000))
+        return self._second
 
     def set_time(self, epoch):
         if epoch < _UNIX_2000:
@@ -500,6 +534,7 @@ class Esp32Board:
         y, mo, d = civil_from_days(days)
         weekday = (days + 3) % 7  # Monday is 0; 1970-01-01 was a Thursday
         self._rtc.datetime((y, mo, d, weekday, rest // 3600, rest // 60 % 60, rest % 60, 0))
+        self._second_ms = -1  # read the RTC again
         self._rtc.memory(_CLOCK_SET_MARK)
 
     def clock_is_set(self):
@@ -530,7 +565,7 @@ class Esp32Board:
         self._np.write()
 
     def reboot(self):
-        machine.reset()
+        reset()
 
     def log(self, text):
         """A log line (at most _UART_FIFO bytes), written whole between the
@@ -574,6 +609,10 @@ def make():
     if desc["chip"] != running:
         raise config.ConfigError("chip", "board file is for the %s, this is an %s" % (desc["chip"], running))
     return Esp32Board(desc)
+
+
+def reset():
+    machine.reset()
 
 
 def running_chip():

@@ -229,9 +229,11 @@ class SimBoard:
         pass
 
     def stop(self):
+        # The ring dark, as the ESP32 board leaves it; what is written after
+        # (the crash handler's error pattern) still reaches the log.
         if self._leds is not None:
-            self._leds.close()
-            self._leds = None
+            self.ring_write(bytearray(len(self._last_leds)))
+            self._leds.flush()
 
     def reboot(self):
         self.log("reboot")

@@ -259,8 +259,12 @@ class Store:
 
     def budget_bytes(self, max_flash_pct=None):
         """Flash the store may use now: its share of (free + its own)."""
+        return self._budget(max_flash_pct, self._fs_free())
+
+    def _budget(self, max_flash_pct, free):
+        # free: the filesystem's free bytes (None: unknown), asked once by
+        # the caller; statvfs walks littlefs's blocks
         used = self.used_bytes()
-        free = self._fs_free()
         if free is None:
             return used
         pool = free + used
@@ -745,7 +749,7 @@ class Store:
             "dropped_by": dict(self._drops),
             "recent_drops": [list(d) for d in self._recent],
             "used_bytes": self.used_bytes(),
-            "budget_bytes": self.budget_bytes(),
+            "budget_bytes": self._budget(None, free),
             "free_bytes": free if free is not None else -1,
             "max_records": self.max_records,
         }

@@ -396,3 +396,39 @@ def test_read_frame_allocates_nothing():
         assert grown == 0, (halves, grown)
         if halves:
             assert b._i2s[0].calls >= 2 * 120  # the partial path really ran
+
+
+def test_memory_report_sums_the_idf_heap_regions():
+    import esp32
+
+    b = _make()
+    mem = b.idf_heaps()
+    # the stand-in's regions: two internal DMA-capable data regions, one executable
+    assert mem["internal"] == [51200 + 15072 + 24000, 30720, 40960 + 15072 + 20000]
+    assert mem["dma"] == [51200 + 15072, 30720, 40960 + 15072]
+    assert mem["idf"] == mem["dma"] and mem["exec"] == [24000, 24000, 20000]
+    assert len(esp32.idf_heap_info(esp32.HEAP_DATA)) == 2
+
+
+def test_clock_reads_the_rtc_once_a_second_and_allocates_nothing_between():
+    import gc
+
+    b = _make()
+    b.set_time(1767225600)  # 2026-01-01 00:00:00, a long int on the ESP32
+    time.sleep_ms(300)
+    first = b.time()
+    assert first == 1767225600
+    gc.collect()
+    gc.disable()
+    try:
+        before = gc.mem_alloc()
+        for _ in range(50):  # one per frame: the same object back
+            assert b.time() is first
+        grown = gc.mem_alloc() - before
+    finally:
+        gc.enable()
+    assert grown == 0, grown
+    time.sleep_ms(750)  # past the RTC's next second: read again, at its turn
+    assert b.time() == 1767225601
+    b.set_time(1767225700)
+    assert b.time() == 1767225700

@@ -385,3 +385,19 @@ def test_an_unsynced_record_is_never_replaced():
     else:
         raise AssertionError("an unsynced record was overwritten")
     assert s.read(rec_id) == data and s.counters()["dropped"] == 0
+
+
+def test_counters_ask_the_filesystem_once():
+    # statvfs walks littlefs's blocks: info asks for the counters, once
+    class CountingFs(store.OsFs):
+        calls = 0
+
+        def statvfs(self, path):
+            CountingFs.calls += 1
+            return store.OsFs.statvfs(self, path)
+
+    s = store.Store(_golden(), max_records=10, fs=CountingFs())
+    CountingFs.calls = 0
+    counters = s.counters()
+    assert CountingFs.calls == 1
+    assert counters["budget_bytes"] == s.budget_bytes() and counters["free_bytes"] > 0

@@ -325,9 +325,9 @@ class RTC:
         return None
 
     def datetime(self, dt=None):
-        if dt is None:
-            secs = _secs_2000(_RTC["base"]) + time.ticks_diff(time.ticks_ms(), _RTC["base_ms"]) // 1000
-            return _tuple_2000(secs)
+        if dt is None:  # the esp32 port's 8th field: microseconds
+            ms = time.ticks_diff(time.ticks_ms(), _RTC["base_ms"])
+            return _tuple_2000(_secs_2000(_RTC["base"]) + ms // 1000, ms % 1000 * 1000)
         if not isinstance(dt, tuple) or len(dt) != 8:
             raise TypeError("datetime must be an 8-tuple")
         for v in dt:
@@ -362,7 +362,7 @@ def _secs_2000(base):
     return ((days * 24 + hour) * 60 + minute) * 60 + second
 
 
-def _tuple_2000(secs):
+def _tuple_2000(secs, sub_us=0):
     days, rest = divmod(secs, 86400)
     weekday = (days + 5) % 7  # 2000-01-01 was a Saturday; Monday is 0
     year = 2000
@@ -373,7 +373,7 @@ def _tuple_2000(secs):
     while days >= _mdays(year, month):
         days -= _mdays(year, month)
         month += 1
-    return (year, month, days + 1, weekday, rest // 3600, rest // 60 % 60, rest % 60, 0)
+    return (year, month, days + 1, weekday, rest // 3600, rest // 60 % 60, rest % 60, sub_us)
 
 
 class WDT:
