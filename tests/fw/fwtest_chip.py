@@ -146,6 +146,8 @@ def sync_during_session(bound_writes=True, seconds=30):
     elapsed = chip.now_us() - t0
     lost = _lost_truth() - lost0
     info = a.info()
+    line_bytes = c.uart.bytes - line0
+    got = (host.records_got, host.record_bytes, host.refetches)
     periods = (run.sum_period_us // run.periods, run.worst_period_us)
     run.frames(100, host.poll)  # still in the session: the firmware's loss window (1 s) closes
     reported = a.board.lost_samples - reported0
@@ -154,10 +156,10 @@ def sync_during_session(bound_writes=True, seconds=30):
     c.uninstall()
     return _figures(
         "sync-%s" % ("bounded" if bound_writes else "unbounded"),
-        seconds=seconds, records_synced=host.records_got, refetches=host.refetches,
+        seconds=seconds, records_synced=got[0], refetches=got[2],
         lines_not_frames=host.decoder.skipped,
-        record_bytes_per_s=host.record_bytes * 1000000 // elapsed,
-        line_bytes_per_s=(c.uart.bytes - line0) * 1000000 // elapsed,
+        record_bytes_per_s=got[1] * 1000000 // elapsed,
+        line_bytes_per_s=line_bytes * 1000000 // elapsed,
         uart_tick_sleeps=c.uart.ticks_slept - ticks0,
         worst_write_us=c.uart.worst_write_us,
         mean_period_us=periods[0], worst_period_us=periods[1],
