@@ -66,6 +66,8 @@ def test_power_cycled_before_the_sync_the_date_is_unknown(flash, tmp_path, capsy
             _session(link, 1.0)
         dev.power_cut()
         dev.power_on()
+        assert main(["info", "--port", dev.port]) == 0
+        assert "not set since power-up" in capsys.readouterr().out
         with Device.connect(dev.port, timeout=5) as link:
             now = link.call("clock")
             assert now["boot"] == boot_before + 1 and now["clock_set"] is False

@@ -36,8 +36,9 @@ def run(args: argparse.Namespace) -> int:
     clock = info.get("clock")
     if isinstance(clock, int) and not isinstance(clock, bool):
         offset = clock - int(time.time())
+        unset = ", not set since power-up: sync sets it" if info.get("clock_set") is False else ""
         print(f"clock      {device_time(clock)} "
-              f"({'+' if offset >= 0 else ''}{offset} s against this laptop)")
+              f"({'+' if offset >= 0 else ''}{offset} s against this laptop{unset})")
     print(f"state      {info.get('state')}")
     counters = info.get("counters") or {}
     if counters:
