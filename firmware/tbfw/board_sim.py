@@ -28,9 +28,10 @@ from tbfw import config
 _SERIAL_WRITE_MAX = const(256)
 _QUIET_BYTES = const(256)  # the quiet room's noise pattern, repeated over the frame
 _CTRL_C = const(3)
-# Audio the ESP32's I2S DMA queue holds while the loop is late (board_esp32
-# sizes ibuf for 160 ms): later than this, samples are lost.
-_QUEUE_US = const(160000)
+# Audio the ESP32's I2S DMA queue holds while the loop is late (board_esp32:
+# ESP-IDF's queue of desc_num - 1 buffers, 144 ms): later than this, samples
+# are lost.
+_QUEUE_US = const(144000)
 _EPOCH_DEFAULT = const(1767225600)  # 2026-01-01, until the host sets the clock
 
 # Bytes that followed a Ctrl-C, for the REPL that takes over.
