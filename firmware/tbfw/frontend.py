@@ -53,13 +53,15 @@ _DB_Q8 = (0, 68, 135, 199, 262, 323, 382, 440, 496, 551, 605, 657, 708, 758, 807
           1036, 1080, 1122, 1163, 1204, 1244, 1284, 1322, 1360, 1398, 1435, 1471, 1506, 1541)
 
 
-def _zeros(typecode, itemsize, n):
-    """A zeroed array of n items. MicroPython builds it from a zeroed bytes
-    buffer (no n-item list on the heap first); CPython needs the list."""
+def _zeros(typecode, raw):
+    """A zeroed array of 16-bit items, as many as the zeroed bytes `raw`
+    holds. MicroPython copies raw in: one raw buffer serves every array of
+    a size (no garbage per array, no list of n items on the heap first);
+    CPython needs the list."""
     try:
-        return array.array(typecode, bytes(itemsize * n))
+        return array.array(typecode, raw)
     except TypeError:  # CPython (float reference and 32-bit check)
-        return array.array(typecode, [0] * n)
+        return array.array(typecode, [0] * (len(raw) // 2))
 
 
 class FrontEnd:
@@ -87,6 +89,7 @@ class FrontEnd:
             k += 1
         self.dc_k = k
         shift = 8 - cfg["gain_shift"]
+        zero16 = bytes(2 * n)  # copied into each 16-bit frame array (_zeros)
         self._q = []
         self._st = []
         self._bus_of = [0] * chans
@@ -103,7 +106,7 @@ class FrontEnd:
             st[dsp.S_STRIDE] = 2
             st[dsp.S_DCK] = k
             self._st.append(st)
-            self._q.append(_zeros("h", 2, n))
+            self._q.append(_zeros("h", zero16))
         for left, right in self._buses:
             self._st[left][dsp.S_OFFSET] = 0
             self._st[right][dsp.S_OFFSET] = 1
@@ -130,8 +133,8 @@ class FrontEnd:
         self._atan_tab = array.array("H", _ATAN_Q8)
         nbits = dsp.bitlen(n - 1)  # ceil(log2 n)
         self._cbits = (29 - nbits) // 2  # correlator input bits B: n 2^(2B+2) <= 2^31
-        self._ca = _zeros("H", 2, n)
-        self._cb = _zeros("H", 2, n)
+        self._ca = _zeros("H", zero16)
+        self._cb = _zeros("H", zero16)
         self._xc = array.array("i", [0] * (2 * lags + 3))  # r, offset, peak gain
         self._xc[2 * lags + 1] = 1 << self._cbits
         # one-pair direction: the pair axis angle; two pairs: u ~ inverse(A) lags
