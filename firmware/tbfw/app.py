@@ -13,14 +13,13 @@
 # `talkbalance bench --only pipeline` and docs/benchmarks.md.
 
 import gc
-import json
 import os
 import time
 
 from micropython import const
 
 from tbfw import button as buttons
-from tbfw import config, ring, session, talker
+from tbfw import config, ondemand, ring, session, talker
 from tbfw.link import DEFERRED, CommandError, Link
 from tbfw.pipeline import Pipeline
 from tbfw.store import Store
@@ -46,9 +45,7 @@ class App:
         self.desc = board.desc
         # What was wrong on the flash at boot and was worked round (a bad
         # config value, a lost counter file): in `info` and the log.
-        self.cfg, problems = config.load_user_lenient(board.config_path)
-        _ensure_dir(board.flash_dir, problems)
-        self.boot = _next_boot(board.flash_dir, problems)
+        self.cfg, problems, self.boot = ondemand.call("startup", "prepare", board.config_path, board.flash_dir)
         self.device_id = board.device_id()
         self.pipe = Pipeline(self.desc, self.cfg, self.device_id, self.boot)
         self.conv = self.pipe.conv
@@ -384,7 +381,7 @@ class App:
         cfg, self._later_config = self._later_config, None
         if cfg is not None:
             try:
-                _write_json(self.board.config_path, cfg)
+                config.save_json(self.board.config_path, cfg)
             except OSError as exc:
                 self.board.log("error-config-save: %s" % exc)
 
@@ -426,7 +423,7 @@ class App:
             self._later_config = new  # saved when the session is over
         else:
             try:
-                _write_json(self.board.config_path, new)
+                config.save_json(self.board.config_path, new)
             except OSError as exc:
                 raise CommandError(E_STORE, "cannot save config: %s" % exc)
         self.cfg = new
@@ -519,85 +516,6 @@ def _merged(cfg, changes):
     for key in changes:
         out[key] = changes[key]
     return out
-
-
-def _write_json(path, obj):
-    # temp file + rename: a power cut leaves the old or the new config
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(json.dumps(obj))
-    os.rename(tmp, path)
-
-
-def _ensure_dir(path, problems):
-    """The data folder; a file in its place is moved aside (or removed)."""
-    try:
-        os.mkdir(path)
-        return
-    except OSError:
-        pass
-    try:
-        if os.stat(path)[0] & 0x4000:
-            return  # a folder (if it cannot be read, the store says so)
-    except OSError:
-        pass
-    problems.append("%s was not a folder: moved aside" % path)
-    try:
-        os.rename(path, path + ".bad")
-    except OSError:
-        try:
-            os.remove(path)
-        except OSError:
-            pass
-    try:
-        os.mkdir(path)
-    except OSError as exc:
-        problems.append("no data folder: %s" % exc)
-
-
-_BOOT_FILES = ("boot.txt", "boot2.txt")  # the boot counter, kept twice
-_BOOT_MAX = const(0x3FFFFFFF)
-_ENOENT = const(2)
-
-
-def _read_count(path):
-    """A counter file's number; -1 when there is none, -2 when it is unusable."""
-    try:
-        f = open(path, "rb")
-    except OSError as exc:
-        return -1 if exc.args and exc.args[0] == _ENOENT else -2
-    try:
-        text = f.read(12).strip()
-    except OSError:
-        return -2
-    finally:
-        f.close()
-    if not 0 < len(text) <= 10:
-        return -2
-    for ch in text:
-        if not 48 <= ch <= 57:  # ASCII digits only
-            return -2
-    value = int(text)
-    return value if value <= _BOOT_MAX else -2
-
-
-def _next_boot(flash_dir, problems):
-    """The boot counter, one more than the higher of its two copies. Both
-    copies are written (temporary file + rename), so one lost or damaged
-    file cannot set it back; a copy that cannot be used is reported."""
-    boot = 0
-    for name in _BOOT_FILES:
-        value = _read_count(flash_dir + "/" + name)
-        if value == -2:
-            problems.append("%s unusable; the other copy counts" % name)
-        boot = max(boot, value)
-    boot = min(boot + 1, _BOOT_MAX)
-    for name in _BOOT_FILES:
-        try:
-            _write_json(flash_dir + "/" + name, boot)
-        except OSError:
-            pass
-    return boot
 
 
 def _boot_nonce():

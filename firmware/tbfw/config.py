@@ -10,7 +10,9 @@
 # allowed keys, their defaults and ranges are the table USER_KEYS below.
 
 import json
-import sys
+import os
+
+from tbfw import ondemand
 
 
 class ConfigError(ValueError):
@@ -83,24 +85,10 @@ def validate_board(board):
 
     Derived: `channels` (count), `pair_lags` [(plus, minus, spacing_m), ...]
     with the spacing between the two microphones of each pair. The rules
-    live in tbfw.boardfile, which is needed once at boot: on the device it
-    is dropped again after use, so its code does not stay in the heap.
+    live in tbfw.boardfile, which is needed once at boot: it is loaded on
+    demand (tbfw.ondemand), so its code does not stay in the heap.
     """
-    from tbfw import boardfile
-
-    try:
-        return boardfile.validate(board)
-    finally:
-        if sys.implementation.name == "micropython":
-            _unload("boardfile")
-
-
-def _unload(name):
-    import tbfw
-
-    sys.modules.pop("tbfw." + name, None)
-    if hasattr(tbfw, name):
-        delattr(tbfw, name)
+    return ondemand.call("boardfile", "validate", board)
 
 
 def load_json(path, what):
@@ -118,6 +106,15 @@ def load_board(path):
     return validate_board(load_json(path, "board"))
 
 
+def save_json(path, obj):
+    """Write a JSON file: a temporary file, then a rename, so that a power
+    cut leaves the old or the new one."""
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(json.dumps(obj))
+    os.rename(tmp, path)
+
+
 def load_user(path):
     """The user config at `path`, or the defaults when there is no file."""
     try:
@@ -125,54 +122,3 @@ def load_user(path):
     except OSError:
         return defaults()
     return merge_user(load_json(path, "config"))
-
-
-_USER_FILE_MAX = 4096  # bytes; a config is a few hundred
-_ENOENT = 2
-
-
-def load_user_lenient(path):
-    """(config, problems): the user config at `path` with every key that
-    cannot be used at its default, and what was wrong, one short text per
-    problem. The device boots on whatever the file holds (not JSON, too
-    large, a directory, a value outside a range that a newer firmware
-    narrowed): it costs at most the settings that are wrong."""
-    problems = []
-    try:
-        f = open(path, "rb")
-    except OSError as exc:
-        if exc.args and exc.args[0] == _ENOENT:
-            return defaults(), problems  # no file: the defaults, nothing wrong
-        return defaults(), ["config: cannot be opened (%s)" % exc]
-    try:
-        text = f.read(_USER_FILE_MAX + 1)
-    except OSError as exc:  # a directory, a bad block
-        text = None
-        problems.append("config: cannot be read (%s)" % exc)
-    finally:
-        f.close()
-    saved = None
-    if text is not None:
-        if len(text) > _USER_FILE_MAX:
-            problems.append("config: larger than %d bytes" % _USER_FILE_MAX)
-        else:
-            try:
-                saved = json.loads(text)
-            except ValueError:
-                problems.append("config: not valid JSON")
-    if saved is not None and not isinstance(saved, dict):
-        problems.append("config: not a JSON object")
-        saved = None
-    out = defaults()
-    if saved is None:
-        return out, problems
-    for key in saved:
-        try:
-            out[key] = check_user_value(key, saved[key])
-        except ConfigError as exc:
-            problems.append(_short(str(exc)) + ("" if key not in USER_KEYS else "; default used"))
-    return out, problems
-
-
-def _short(text, most=80):
-    return text if len(text) <= most else text[:most - 3] + "..."

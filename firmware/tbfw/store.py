@@ -36,6 +36,8 @@ import io
 import os
 import struct
 
+from tbfw import ondemand
+
 try:
     from micropython import const  # pyright: ignore[reportAssignmentType]
 except ImportError:  # CPython (host tests)
@@ -45,19 +47,16 @@ except ImportError:  # CPython (host tests)
 MAGIC = b"TBr1"
 _HEAD = const(13)  # bytes before the id
 _TAIL = const(4)  # the CRC
-_MAX_ID = const(64)
-_SEQ_DIGITS = const(8)  # at least; more once the sequence passes 99999999
-_SEQ_LIMIT = 0xFFFFFFFF  # the header's u32; past it, the lowest free number is taken
+MAX_ID = const(64)
+SEQ_LIMIT = 0xFFFFFFFF  # the header's u32; past it, the lowest free number is taken
 _READ_CHUNK = const(256)
 _ENOSPC = const(28)
 _SINK_BYTES = const(256)  # write-combining block of _Sink
 _ENOENT = const(2)
-_RECENT_DROPS = const(8)  # dropped record ids remembered for the host
+RECENT_DROPS = const(8)  # dropped record ids remembered for the host
 _RESERVE_BLOCKS = const(4)  # flash blocks left free for the filesystem itself
-_DROPS_MAX_BYTES = const(2048)  # a larger drops.json is not ours: counted as lost
-_COUNT_MAX = const(0x3FFFFFFF)  # a drop count never goes past this
+COUNT_MAX = const(0x3FFFFFFF)  # a drop count never goes past this
 DROPS_FILE = "drops.json"
-_DROP_REASONS = ("incomplete", "corrupt", "evicted-unsynced", "too-large", "write-failed", "counter-file-lost")
 
 # Reasons a record is lost (keys of counters()["dropped_by"]).
 DROP_INCOMPLETE = "incomplete"  # a write cut short (power, reset)
@@ -161,8 +160,8 @@ class OsFs:
 
 
 def _check_id(rec_id):
-    if not isinstance(rec_id, str) or not 0 < len(rec_id) <= _MAX_ID:
-        raise ValueError("record id must be 1..%d characters" % _MAX_ID)
+    if not isinstance(rec_id, str) or not 0 < len(rec_id) <= MAX_ID:
+        raise ValueError("record id must be 1..%d characters" % MAX_ID)
     for ch in rec_id:
         if not " " < ch <= "~":
             raise ValueError("record id must be printable ASCII without spaces")
@@ -303,108 +302,10 @@ class Store:
 
         Returns a report {"kept", "dropped": [[id or file, reason], ...],
         "promoted", "notes"}. Losses are also added to the drop counters.
+        The code is tbfw.storescan, loaded for the scan (tbfw.ondemand):
+        it runs once, at boot.
         """
-        self._recs = {}
-        self._bad = {}
-        self._blind = False
-        self._load_drops()
-        report = {"kept": 0, "dropped": [], "promoted": 0, "notes": []}
-        files = {}  # seq -> set of suffixes
-        top = 0
-        for name in self._listdir(report):
-            seq = _seq_of(name)
-            if seq is None:
-                if name == "drops.t":
-                    self._remove(self.root + "/" + name)
-                continue
-            files.setdefault(seq, []).append(name[-1])
-            top = max(top, seq)
-        self._next_seq = top + 1
-        self._fs_free()
-        for seq in sorted(files):
-            self._recover(seq, files[seq], report)
-        report["kept"] = len(self._recs)
-        return report
-
-    def _listdir(self, report):
-        """The store directory's names. When the root is not a directory
-        (a file of that name, say) it is moved aside, or else removed, and
-        made again: that costs the file, never the boot."""
-        try:
-            return self.fs.listdir(self.root)
-        except OSError as exc:
-            if self.fs.isdir(self.root):  # a read error: keep it, try again at the next boot
-                report["notes"].append("%s cannot be listed (%s): no saves until a boot lists it"
-                                       % (self.root, exc))
-                self._blind = True  # a new file could take the name of one not seen
-                return []
-        aside = self.root + ".bad"
-        try:
-            self.fs.rename(self.root, aside)
-        except OSError:
-            self._remove(aside)  # an older one in the way: the newer wins
-            try:
-                self.fs.rename(self.root, aside)
-            except OSError:
-                self._remove(self.root)
-        report["notes"].append("%s was not a directory: moved to %s" % (self.root, aside))
-        try:
-            self.fs.mkdir(self.root)
-            return self.fs.listdir(self.root)
-        except OSError as exc:
-            report["notes"].append("no store directory: %s" % exc)
-            return []
-
-    def _recover(self, seq, exts, report):
-        # Candidates, best first: a synced copy wins over the unsynced file it
-        # was renamed from, which wins over the temporary it was renamed from.
-        # Two at once, or a bad one beside a good one, means a rename was cut
-        # short on a filesystem that copies; the first good one is kept. A
-        # quarantined file (.b) beside them is the copy of one that failed
-        # (a quarantine cut short): a good one still wins over it, and a bad
-        # one goes without a second count.
-        bad = "b" in exts
-        order = [ext for ext in ("s", "u", "t") if ext in exts]
-        found = None
-        for i, ext in enumerate(order):
-            path = self._path(seq, ext)
-            if found is not None:
-                self._remove(path)
-                continue
-            try:
-                rec_id, size, tail = self._verify(path, seq)
-            except StoreCorrupt as exc:
-                if ext == "t":
-                    self._count_drop(exc.rec_id, DROP_INCOMPLETE, report)
-                    self._remove(path)
-                elif i + 1 < len(order) or bad:
-                    self._remove(path)
-                else:
-                    self._quarantine(seq, ext, exc.rec_id, report)
-                continue
-            if ext == "t":
-                try:
-                    self.fs.rename(path, self._path(seq, "u"))
-                except OSError as exc:  # the name is taken by what cannot be removed
-                    report["notes"].append("%s: %s left as it is (%s)" % (rec_id, path, exc))
-                    continue
-                report["promoted"] += 1
-                ext = "u"
-            if tail:
-                report["notes"].append("%s: %d stray bytes after the record ignored" % (rec_id, tail))
-            found = _Rec(seq, rec_id, ext == "s", size, self._usage(_HEAD + len(rec_id) + size + _TAIL + tail))
-        if bad:
-            if found is None:
-                self._bad[seq] = self._usage(self._file_size(self._path(seq, "b")))
-            else:
-                self._remove(self._path(seq, "b"))
-        if found is None:
-            return
-        old = self._recs.get(found.rec_id)
-        if old is not None:
-            # The older copy of a replaced record: the newer one is complete.
-            self._remove(self._path(old.seq, "s" if old.synced else "u"))
-        self._recs[found.rec_id] = found
+        return ondemand.call("storescan", "scan", self)
 
     def _quarantine(self, seq, ext, rec_id, report):
         self._count_drop(rec_id, DROP_CORRUPT, report)
@@ -428,9 +329,12 @@ class Store:
             pass
 
     def _verify(self, path, seq):
-        """Check one file; return (id, data length, bytes after the record)."""
+        """Check one file; return (id, data length, bytes after the record,
+        flash bytes the file takes)."""
         rec_id, length, _data, id_len, _dcrc = self._check(path, seq, False)
-        return rec_id, length, max(0, self._file_size(path) - (_HEAD + id_len + length + _TAIL))
+        size = self._file_size(path)
+        record = _HEAD + id_len + length + _TAIL
+        return rec_id, length, max(0, size - record), self._usage(max(size, record))
 
     def _load(self, path, seq):
         """Check one file; return (id, data)."""
@@ -459,7 +363,7 @@ class Store:
         if len(head) < _HEAD or head[:4] != MAGIC:
             raise StoreCorrupt(label, "bad header")
         file_seq, length, id_len = struct.unpack("<IIB", head[4:])
-        if file_seq != seq or not 0 < id_len <= _MAX_ID or length > self.max_record_bytes:
+        if file_seq != seq or not 0 < id_len <= MAX_ID or length > self.max_record_bytes:
             raise StoreCorrupt(label, "bad header")
         raw_id = f.read(id_len)
         if len(raw_id) < id_len:
@@ -494,27 +398,6 @@ class Store:
 
     # -- drop counters ------------------------------------------------------
 
-    def _load_drops(self):
-        """The saved drop counters. Whatever the file holds (any size, any
-        JSON, numbers out of range), it costs at most the counters: they
-        restart at "counter-file-lost" 1."""
-        self._drops = {}
-        self._recent = []
-        path = self.root + "/" + DROPS_FILE
-        try:
-            f = self.fs.open(path, "r")
-        except OSError:
-            return
-        try:
-            text = f.read(_DROPS_MAX_BYTES + 1)
-        except (OSError, ValueError):  # unreadable, or not text
-            text = None
-        finally:
-            f.close()
-        if text is None or len(text) > _DROPS_MAX_BYTES or not _parse_drops(text, self._drops, self._recent):
-            self._drops = {"counter-file-lost": 1}
-            self._recent = []
-
     def _save_drops(self):
         import json
 
@@ -532,9 +415,9 @@ class Store:
     def _count_drop(self, rec_id, reason, report=None):
         """Count a loss and save the count, before the file goes: a cut in
         between may count a loss twice, never miss one."""
-        self._drops[reason] = min(_COUNT_MAX, self._drops.get(reason, 0) + 1)
+        self._drops[reason] = min(COUNT_MAX, self._drops.get(reason, 0) + 1)
         self._recent.append([rec_id, reason])
-        if len(self._recent) > _RECENT_DROPS:
+        if len(self._recent) > RECENT_DROPS:
             self._recent.pop(0)
         if report is not None:
             report["dropped"].append([rec_id, reason])
@@ -600,11 +483,11 @@ class Store:
         return seq
 
     def _take_seq(self):
-        """The next sequence number. Past _SEQ_LIMIT (only a file put there
+        """The next sequence number. Past SEQ_LIMIT (only a file put there
         by hand gets that far) the lowest unused number: the record keeps
         its place in the store, only its place in the order is wrong."""
         seq = self._next_seq
-        if seq <= _SEQ_LIMIT:
+        if seq <= SEQ_LIMIT:
             self._next_seq = seq + 1
             return seq
         used = set(self._bad)
@@ -769,54 +652,6 @@ def _by_seq(rec):
 
 def _eviction_order(rec):
     return (not rec.synced, rec.seq)  # synced first, then oldest first
-
-
-def _seq_of(name):
-    """The sequence number of a record file's name, or None: at least
-    _SEQ_DIGITS digits, no extra leading zeros (the name _path gives), a
-    state suffix, and a number a header holds (1 to _SEQ_LIMIT)."""
-    n = len(name) - 2
-    if n < _SEQ_DIGITS or n > 10 or name[n] != "." or name[-1] not in "tusb":
-        return None
-    for i in range(n):
-        if not "0" <= name[i] <= "9":
-            return None
-    if n > _SEQ_DIGITS and name[0] == "0":
-        return None
-    seq = int(name[:n])
-    if not 0 < seq <= _SEQ_LIMIT:
-        return None
-    return seq
-
-
-def _parse_drops(text, drops, recent):
-    """Fill drops and recent from the text of drops.json; False if it is
-    not what _save_drops writes (known reasons, counts 0.._COUNT_MAX,
-    at most _RECENT_DROPS [id, reason] pairs of short strings)."""
-    import json
-
-    try:
-        saved = json.loads(text)
-    except ValueError:
-        return False
-    if not isinstance(saved, dict):
-        return False
-    by = saved.get("by")
-    got = saved.get("recent")
-    if not isinstance(by, dict) or not isinstance(got, list) or len(got) > _RECENT_DROPS:
-        return False
-    for reason in by:
-        count = by[reason]
-        if reason not in _DROP_REASONS or isinstance(count, bool) or not isinstance(count, int) \
-                or not 0 <= count <= _COUNT_MAX:
-            return False
-        drops[reason] = count
-    for entry in got:
-        if not isinstance(entry, list) or len(entry) != 2 or entry[1] not in _DROP_REASONS \
-                or not isinstance(entry[0], str) or not 0 < len(entry[0]) <= _MAX_ID:
-            return False
-        recent.append([entry[0], entry[1]])
-    return True
 
 
 def _printable(raw, fallback):

@@ -229,9 +229,7 @@ def flash_during_session(through_link=True):
 
 
 def _write_config(a):
-    from tbfw import app
-
-    app._write_json(a.board.config_path, a.cfg)
+    config.save_json(a.board.config_path, a.cfg)
 
 
 def test_flash_writes_wait_for_the_session_to_end():
