@@ -19,6 +19,9 @@ _FLOOR_DB = -120.0
 _TAP_OVER_DB = 20.0          # a tap is this far above the quiet peak ...
 _TAP_MIN_Q15 = const(1000)   # ... and above about -30 dBFS
 _LED_LEVEL = const(24)       # walk / guide brightness (before the board's cap)
+# After a flash test the answer waits this long, so that the audio a flash
+# write cost (the board checks for lost samples once a second) is in it.
+_LOSS_WINDOW_MS = const(1100)
 
 
 @micropython.viper
@@ -327,35 +330,70 @@ def button_check(board, timeout_ms=10000, poll_ms=10):
         time.sleep_ms(poll_ms)
 
 
-def flash_check(board, nbytes=8192):
-    """Write a pattern to the flash directory, read it back, remove it."""
-    folder = board.flash_dir
-    try:
-        os.mkdir(folder)
-    except OSError:
-        pass  # exists already
-    path = folder + "/selftest.tmp"
-    data = bytearray(nbytes)
-    for i in range(nbytes):
-        data[i] = (i * 7 + 3) & 0xFF
-    t0 = time.ticks_us()
-    with open(path, "wb") as f:
-        f.write(data)
-    t1 = time.ticks_us()
-    with open(path, "rb") as f:
-        back = f.read()
-    t2 = time.ticks_us()
-    os.remove(path)
-    result = {
-        "ok": back == data,
-        "bytes": nbytes,
-        "write_ms": time.ticks_diff(t1, t0) / 1000,
-        "read_ms": time.ticks_diff(t2, t1) / 1000,
-    }
-    if hasattr(os, "statvfs"):
-        st = os.statvfs(folder)
-        result["free_kb"] = st[0] * st[3] // 1024
-    return result
+class FlashCheck:
+    """Write a pattern to the flash directory, read it back, remove it: one
+    flash operation per step() and at least `gap_ms` between them. A flash
+    write stalls the CPU and the I2S interrupt (an erase takes tens of ms on
+    the ESP32): one operation at a time, with frames between for the loop
+    to catch up on the queued audio, keeps each stall under what the I2S
+    queue holds (160 ms)."""
+
+    def __init__(self, board, nbytes=2048, gap_ms=200):
+        self.folder = board.flash_dir
+        self.path = self.folder + "/selftest.tmp"
+        self.nbytes = nbytes
+        self.gap_ms = gap_ms
+        self.stage = 0
+        self.since = 0
+        self.data = None
+        self.result = {"ok": False, "bytes": nbytes}
+
+    def _pattern(self):
+        data = bytearray(self.nbytes)
+        for i in range(self.nbytes):
+            data[i] = (i * 7 + 3) & 0xFF
+        return data
+
+    def step(self, now_ms):
+        """The result once the file is written, read back and removed."""
+        if self.stage and time.ticks_diff(now_ms, self.since) < self.gap_ms:
+            return None
+        self.since = now_ms
+        stage = self.stage
+        self.stage = stage + 1
+        t0 = time.ticks_us()
+        if stage == 0:
+            try:
+                os.mkdir(self.folder)
+            except OSError:
+                pass  # exists already
+            self.data = self._pattern()
+            with open(self.path, "wb") as f:
+                f.write(self.data)
+            self.result["write_ms"] = time.ticks_diff(time.ticks_us(), t0) / 1000
+            return None
+        if stage == 1:
+            with open(self.path, "rb") as f:
+                back = f.read()
+            self.result["read_ms"] = time.ticks_diff(time.ticks_us(), t0) / 1000
+            self.result["ok"] = back == self.data
+            self.data = None
+            return None
+        os.remove(self.path)
+        self.result["remove_ms"] = time.ticks_diff(time.ticks_us(), t0) / 1000
+        if hasattr(os, "statvfs"):
+            st = os.statvfs(self.folder)
+            self.result["free_kb"] = st[0] * st[3] // 1024
+        return self.result
+
+
+def flash_check(board, nbytes=2048):
+    """FlashCheck on its own, without pauses between the operations."""
+    check = FlashCheck(board, nbytes, gap_ms=0)
+    while True:
+        result = check.step(time.ticks_ms())
+        if result is not None:
+            return result
 
 
 def frame_cost(board, process=None, frames=50):
@@ -407,7 +445,7 @@ class Job:
 
     Tests: "mics" (live levels, dead and clipping channels from the front
     end), "leds" (a walk round the ring), "flash" (write, read back,
-    remove), "cost" (the loop's own frame cost), and on request "tap" (tap
+    remove: an operation at a time, frames apart), "cost" (the loop's own frame cost), and on request "tap" (tap
     by each microphone in turn; checks the wiring against the board file)
     and "button".
     """
@@ -434,6 +472,7 @@ class Job:
         self.held_us = 0
         self.worst_us = 0
         self._lost0 = self.board.lost_samples
+        self._flash_done = -1  # ticks_ms when the flash test ended
 
     @property
     def uses_ring(self):
@@ -458,7 +497,7 @@ class Job:
                 self._checked(res, now_ms)
             return False
         if self._next >= len(self.tests):
-            return True
+            return self._flash_done < 0 or time.ticks_diff(now_ms, self._flash_done) >= _LOSS_WINDOW_MS
         name = self.tests[self._next]
         self._next += 1
         self._start(name, now_ms)
@@ -490,7 +529,8 @@ class Job:
             self._check = LedWalk(board)
             self._check.step(now_ms)
         elif name == "flash":
-            self._done(name, flash_check(board))
+            self._check = FlashCheck(board)
+            self._check.step(now_ms)
         elif name == "cost":
             self._done(name, app.loop_cost())
         elif name == "tap":
@@ -508,6 +548,8 @@ class Job:
         name = self._name
         if name == "leds":
             res["ok"] = res["leds"] == self.app.ring.count
+        elif name == "flash":
+            self._flash_done = now_ms
         elif name == "tap":
             self._tap_results.append(res)
             if self._taps:
