@@ -289,4 +289,5 @@ def main():
     print("@@BENCH pipeline alloc_per_frame_bytes %.1f bytes" % per_frame)
 
 
-main()
+if __name__ == "__main__":  # chipcount.py imports this file for _pass
+    main()

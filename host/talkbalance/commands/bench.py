@@ -10,10 +10,11 @@ import sys
 from pathlib import Path
 
 from talkbalance import bench, paths
-from talkbalance.bench import calibration
-from talkbalance.errors import InputError, TalkbalanceError
+from talkbalance.bench import calibration, chip
+from talkbalance.errors import InputError, TalkbalanceError, ToolMissing
 
 ACCURACY = "accuracy"
+CHIP = "chip"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -21,7 +22,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument("--only", action="append", metavar="SECTION",
                         help="run only this section (repeatable); default all: "
-                        + ", ".join(bench.sections() + [ACCURACY]))
+                        + ", ".join(bench.sections() + [CHIP, ACCURACY])
+                        + ". chip: Xtensa instructions of each viper function's loops and of the rest, "
+                        "from the xtensawin code mpy-cross emits (disassembled by xtensa-lx106-elf-objdump), "
+                        "times the iterations counted in one pipeline pass over the cost audio on the unix "
+                        "port: instructions per audio second and the share of a 240 MHz core at 1 and 1.5 "
+                        "cycles per instruction (docs/benchmarks.md, \"Chip\")")
     parser.add_argument("--suite", type=int, default=suite.DEFAULT_SCENES, metavar="N",
                         help=f"scenes in the accuracy suite (default {suite.DEFAULT_SCENES}; 0 skips it)")
     parser.add_argument("--minutes", type=float, default=suite.DEFAULT_MINUTES, metavar="M",
@@ -76,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
     def progress(text: str) -> None:
         print(text, file=sys.stderr, flush=True)
 
-    known = bench.sections() + [ACCURACY]
+    known = bench.sections() + [CHIP, ACCURACY]
     wanted = args.only or known
     for name in wanted:
         if name not in known:
@@ -87,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
 
     rows: list[bench.Row] = []
     cost_audio = ""
-    for name in [n for n in known if n in wanted and n != ACCURACY]:
+    for name in [n for n in known if n in wanted and n not in (CHIP, ACCURACY)]:
         extra: list[str] = []
         if name == "pipeline" and args.suite > 0:
             wav, _ = suite.ensure_scene(cache, 1, args.minutes, progress)
@@ -103,6 +109,23 @@ def run(args: argparse.Namespace) -> int:
         rows = bracket_calibration(rows, bench.run_section("calibrate"))
     if "calibrate" in ran:
         rows += calibration.derived_rows(rows)
+    chip_md = ""
+    if CHIP in wanted:
+        wav = None
+        if args.suite > 0:
+            wav, _ = suite.ensure_scene(cache, 1, args.minutes, progress)
+            cost_audio = wav.name
+        progress("bench: running chip ...")
+        try:
+            functions, audio_s = chip.run_counts(wav)
+        except ToolMissing as exc:
+            progress(f"bench: chip skipped: {exc} ({exc.hint})")
+        else:
+            rows += chip.rows(functions, audio_s)
+            print(suite.format_text(chip.table(functions, audio_s)))
+            print("\n".join(chip.summary(functions, audio_s)))
+            print()
+            chip_md = chip.markdown(functions, audio_s)
 
     report = None
     if ACCURACY in wanted and args.suite > 0:
@@ -117,6 +140,8 @@ def run(args: argparse.Namespace) -> int:
                 f"{load} at the end of the run), Python {platform.python_version()}",
                 "micropython": _micropython_version(), "cost_audio": cost_audio or "built-in two-talker signal"}
         text = suite.markdown_report(report, rows, _command_line(args), info)
+        if chip_md:
+            text += "\n" + chip_md
         try:
             args.markdown.write_text(text)
         except OSError as exc:
