@@ -5,10 +5,11 @@ speech: alternating turns whose lengths steer the initiator's share of talk
 toward the target, response gaps, backchannels by the listener, interruptions
 (the next talker starts before the other has finished and takes the floor),
 and heated passages (louder, shorter turns, quicker replies, more
-interruptions). `render(config, board)` places the two talkers, a fan and the
-device in a shoebox room (pyroomacoustics image method, absorption from RT60
-by inverse Sabine), convolves, adds diffuse noise at the requested SNR and a
-small gain mismatch per microphone, and returns 16-bit audio in the board's
+interruptions). `render(config, board)` places the two talkers, the noise's
+point sources (a fan, a TV) and the device in a shoebox room (pyroomacoustics
+image method, absorption from RT60 by inverse Sabine), convolves, adds the
+noise type's diffuse parts (see scenenoise) at the requested SNR and a small
+gain mismatch per microphone, and returns 16-bit audio in the board's
 channel order with the ground-truth record (see docs/scene.md).
 
 Everything is deterministic for a given seed. Separate random streams drive
@@ -28,7 +29,7 @@ import numpy as np
 from scipy import signal
 
 from talkbalance import board as boardmod
-from talkbalance import speech
+from talkbalance import scenenoise, signals, speech
 from talkbalance.errors import InputError
 
 SCHEMA = 1
@@ -70,6 +71,14 @@ class SceneConfig:
     heat: int | None = None                 # heated passages; None: one per 5 minutes
     first: str = "initiator"
     voices: str = "auto"                    # espeak, synthetic or auto
+    noise: str = scenenoise.LEGACY          # noise type, see scenenoise.KINDS
+    noise_az_deg: float | None = None       # a fan's or TV's place: room azimuth ...
+    noise_distance_m: float | None = None   # ... and horizontal distance from the device
+
+    def noise_placed(self) -> bool:
+        """Whether the noise's point source is placed by azimuth and distance
+        (otherwise it stands by a wall)."""
+        return self.noise_az_deg is not None or self.noise_distance_m is not None
 
     def heat_count(self) -> int:
         return self.heat if self.heat is not None else int(self.minutes // 5)
@@ -85,6 +94,11 @@ class SceneConfig:
             (self.heat is None or 0 <= self.heat <= max(1, int(self.minutes)), "--heat must be 0 to one per minute"),
             (self.first in ROLES, "--first must be initiator or partner"),
             (self.voices in speech.VOICE_KINDS, "--voices must be espeak, synthetic or auto"),
+            (self.noise in scenenoise.KINDS, "--noise must be one of " + ", ".join(scenenoise.KINDS)),
+            (not self.noise_placed() or self.noise in scenenoise.POINT_PARTS,
+             "--noise-az and --noise-distance place a point source: use them with --noise fan or --noise tv"),
+            (self.noise_distance_m is None or 0.3 <= self.noise_distance_m <= 3.0,
+             "--noise-distance must be between 0.3 and 3.0 m"),
         )
         for ok, message in checks:
             if not ok:
@@ -335,7 +349,7 @@ class Geometry:
 
 def _geometry(config: SceneConfig, mics: list[tuple[float, float]], rng: np.random.Generator) -> Geometry:
     dims = np.array([rng.uniform(4.0, 7.0), rng.uniform(3.5, 6.0), rng.uniform(2.5, 3.2)])
-    reach = max(config.distance_m) + 0.6
+    reach = max(*config.distance_m, config.noise_distance_m or 0.0) + 0.6
     dims[:2] = np.maximum(dims[:2], 2 * reach + 0.2)
     device = np.array([dims[0] / 2 + rng.uniform(-0.3, 0.3), dims[1] / 2 + rng.uniform(-0.3, 0.3), TABLE_Z_M])
     talkers = []
@@ -356,9 +370,37 @@ def _geometry(config: SceneConfig, mics: list[tuple[float, float]], rng: np.rand
     return Geometry(r(dims), r(device), [r(m) for m in mic_pos], [r(p) for p in talkers], r(fan), 0)
 
 
-def _room_rirs(config: SceneConfig, geo: Geometry, rate: int) -> list[np.ndarray]:
+NOISE_PLACED_HEIGHT_M = {"fan": (0.3, 1.2), "tv": (0.9, 1.3)}   # above the floor
+
+
+def _noise_places(config: SceneConfig, geo: Geometry, rng: np.random.Generator) -> dict[str, list[float]]:
+    """Room positions of the noise's point sources: the fan where the room
+    put it (by a wall), a TV on a stand by another wall, or either at the
+    configured azimuth and distance from the device."""
+    places = {}
+    for part, _share in scenenoise.KINDS[config.noise]:
+        if part not in scenenoise.POINT_PARTS:
+            continue
+        if config.noise_placed():
+            a = math.radians(config.noise_az_deg or 0.0)
+            dist = config.noise_distance_m if config.noise_distance_m is not None else 1.0
+            pos = [geo.device_m[0] + dist * math.cos(a), geo.device_m[1] + dist * math.sin(a),
+                   rng.uniform(*NOISE_PLACED_HEIGHT_M[part])]
+        elif part == "fan":
+            pos = geo.fan_m
+        else:           # a TV against the far +y or +x wall
+            dims = geo.dims_m
+            height = rng.uniform(*NOISE_PLACED_HEIGHT_M[part])
+            pos = [rng.uniform(0.5, dims[0] - 0.5), dims[1] - 0.3, height] if rng.random() < 0.5 \
+                else [dims[0] - 0.3, rng.uniform(0.5, dims[1] - 0.5), height]
+        places[part] = [round(float(x), 4) for x in pos]
+    return places
+
+
+def _room_rirs(config: SceneConfig, geo: Geometry, rate: int, noise_sources: list[list[float]]) -> list[np.ndarray]:
     """Impulse responses, one (channels, length) array per source: initiator,
-    partner, fan; aligned so that index 0 is the moment of emission."""
+    partner, then each of `noise_sources` (room positions); aligned so that
+    index 0 is the moment of emission."""
     import pyroomacoustics as pra
 
     if config.rt60_s > 0:
@@ -372,14 +414,15 @@ def _room_rirs(config: SceneConfig, geo: Geometry, rate: int) -> list[np.ndarray
                            max_order=geo.max_order, air_absorption=False)
     else:
         room = pra.ShoeBox(geo.dims_m, fs=rate, max_order=0, air_absorption=False)
-    for pos in (*geo.talkers_m, geo.fan_m):
+    sources = [*geo.talkers_m, *noise_sources]
+    for pos in sources:
         room.add_source(pos)
     room.add_microphone_array(np.array(geo.mics_m).T)
     room.compute_rir()
     lead = pra.constants.get("frac_delay_length") // 2
     responses = room.rir or []
     rirs = []
-    for src in range(3):
+    for src in range(len(sources)):
         length = max(len(responses[m][src]) for m in range(len(geo.mics_m)))
         block = np.zeros((len(geo.mics_m), length - lead), dtype=np.float32)
         for m in range(len(geo.mics_m)):
@@ -389,29 +432,6 @@ def _room_rirs(config: SceneConfig, geo: Geometry, rate: int) -> list[np.ndarray
     if config.rt60_s > 0:
         geo.rt60_measured_s = round(float(pra.experimental.measure_rt60(rirs[0][0], rate, decay_db=20)), 3)
     return rirs
-
-
-def _pink(rng: np.random.Generator, n: int) -> np.ndarray:
-    # Paul Kellet's economy pink filter (-3 dB/octave within 1 dB)
-    b = [0.049922035, -0.095993537, 0.050612699, -0.004408786]
-    a = [1.0, -2.494956002, 2.017265875, -0.522189400]
-    return np.asarray(signal.lfilter(b, a, rng.standard_normal(n)), dtype=np.float32)
-
-
-def _fan_source(rng: np.random.Generator, n: int, rate: int) -> np.ndarray:
-    """A steady fan: low-frequency broadband noise, blade-pass hum and harmonics."""
-    nyquist = rate / 2
-    sos = signal.butter(2, [60 / nyquist, 1800 / nyquist], btype="band", output="sos")
-    broadband = np.asarray(signal.sosfilt(sos, rng.standard_normal(n)))
-    x = (broadband / (np.sqrt(np.mean(broadband ** 2)) or 1.0)).astype(np.float32)
-    del broadband
-    samples = np.arange(n, dtype=np.float64)
-    blade = rng.uniform(80.0, 140.0)
-    for k, level in ((1, 1.2), (2, 0.6), (3, 0.3)):
-        x += np.float32(level * math.sqrt(2)) * np.sin(
-            samples * (2 * np.pi * k * blade / rate) + rng.uniform(0, 2 * np.pi)).astype(np.float32)
-    x *= (1 + 0.1 * np.sin(samples * (2 * np.pi * rng.uniform(0.3, 1.0) / rate))).astype(np.float32)
-    return x
 
 
 def _convolve(track: np.ndarray, rir: np.ndarray) -> np.ndarray:
@@ -435,10 +455,13 @@ def render(config: SceneConfig, board: dict | None = None) -> Scene:
     mics = boardmod.mic_positions(board)
     channels = len(mics)
     conv = converse(config, rate)
-    rng_room, rng_noise, rng_level = (np.random.default_rng(s)
-                                      for s in np.random.SeedSequence([config.seed, 0x600F]).spawn(3))
+    # (the fourth stream, places of noise sources, came later: the first
+    # three draw what they always drew)
+    rng_room, rng_noise, rng_level, rng_place = (np.random.default_rng(s)
+                                                 for s in np.random.SeedSequence([config.seed, 0x600F]).spawn(4))
     geo = _geometry(config, mics, rng_room)
-    rirs = _room_rirs(config, geo, rate)
+    places = _noise_places(config, geo, rng_place)
+    rirs = _room_rirs(config, geo, rate, list(places.values()))
     levels_db = [round(float(x), 2) for x in rng_level.uniform(-2.0, 2.0, 2)]
     mic_gain_db = [round(float(x), 3) for x in rng_level.uniform(-MIC_MISMATCH_DB, MIC_MISMATCH_DB, channels)]
 
@@ -457,7 +480,11 @@ def render(config: SceneConfig, board: dict | None = None) -> Scene:
         speech_power = float(np.mean([np.mean(np.square(mix[ch, :count * hop].reshape(count, hop)[speech_frames],
                                                         dtype=np.float64)) for ch in range(channels)]))
 
-    noise = _noise(rng_noise, channels, n, rate, rirs[2])
+    if config.noise == scenenoise.LEGACY:
+        noise = _noise(rng_noise, channels, n, rate, rirs[2])
+    else:
+        noise = _typed_noise(config, np.array(geo.mics_m), float(board["speed_of_sound_m_s"]),
+                             dict(zip(places, rirs[2:])), n, rate)
     noise_power = float(np.mean([np.mean(np.square(row, dtype=np.float64)) for row in noise]))
     noise *= np.float32(math.sqrt(speech_power / 10 ** (config.snr_db / 10) / noise_power))
     mix += noise
@@ -468,6 +495,7 @@ def render(config: SceneConfig, board: dict | None = None) -> Scene:
     peak = float(np.max(np.abs(mix))) * scale
     if peak > PEAK_LIMIT:
         scale *= PEAK_LIMIT / peak
+    noise_dbfs = 10 * math.log10(speech_power / 10 ** (config.snr_db / 10) * scale ** 2)
     mix *= np.float32(scale * 32767)
     np.round(mix, out=mix)
     audio = mix.T.astype(np.int16)
@@ -501,6 +529,7 @@ def render(config: SceneConfig, board: dict | None = None) -> Scene:
         "heat": conv.heat,
         "segments": conv.segments,
         "room": {**asdict(geo), "mic_gain_db": mic_gain_db, "board": board.get("name", "")},
+        "noise": _noise_truth(config, geo, places, noise_dbfs),
         "config": {**asdict(config), "distance_m": list(config.distance_m)},
     }
     return Scene(audio, rate, truth)
@@ -514,10 +543,10 @@ def _noise(rng: np.random.Generator, channels: int, n: int, rate: int, fan_rir: 
     common = (rumble / (np.sqrt(np.mean(rumble ** 2)) or 1.0)).astype(np.float32)
     noise = np.zeros((channels, n), dtype=np.float32)
     for ch in range(channels):
-        pink = _pink(rng, n)
+        pink = scenenoise.pink(rng, n)
         noise[ch] = pink / (np.sqrt(np.mean(np.square(pink, dtype=np.float64))) or 1.0) + 0.5 * common
     p_diffuse = float(np.mean([np.mean(np.square(row, dtype=np.float64)) for row in noise]))
-    fan_dry = _fan_source(rng, n, rate)
+    fan_dry = scenenoise.fan(rng, n, rate)
     # the fan is steady: its level at the microphones from a short stretch
     probe = fan_dry[:min(n, 10 * rate + fan_rir.shape[1])]
     skip = min(fan_rir.shape[1], len(probe) // 2)
@@ -527,6 +556,51 @@ def _noise(rng: np.random.Generator, channels: int, n: int, rate: int, fan_rir: 
     for ch in range(channels):
         noise[ch] += gain * _convolve(fan_dry, fan_rir[ch])
     return noise
+
+
+# parts of the noise types, in a fixed order: each draws from its own stream
+_PARTS = ("pink", "babble", "fan", "tv")
+
+
+def _typed_noise(config: SceneConfig, mics_m: np.ndarray, speed_m_s: float, point_rirs: dict[str, np.ndarray],
+                 n: int, rate: int) -> np.ndarray:
+    """The noise of a type other than pink-fan: its diffuse parts made
+    diffuse for the microphones' positions, its point sources played through
+    the room, each at its share of the noise power (mean over channels)."""
+    channels = len(mics_m)
+    noise = np.zeros((channels, n), dtype=np.float32)
+    for part, share in scenenoise.KINDS[config.noise]:
+        rng = np.random.default_rng([config.seed, 0x4015E, _PARTS.index(part)])
+        if part == "pink":
+            independent = np.stack([scenenoise.unit_power(scenenoise.pink(rng, n)) for _ in range(channels)])
+            heard = signals.diffuse_mix(independent, mics_m, rate, speed_m_s)
+        elif part == "babble":
+            heard = signals.diffuse_mix(scenenoise.babble(rng, channels, n, rate, config.voices),
+                                        mics_m, rate, speed_m_s)
+        else:
+            dry = scenenoise.fan(rng, n, rate) if part == "fan" else scenenoise.tv(rng, n, rate, config.voices)
+            heard = np.stack([_convolve(dry, h) for h in point_rirs[part]])
+            del dry
+        noise += np.float32(math.sqrt(share)) * scenenoise.unit_power(heard)
+        del heard
+    return noise
+
+
+def _noise_truth(config: SceneConfig, geo: Geometry, places: dict[str, list[float]], level_dbfs: float) -> dict:
+    """The truth's `noise`: type, level, and each part with its share and,
+    for a point source, where it stands."""
+    parts = []
+    for part, share in scenenoise.KINDS[config.noise]:
+        entry: dict = {"part": part, "power_share": share}
+        if part in places:
+            pos = places[part]
+            dx, dy = pos[0] - geo.device_m[0], pos[1] - geo.device_m[1]
+            room_az = math.degrees(math.atan2(dy, dx)) % 360
+            entry.update({"room_m": pos, "room_azimuth_deg": round(room_az, 3),
+                          "azimuth_deg": round((room_az - config.rotation_deg) % 360, 3),
+                          "distance_m": round(math.hypot(dx, dy), 3)})
+        parts.append(entry)
+    return {"kind": config.noise, "snr_db": config.snr_db, "level_dbfs": round(level_dbfs, 2), "parts": parts}
 
 
 def with_overrides(config: SceneConfig, **changes) -> SceneConfig:

@@ -90,6 +90,54 @@ def add_noise(x: np.ndarray, snr_db: float, rng: np.random.Generator, signal_pow
     return x + gen(x.size, rng) * math.sqrt(p / 10 ** (snr_db / 10.0))
 
 
+def diffuse_coherence(positions: np.ndarray, freqs_hz: np.ndarray, speed_m_s: float = 343.0) -> np.ndarray:
+    """Coherence of a spherically diffuse field between microphones at
+    `positions` ((channels, 2 or 3), metres): sinc(2 f d / c) for spacing d,
+    as a (len(freqs_hz), channels, channels) real matrix per frequency."""
+    pos = np.asarray(positions, dtype=float)
+    spacing = np.linalg.norm(pos[:, None, :] - pos[None, :, :], axis=-1)
+    return np.sinc(2.0 * np.asarray(freqs_hz, dtype=float)[:, None, None] * spacing[None] / speed_m_s)
+
+
+def diffuse_mix(sources: np.ndarray, positions: np.ndarray, rate: int, speed_m_s: float = 343.0,
+                frame: int = 1024, chunk_frames: int = 256) -> np.ndarray:
+    """Spherically diffuse noise from independent signals, one per microphone.
+
+    Each signal's short-time spectrum (`frame` samples, sqrt-Hann windows, 50%
+    overlap) is mixed per frequency bin by A(f), the symmetric square root of
+    the diffuse coherence matrix (A A^T = coherence; from its
+    eigen-decomposition, the tiny negative eigenvalues of the nearly singular
+    low-frequency matrices set to 0), then overlap-added
+    back. Signals of equal spectra keep it; between microphones the result
+    has the coherence sinc(2 f d / c). `sources` is (channels, n); the result
+    is float32 of the same shape. Works in chunks of `chunk_frames` frames.
+    """
+    src = np.asarray(sources)
+    channels, n = src.shape
+    hop = frame // 2
+    gamma = diffuse_coherence(positions, np.fft.rfftfreq(frame, 1.0 / rate), speed_m_s)
+    eigval, eigvec = np.linalg.eigh(gamma)
+    # the symmetric square root V sqrt(L) V^T: unique, so it changes smoothly
+    # from bin to bin (a per-bin Cholesky or V sqrt(L) factor can flip signs
+    # and turn within repeated eigenvalues, smearing each frame in time)
+    mixing = np.einsum("fab,fb,fcb->fac", eigvec, np.sqrt(np.clip(eigval, 0.0, None)), eigvec)  # (bins, out, in)
+    window = np.sqrt(np.hanning(frame + 1)[:frame])          # periodic: squares overlap-add to 1
+    frames = (n + hop - 1) // hop + 1
+    padded = np.zeros((channels, (frames + 1) * hop), dtype=np.float32)
+    padded[:, hop:hop + n] = src
+    out = np.zeros_like(padded)
+    for first in range(0, frames, chunk_frames):
+        count = min(chunk_frames, frames - first)
+        starts = (first + np.arange(count)) * hop
+        idx = starts[:, None] + np.arange(frame)[None, :]
+        spec = np.fft.rfft(padded[:, idx] * window, axis=-1)  # float64 in each chunk            # (in, frames, bins)
+        mixed = np.einsum("fab,bkf->akf", mixing, spec)
+        pieces = np.fft.irfft(mixed, frame, axis=-1) * window           # (out, frames, frame)
+        for k in range(count):
+            out[:, starts[k]:starts[k] + frame] += pieces[:, k]
+    return out[:, hop:hop + n]
+
+
 def mic_positions(desc: dict) -> np.ndarray:
     """(channels, 2) microphone positions in metres, in channel order."""
     pos = np.zeros((desc["channels"], 2))

@@ -6,7 +6,7 @@ import argparse
 import sys
 import time
 
-from talkbalance import board, scene
+from talkbalance import board, scene, scenenoise
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -30,6 +30,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help=f"reverberation time, 0 for anechoic (default {d.rt60_s})")
     parser.add_argument("--snr", type=float, default=d.snr_db, metavar="DB",
                         help=f"speech to noise ratio (default {d.snr_db:g})")
+    parser.add_argument("--noise", choices=tuple(scenenoise.KINDS), default=d.noise,
+                        help="background noise: pink-fan (independent pink noise per microphone and a fan), "
+                             "diffuse-pink, babble, fan, tv, or mixed (see docs/scene.md; default pink-fan)")
+    parser.add_argument("--noise-az", type=float, default=None, metavar="DEG",
+                        help="place the fan or TV at this azimuth in the room (default: by a wall)")
+    parser.add_argument("--noise-distance", type=float, default=None, metavar="M",
+                        help="place the fan or TV this far from the device (default 1.0 m with --noise-az)")
     parser.add_argument("--heat", type=int, default=None, metavar="N",
                         help="heated passages (default one per 5 minutes)")
     parser.add_argument("--first", choices=scene.ROLES, default=d.first, help="who speaks first (default initiator)")
@@ -44,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
         initiator_az_deg=args.initiator_az, partner_az_deg=args.partner_az,
         distance_m=(args.distance[0], args.distance[1]), rotation_deg=args.rotation,
         rt60_s=args.rt60, snr_db=args.snr, heat=args.heat, first=args.first, voices=args.voices,
+        noise=args.noise, noise_az_deg=args.noise_az, noise_distance_m=args.noise_distance,
     )
     config.validate()
     desc = board.load(args.board)
@@ -59,5 +67,9 @@ def run(args: argparse.Namespace) -> int:
           f"talk {truth['talk_s']['initiator']:g} s / {truth['talk_s']['partner']:g} s, "
           f"{len(truth['heat'])} heated passages")
     print(f"talkers (device frame): {talkers}")
+    noise = truth["noise"]
+    places = "".join(f", {p['part']} at {p['azimuth_deg']:g} deg {p['distance_m']:g} m"
+                     for p in noise["parts"] if "room_m" in p)
+    print(f"noise: {noise['kind']}, {noise['level_dbfs']:.1f} dBFS (SNR {noise['snr_db']:g} dB){places}")
     print(f"scene: rendered in {elapsed:.1f} s", file=sys.stderr)
     return 0
