@@ -229,6 +229,8 @@ def instrument(source: str, functions: list[mpyfile.Function], first: int) -> tu
         body = fn.node.body
         head = 1 if (len(body) > 1 and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
                      and isinstance(body[0].value.value, str)) else 0
+        if body[head].lineno == fn.node.lineno:
+            raise ChipError(f"{fn.name}: a function body on the line of its def (line {fn.node.lineno})")
         before(body[head], f"_tbc = ptr32({COUNTER})")
         before(body[head], f"_tbc[{slot}] = _tbc[{slot}] + 1")
         slot += 1
@@ -377,7 +379,8 @@ def markdown(functions: list[ChipFunction], audio_s: float) -> str:
         "  definitions, matched in order with the kinds checked.",
         "- `xtensa-lx106-elf-objdump -D -b binary -m xtensa` (Debian's binutils-xtensa-lx106, installed",
         "  by scripts/setup; the windowed call `callx8` prints as `excw`) disassembles it, from the",
-        "  target of the jump that opens the code over its table of constants.",
+        "  target of the jump that opens the code over its table of constants. Without it the section",
+        "  is skipped with a message, and so are the tests that disassemble (tests/test_chip.py).",
         "- A backward branch or jump marks a loop; its body runs from the branch's target to the last",
         "  branch back there. Each instruction counts for the innermost loop holding it, or for the",
         "  function outside its loops. Loads and stores (l8ui, l16ui, l16si, l32i, l32i.n, l32r, s8i,",

@@ -24,7 +24,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="run only this section (repeatable); default all: "
                         + ", ".join(bench.sections() + [CHIP, ACCURACY])
                         + ". chip: Xtensa instructions of each viper function's loops and of the rest, "
-                        "from the xtensawin code mpy-cross emits (disassembled by xtensa-lx106-elf-objdump), "
+                        "from the xtensawin code mpy-cross emits (disassembled by xtensa-lx106-elf-objdump, "
+                        "from binutils-xtensa-lx106; skipped with a message without it), "
                         "times the iterations counted in one pipeline pass over the cost audio on the unix "
                         "port: instructions per audio second and the share of a 240 MHz core at 1 and 1.5 "
                         "cycles per instruction (docs/benchmarks.md, \"Chip\")")
