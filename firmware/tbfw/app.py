@@ -24,7 +24,7 @@ from tbfw.link import DEFERRED, CommandError, Link
 from tbfw.pipeline import Pipeline
 from tbfw.store import Store
 from tbfw.version import VERSION
-from tbfw.wire import E_BAD_ARG, E_BUSY, E_INTERNAL, E_STORE, E_WOULD_EVICT
+from tbfw.wire import E_BAD_ARG, E_BUSY, E_INTERNAL
 
 _RING_PERIOD_MS = const(40)  # 25 ring frames a second
 _ENDED_SHOW_S = const(60)  # the ring shows the ended session's summary this long
@@ -32,11 +32,6 @@ _LIVE_EVERY_FRAMES = const(50)  # one live event a second at 20 ms frames
 _NEARLY_FULL_SAVES_DIV = const(10)
 _PROBLEMS_SHOWN = const(4)  # the last says how many more
 _OVERRUN_LOG_FRAMES = const(50)  # log an overrun at most once a second
-# When a changed setting takes effect (config_set's answer says it): the
-# display keys at once; the keys the pipeline and store are built with at the
-# next boot; every other key (what a session measures) from the next session.
-_NOW_KEYS = ("brightness_pct", "night")
-_BOOT_KEYS = ("frame_ms", "gain_shift", "store_max_records", "store_max_flash_pct")
 
 
 class App:
@@ -408,35 +403,9 @@ class App:
 
     def config_set(self, changes, evict=0):
         """Save the changes; the answer says when each applies ("now",
-        "next_session" or "next_boot"): a session under way keeps the
-        settings it started with (its record's figures use them).
-        Store bounds that would make the next save delete more unsynced
-        sessions than now are refused ("would-evict", with the count)
-        unless the host confirms that count in `evict`."""
-        new = config.merge_user(_merged(self.cfg, changes))
-        st = self.store
-        lost = st.evictions(new["store_max_records"], new["store_max_flash_pct"])
-        if lost > st.evictions() and lost > evict:
-            raise CommandError(E_WOULD_EVICT, "%d unsynced session%s would be deleted at the next save: "
-                               "sync first, or confirm" % (lost, "" if lost == 1 else "s"), {"unsynced": lost})
-        if self.conv.state == session.SESSION:
-            self._later_config = new  # saved when the session is over
-        else:
-            try:
-                config.save_json(self.board.config_path, new)
-            except OSError as exc:
-                raise CommandError(E_STORE, "cannot save config: %s" % exc)
-        self.cfg = new
-        running = self.conv.cfg  # the next session's: boot keys as this boot runs them
-        nxt = _merged(new, {})
-        for key in _BOOT_KEYS:
-            nxt[key] = running[key]
-        self.conv.cfg = nxt
-        self._apply_display_config()
-        applies = {}
-        for key in changes:
-            applies[key] = "now" if key in _NOW_KEYS else "next_boot" if key in _BOOT_KEYS else "next_session"
-        return {"config": new, "applies": applies}
+        "next_session" or "next_boot"). A rare request: its code is
+        tbfw.configset, loaded for it (tbfw.ondemand)."""
+        return ondemand.call("configset", "apply", self, changes, evict)
 
     def live(self, on):
         self.live_on = bool(on)
@@ -507,15 +476,6 @@ class App:
     def reboot(self):
         self.store.close()
         self.board.reboot()
-
-
-def _merged(cfg, changes):
-    out = {}
-    for key in cfg:
-        out[key] = cfg[key]
-    for key in changes:
-        out[key] = changes[key]
-    return out
 
 
 def _boot_nonce():
