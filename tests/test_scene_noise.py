@@ -10,7 +10,7 @@ import math
 import numpy as np
 import pytest
 from scipy import signal as sps
-from talkbalance import board, scene, scenenoise, signals
+from talkbalance import board, scene, scenenoise, signals, speech
 from talkbalance.cli import main
 from test_scene import _lag
 
@@ -109,7 +109,7 @@ def test_scene_diffuse_noise_has_the_theoretical_coherence(kind):
 def test_babble_is_many_voices_not_steady_noise_nor_one_voice():
     rng = np.random.default_rng(5)
     mix = scenenoise.babble(rng, 2, 6 * RATE, RATE, "synthetic")
-    one = scenenoise._talk(scene.speech.pick_voices("synthetic", rng, RATE)[0], rng, 6.0, RATE,
+    one = scenenoise.talk(speech.pick_voices("synthetic", rng, RATE)[0], rng, 6.0, RATE,
                            (1.5, 6.0), (0.2, 1.2))
 
     def spread_db(x):    # spread of the 50 ms levels, 10th to 90th percentile

@@ -78,7 +78,7 @@ def _tile(clip: np.ndarray, n: int, offset: int = 0) -> np.ndarray:
     return np.tile(clip, reps)[offset:offset + n]
 
 
-def _talk(voice: speech.Voice, rng: np.random.Generator, seconds: float, rate: int,
+def talk(voice: speech.Voice, rng: np.random.Generator, seconds: float, rate: int,
           turn_s: tuple[float, float], gap_s: tuple[float, float]) -> np.ndarray:
     """One voice talking on and off for `seconds`: utterances with gaps."""
     want = int(seconds * rate)
@@ -99,7 +99,7 @@ def babble(rng: np.random.Generator, channels: int, n: int, rate: int, voices: s
     bank = []
     for _pair in range((BABBLE_VOICES + 1) // 2):
         for voice in speech.pick_voices(voices, rng, rate):
-            clip = _talk(voice, rng, rng.uniform(*BABBLE_CLIP_S), rate, (1.5, 6.0), (0.2, 1.2))
+            clip = talk(voice, rng, rng.uniform(*BABBLE_CLIP_S), rate, (1.5, 6.0), (0.2, 1.2))
             bank.append(unit_power(clip))
     out = np.zeros((channels, n), dtype=np.float32)
     for ch in range(channels):
