@@ -305,6 +305,7 @@ class App:
             "heat": 1 if conv.tally is not None and conv.tally.heated else 0,
             "talkers": [a for a in conv.model.slot_az],
             "overruns": self.overruns,
+            "lost_samples": getattr(self.board, "lost_samples", 0),
             "ring": self.ring_driver.buf.hex(),
         }
 

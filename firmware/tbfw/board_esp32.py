@@ -483,9 +483,11 @@ class Esp32Board:
         # Between the link's frames only: a line inside a frame would spoil it.
         lines = self._log_lines
         while lines and not self._mid_line and self.tx_room() >= len(lines[0]):
-            if self._put(lines[0]) < len(lines[0]):
-                self.log_dropped += 1  # a stalled host: the rest of the line is gone
-                self._mid_line = True  # the next line starts after the line's end
+            sent = self._put(lines[0])
+            if sent < len(lines[0]):
+                self.log_dropped += 1  # a stalled host: the line, or its rest, is gone
+                if sent:
+                    self._mid_line = True  # its head went out: no more lines now
             lines.pop(0)
 
     # -- memory

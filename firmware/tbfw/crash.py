@@ -35,13 +35,12 @@ def crashed(exc, board, boot, ran_s):
     head = "crash %d of %d in a row: boot %s, %d s run" % (count, LIMIT, "?" if boot is None else boot, ran_s)
     _append_log(head, exc)
     sys.print_exception(exc)
-    if board is not None:
-        board.log("error-crash %s: %s: %s" % (head, type(exc).__name__, exc))
+    _say(board, "error-crash %s: %s: %s" % (head, type(exc).__name__, exc))
     if at_limit:
         if board is not None:
             _quiet(board)
             _show_error(board, 0)
-            board.log("error-crash-loop: staying at the prompt; see /%s" % LOG_PATH)
+            _say(board, "error-crash-loop: staying at the prompt; see /%s" % LOG_PATH)
         return "stopped"
     if board is not None:
         _show_error(board, _SHOW_MS)
@@ -86,6 +85,14 @@ def _append_log(head, exc):
             f.write(old + entry)
     except OSError:
         pass  # nowhere to write: the serial line has it (print_exception)
+
+
+def _say(board, text):
+    if board is not None:
+        try:
+            board.log(text)
+        except Exception:  # the serial line may be what failed; crash.log has it
+            pass
 
 
 def _quiet(board):
