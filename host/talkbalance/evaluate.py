@@ -8,7 +8,10 @@ Per scene:
 - azimuth error: each learned talker direction against the truth, degrees;
 - initiator found: the record's initiator sits at the true initiator's
   azimuth (the default rule is "whoever speaks first");
-- heat: an analysed episode is a hit when it overlaps a true one.
+- heat: an analysed episode is a hit when it overlaps a true one;
+- the conversation figures (talk time, turns, longest monologue,
+  interruptions, response gap, overlap): the record's against the truth's
+  (`talkbalance.figures`), each as a signed error (`FIGURES` says in what).
 """
 
 from __future__ import annotations
@@ -17,10 +20,11 @@ import json
 import statistics
 import sys
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import talkbalance.fw  # noqa: F401  (puts the firmware on sys.path)
+from talkbalance import figures as truth_figures
 from talkbalance.analyze import analyze
 
 # isort: split
@@ -42,6 +46,84 @@ class SceneScore:
     heat_found: int
     heat_hits: int
     heat_true_found: int
+    figures: dict[str, list[float | None]] = field(default_factory=dict)
+    """figure -> signed errors (FIGURES), one per talker or one per scene"""
+    figures_true: dict = field(default_factory=dict)
+    figures_read: dict = field(default_factory=dict)
+
+
+# figure -> (unit of its error, per talker or for the scene, target on the
+# median absolute error): docs/record.md defines each figure
+FIGURES = {
+    "talk_time": ("%", "talker", 4.0),
+    "turns": ("%", "talker", 8.0),
+    "longest_monologue": ("s", "talker", 1.5),
+    "interruptions": ("%", "scene", 25.0),
+    "response_gap": ("s", "talker", 0.1),
+    "overlap": ("%", "scene", 30.0),
+}
+
+
+def _pct(read: float, true: float) -> float:
+    """Signed error in percent of the truth (of 1 when the truth is 0)."""
+    return round(100 * (read - true) / max(true, 1), 1)
+
+
+def _num(value, default: float = 0.0) -> float:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    return float(value) if ok else default
+
+
+def figure_values(record: dict) -> dict:
+    """The conversation figures a record gives, by role (missing: 0; a
+    response gap: null)."""
+    roles = {t.get("role"): t for t in record.get("talkers", []) if isinstance(t, dict)}
+    out: dict = {"overlap_s": _num(record.get("overlap_s"))}
+    for role in truth_figures.ROLES:
+        t = roles.get(role, {})
+        gap = t.get("response_gap_s")
+        out[role] = {"talk_s": _num(t.get("talk_s")), "turns": int(_num(t.get("turns"))),
+                     "interruptions": int(_num(t.get("interruptions"))),
+                     "longest_monologue_s": _num(t.get("longest_monologue_s")),
+                     "response_gap_s": None if gap is None else _num(gap)}
+    return out
+
+
+def true_values(truth: dict) -> dict:
+    """The same figures from a scene's ground truth."""
+    figs = truth_figures.figures(truth)
+    out: dict = {"overlap_s": figs.overlap_s}
+    for role in truth_figures.ROLES:
+        t = figs.talker(role)
+        out[role] = {"talk_s": t.talk_s, "turns": t.turns, "interruptions": t.interruptions,
+                     "longest_monologue_s": t.longest_monologue_s, "response_gap_s": t.response_gap_s}
+    return out
+
+
+def figure_errors(read: dict, true: dict) -> dict[str, list[float | None]]:
+    """Signed error of each figure: per talker (initiator, partner) or for
+    the scene; a response gap only where both give one."""
+    roles = truth_figures.ROLES
+
+    def per_talker(key: str, relative: bool) -> list[float | None]:
+        errs = []
+        for role in roles:
+            r, t = read[role][key], true[role][key]
+            if r is None or t is None:
+                errs.append(None)
+            else:
+                errs.append(_pct(r, t) if relative else round(r - t, 2))
+        return errs
+
+    return {
+        "talk_time": per_talker("talk_s", True),
+        "turns": per_talker("turns", True),
+        "longest_monologue": per_talker("longest_monologue_s", False),
+        "interruptions": [_pct(sum(read[r]["interruptions"] for r in roles),
+                               sum(true[r]["interruptions"] for r in roles))],
+        "response_gap": per_talker("response_gap_s", False),
+        "overlap": [_pct(read["overlap_s"], true["overlap_s"])],
+    }
 
 
 def _overlaps(a: list[float], b: list[float]) -> bool:
@@ -79,6 +161,7 @@ def score(name: str, record: dict, frames: str, truth: dict) -> SceneScore:
     heat_found = record.get("heat", [])
     hits = sum(any(_overlaps(f, t) for t in heat_true) for f in heat_found)
     true_found = sum(any(_overlaps(f, t) for f in heat_found) for t in heat_true)
+    read, true = figure_values(record), true_values(truth)
     return SceneScore(
         name=name,
         true_share=round(true_share, 4),
@@ -93,6 +176,9 @@ def score(name: str, record: dict, frames: str, truth: dict) -> SceneScore:
         heat_found=len(heat_found),
         heat_hits=hits,
         heat_true_found=true_found,
+        figures=figure_errors(read, true),
+        figures_true=true,
+        figures_read=read,
     )
 
 
@@ -115,6 +201,27 @@ class Summary:
     vad_recall_median: float
     heat_recall: float | None
     heat_precision: float | None
+    figures: dict[str, dict] = field(default_factory=dict)
+    """figure -> median absolute error, worst (signed) error, unit, target, count"""
+
+
+def figure_summary(scores: list[SceneScore]) -> dict[str, dict]:
+    """Per figure: the median of the absolute errors over every talker (or
+    scene) and the worst error, signed; errors that could not be taken (a
+    response gap missing on one side) are counted in `missing`."""
+    out = {}
+    for name, (unit, _per, target) in FIGURES.items():
+        errs = [e for s in scores for e in s.figures.get(name, [])]
+        known = [e for e in errs if e is not None]
+        out[name] = {
+            "unit": unit,
+            "target": target,
+            "median": round(statistics.median(abs(e) for e in known), 2) if known else None,
+            "worst": max(known, key=abs) if known else None,
+            "count": len(known),
+            "missing": len(errs) - len(known),
+        }
+    return out
 
 
 def summarise(scores: Iterable[SceneScore]) -> Summary:
@@ -136,6 +243,7 @@ def summarise(scores: Iterable[SceneScore]) -> Summary:
         vad_recall_median=round(statistics.median(s.vad_recall for s in scores), 4),
         heat_recall=round(sum(s.heat_true_found for s in scores) / heat_true, 3) if heat_true else None,
         heat_precision=round(sum(s.heat_hits for s in scores) / heat_found, 3) if heat_found else None,
+        figures=figure_summary(scores),
     )
 
 
@@ -163,6 +271,54 @@ def format_table(scores: list[SceneScore], summary: Summary) -> str:
         "heat episodes: recall " + ("-" if m.heat_recall is None else f"{100 * m.heat_recall:.0f}%")
         + ", precision " + ("-" if m.heat_precision is None else f"{100 * m.heat_precision:.0f}%"),
     ]
+    return "\n".join(lines + ["", format_figures(scores, summary)])
+
+
+def _err(value: float | None, unit: str) -> str:
+    if value is None:
+        return "-"
+    return f"{value:+.1f}%" if unit == "%" else f"{value:+.2f} s"
+
+
+def _worst_of(errs: list[float | None]) -> float | None:
+    known = [e for e in errs if e is not None]
+    return max(known, key=abs) if known else None
+
+
+_FIGURE_TITLES = {
+    "talk_time": "talk time (per person)",
+    "turns": "turns (per person)",
+    "longest_monologue": "longest monologue (per person)",
+    "interruptions": "interruptions (both people)",
+    "response_gap": "response gap (per person, median)",
+    "overlap": "overlap",
+}
+
+
+_FIGURE_COLUMNS = {"talk_time": "talk", "turns": "turns", "longest_monologue": "monologue",
+                   "interruptions": "interrupt", "response_gap": "gap", "overlap": "overlap"}
+
+
+def format_figures(scores: list[SceneScore], summary: Summary) -> str:
+    """The conversation figures: each scene's worst error per figure (the
+    worse talker), then the median and worst over the scenes."""
+    names = list(FIGURES)
+    head = f"{'scene':<28}" + "".join(f" {_FIGURE_COLUMNS[n]:>10}" for n in names)
+    lines = ["conversation figures, error of the record against the truth (worse talker):", head,
+             "-" * len(head)]
+    for s in scores:
+        lines.append(f"{s.name:<28}" + "".join(
+            f" {_err(_worst_of(s.figures.get(n, [])), FIGURES[n][0]):>10}" for n in names))
+    lines += ["", f"{'figure':<34} {'median error':>13} {'worst error':>12} {'target (median)':>16}"]
+    for n in names:
+        f = summary.figures[n]
+        unit = f["unit"]
+        median = "-" if f["median"] is None else (f"{f['median']:.1f}%" if unit == "%" else f"{f['median']:.2f} s")
+        target = f"{f['target']:g}%" if unit == "%" else f"{f['target']:g} s"
+        met = "" if f["median"] is None else ("  met" if f["median"] <= f["target"] else "  NOT met")
+        missing = f"  ({f['missing']} not given)" if f["missing"] else ""
+        lines.append(f"{_FIGURE_TITLES[n]:<34} {median:>13} {_err(f['worst'], unit):>12} {'<= ' + target:>16}"
+                     f"{met}{missing}")
     return "\n".join(lines)
 
 
@@ -204,5 +360,12 @@ def markdown(scores: list[SceneScore], summary: Summary, command: str) -> str:
         "Attribution counts the frames where exactly one person spoke (truth) and the pipeline "
         "heard speech; a frame given to the other person, to both, or to nobody known counts "
         "as wrong. Voice-activity recall is the share of truth speech frames the pipeline heard.\n\n"
+        "The conversation figures are defined in docs/record.md (\"The conversation figures\"); "
+        "their truth comes from the scene's plan (`host/talkbalance/figures.py`, not the "
+        "firmware's code). Talk time, turns and overlap are scored in percent of the truth; "
+        "interruptions in percent of both people's true count together; longest monologue and "
+        "response gap in seconds. The median is that of the absolute errors over every person "
+        "(two per scene) or every scene; the worst is the largest error, with its sign "
+        "(+ reads high).\n\n"
         f"```\n{format_table(scores, summary)}\n```\n"
     )
