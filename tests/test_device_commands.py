@@ -89,6 +89,14 @@ def test_config_get_set(rig, capsys):
     assert json.loads(out) == {"meeting_min": 45}
 
 
+def test_every_config_key_has_its_help():
+    from talkbalance.commands.config import key_help
+    from tbfw import config
+
+    texts = key_help()
+    assert sorted(texts) == sorted(config.USER_KEYS) and all(texts.values()), texts
+
+
 def test_config_errors_are_one_line(rig, capsys):
     code, out, err = _run(capsys, "config", "set", "meeting_min=5", "--port", rig.path)
     assert code == 1 and err == "talkbalance: meeting_min: must be from 10 to 180, not 5\n"

@@ -24,24 +24,44 @@ class ConfigError(ValueError):
         self.message = message
 
 
-# User config: key -> (default, kind, low, high, help).
+# User config: key -> (default, kind, low, high); what each key means is in
+# user_help below.
 # kind: "int" (low..high inclusive), "bool", or "choice" (low is the tuple of
 # allowed values, high unused).
 USER_KEYS = {
-    "frame_ms": (20, "int", 10, 32, "audio frame length in milliseconds"),
-    "gain_shift": (0, "int", 0, 8, "digital gain as a left shift of the samples"),
-    "target_share_pct": (30, "int", 10, 60, "initiator's target share of talk time"),
-    "band_pct": (5, "int", 1, 20, "half-width of the target band, percentage points"),
-    "meeting_min": (40, "int", 10, 180, "planned meeting length for pacing"),
-    "max_session_min": (120, "int", 10, 240, "a session ends by itself after this"),
-    "end_silence_s": (300, "int", 30, 3600, "a session ends after this much silence"),
-    "initiator_rule": ("first", "choice", ("first", "second"), None,
-                       "without a claim, the initiator is whoever speaks first or second"),
-    "brightness_pct": (50, "int", 0, 100, "ring brightness under the board's cap"),
-    "night": (False, "bool", None, None, "ring off except for faults"),
-    "store_max_records": (200, "int", 10, 2000, "most session records kept on flash"),
-    "store_max_flash_pct": (50, "int", 5, 90, "most share of free flash the store may use"),
+    "frame_ms": (20, "int", 10, 32),
+    "gain_shift": (0, "int", 0, 8),
+    "target_share_pct": (30, "int", 10, 60),
+    "band_pct": (5, "int", 1, 20),
+    "meeting_min": (40, "int", 10, 180),
+    "max_session_min": (120, "int", 10, 240),
+    "end_silence_s": (300, "int", 30, 3600),
+    "initiator_rule": ("first", "choice", ("first", "second"), None),
+    "brightness_pct": (50, "int", 0, 100),
+    "night": (False, "bool", None, None),
+    "store_max_records": (200, "int", 10, 2000),
+    "store_max_flash_pct": (50, "int", 5, 90),
 }
+
+
+def user_help():
+    """What each key of USER_KEYS means, one line each, for the host tool
+    (`talkbalance config`). Kept in this docstring because the device
+    compiles docstrings away: the texts take none of its heap.
+
+    frame_ms: audio frame length in milliseconds
+    gain_shift: digital gain as a left shift of the samples
+    target_share_pct: initiator's target share of talk time
+    band_pct: half-width of the target band, percentage points
+    meeting_min: planned meeting length for pacing
+    max_session_min: a session ends by itself after this
+    end_silence_s: a session ends after this much silence
+    initiator_rule: without a claim, the initiator is whoever speaks first or second
+    brightness_pct: ring brightness under the board's cap
+    night: ring off except for faults
+    store_max_records: most session records kept on flash
+    store_max_flash_pct: most share of free flash the store may use
+    """
 
 
 def defaults():
@@ -56,7 +76,7 @@ def check_user_value(key, value):
     """Return `value` if it is allowed for `key`, else raise ConfigError."""
     if key not in USER_KEYS:
         raise ConfigError(key, "unknown key; allowed: " + ", ".join(sorted(USER_KEYS)))
-    _default, kind, low, high, _help = USER_KEYS[key]
+    _default, kind, low, high = USER_KEYS[key]
     if kind == "bool":
         if value is not True and value is not False:
             raise ConfigError(key, "must be true or false")

@@ -87,6 +87,17 @@ def _confirm(question: str) -> bool:
     return sys.stdin.readline().strip().lower() in ("y", "yes")
 
 
+def key_help() -> dict[str, str]:
+    """What each user config key means: the "key: text" lines of
+    tbfw.config.user_help's docstring (kept there, out of the device's heap)."""
+    out = {}
+    for line in (fwconfig.user_help.__doc__ or "").splitlines():
+        key, sep, text = line.strip().partition(": ")
+        if sep and key in fwconfig.USER_KEYS:
+            out[key] = text
+    return out
+
+
 def run(args: argparse.Namespace) -> int:
     changes = parse_changes(args.items) if args.action == "set" else None
     if args.action == "get":
@@ -114,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
     for key in keys:
         value = cfg.get(key)
         text = value if isinstance(value, str) else json.dumps(value)
-        help_text = fwconfig.USER_KEYS[key][4] if key in fwconfig.USER_KEYS else ""
+        help_text = key_help().get(key, "")
         when = APPLIES_TEXT.get(str(applies.get(key)), "") if changes else ""
         print(f"{key}={text}" + (f"  ({when})" if when else "")
               + (f"  # {help_text}" if help_text and not args.items else ""))
