@@ -236,6 +236,7 @@ def test_summary_median_and_worst_and_its_outputs():
     talk = summary.figures["talk_time"]
     assert talk["median"] == pytest.approx(5.0) and talk["worst"] == pytest.approx(30.0)
     assert (talk["count"], talk["missing"], talk["unit"], talk["target"]) == (6, 0, "%", 4.0)
+    assert talk["worst_scene"] == "s2"
     assert summary.figures["response_gap"]["missing"] == 3
     assert summary.figures["overlap"]["worst"] == -50.0
     assert set(summary.figures) == set(evaluate.FIGURES)
