@@ -24,7 +24,7 @@ from tbfw.link import DEFERRED, CommandError, Link
 from tbfw.pipeline import Pipeline
 from tbfw.store import Store
 from tbfw.version import VERSION
-from tbfw.wire import E_BAD_ARG, E_BUSY, E_INTERNAL
+from tbfw.wire import E_BAD_ARG, E_BUSY
 
 _RING_PERIOD_MS = const(40)  # 25 ring frames a second
 _ENDED_SHOW_S = const(60)  # the ring shows the ended session's summary this long
@@ -118,15 +118,9 @@ class App:
                 self.frames, self.overruns, self.saved))
 
     def log_boot(self):
-        """What the boot found: the store's scan and every problem worked round."""
-        board = self.board
-        report = self.store_report
-        board.log("talkbalance %s on %s, boot %d; store: %d kept, %d dropped" % (
-            VERSION, self.desc.get("name", "?"), self.boot, report["kept"], len(report["dropped"])))
-        for item in report["dropped"]:
-            board.log("store-dropped %s: %s" % (item[0], item[1]))
-        for text in self._boot_problems:
-            board.log("warn-boot %s" % text)
+        """What the boot found: the store's scan and every problem worked
+        round (tbfw.startup.log_boot, loaded for it)."""
+        ondemand.call("startup", "log_boot", self)
 
     def step(self):
         """One audio frame; False when the audio source has ended (simulator)."""
@@ -149,7 +143,7 @@ class App:
         job = self._job
         held = 0
         if job is not None:  # a self-test: a bounded step, timed apart from the loop
-            held = self._run_job(now_ms)
+            held = job.run(now_ms)
         if job is None or not job.uses_button:
             self._button(now_ms, now_s)
         if self.conv.state == session.ENDED:
@@ -446,33 +440,6 @@ class App:
         except ValueError as exc:
             raise CommandError(E_BAD_ARG, str(exc))
         return DEFERRED
-
-    def _run_job(self, now_ms):
-        """One step of the self-test under way; the time it takes, in us."""
-        job = self._job
-        t0 = time.ticks_us()
-        try:
-            done = job.step(now_ms)
-        except Exception as exc:  # a fault in a test ends the self-test, not the loop
-            self._job = None
-            self.link.refuse_deferred(E_INTERNAL, "self-test failed: %s: %s" % (type(exc).__name__, exc))
-            done = False
-        held = time.ticks_diff(time.ticks_us(), t0)
-        if done:
-            self._job = None
-            job.held(held)
-            self.link.answer_deferred(job.result())
-        elif self._job is not None:
-            job.held(held)
-        return held
-
-    def loop_cost(self):
-        """The loop's own frame cost (self-test steps left out) and audio lost."""
-        budget = self.frame_ms * 1000
-        mean = self.cost_sum_us // self.cost_frames if self.cost_frames else 0
-        return {"ok": self.overruns == 0, "mean_us": mean, "worst_us": self.worst_frame_us,
-                "budget_us": budget, "load_pct": round(100 * mean / budget, 1), "frames": self.frames,
-                "overruns": self.overruns, "lost_samples": getattr(self.board, "lost_samples", 0)}
 
     def reboot(self):
         self.store.close()

@@ -12,6 +12,7 @@ import micropython
 from micropython import const
 
 from tbfw import button
+from tbfw.wire import E_INTERNAL
 
 _SETTLE_FRAMES = const(20)   # frames skipped first: mic wake-up and DC settle
 _FULL_SCALE = const(32768)   # Q15 full scale
@@ -438,9 +439,9 @@ class Job:
     """One `selftest` request, run by the app loop one bounded step per
     audio frame, so the loop goes on reading audio and feeding the watchdog
     while the ring walks or a tap or press is awaited. Each test runs at
-    most once per request (at most len(KNOWN) tests). The app times every
-    step() and hands the time to held(): the time the self-test held the
-    loop is reported apart (the answer's "selftest"), never as overruns of
+    most once per request (at most len(KNOWN) tests). The app's loop runs each
+    step through run(), which times it and hands the time to held(): the
+    time the self-test held the loop is reported apart (the answer's "selftest"), never as overruns of
     the loop it shares.
 
     Tests: "mics" (live levels, dead and clipping channels from the front
@@ -481,6 +482,28 @@ class Job:
     @property
     def uses_button(self):
         return self._name == "button"
+
+    def run(self, now_ms):
+        """One step as the app's loop runs it (App.step, while this is its
+        job): timed, and a fault in a test ends the self-test, not the loop;
+        the answer is sent when the last test is done. Returns the time the
+        step took, in us (the app leaves it out of its own frame cost)."""
+        app = self.app
+        t0 = time.ticks_us()
+        try:
+            done = self.step(now_ms)
+        except Exception as exc:  # a fault in a test ends the self-test, not the loop
+            app._job = None
+            app.link.refuse_deferred(E_INTERNAL, "self-test failed: %s: %s" % (type(exc).__name__, exc))
+            done = False
+        held = time.ticks_diff(time.ticks_us(), t0)
+        if done:
+            app._job = None
+            self.held(held)
+            app.link.answer_deferred(self.result())
+        elif app._job is not None:
+            self.held(held)
+        return held
 
     def held(self, us):
         """The app's measure of one step()."""
@@ -532,7 +555,7 @@ class Job:
             self._check = FlashCheck(board)
             self._check.step(now_ms)
         elif name == "cost":
-            self._done(name, app.loop_cost())
+            self._done(name, _loop_cost(app))
         elif name == "tap":
             if getattr(board, "frame_format", "i2s") == "pcm16":
                 self._done(name, {"ok": False, "error": "needs the I2S microphones of a real board"})
@@ -561,3 +584,13 @@ class Job:
             res = {"ok": ok, "channels": self._tap_results}
             self._meter = None
         self._done(name, res)
+
+
+def _loop_cost(app):
+    """The app's loop's own frame cost (self-test steps left out) and the
+    audio it lost: the "cost" test."""
+    budget = app.frame_ms * 1000
+    mean = app.cost_sum_us // app.cost_frames if app.cost_frames else 0
+    return {"ok": app.overruns == 0, "mean_us": mean, "worst_us": app.worst_frame_us,
+            "budget_us": budget, "load_pct": round(100 * mean / budget, 1), "frames": app.frames,
+            "overruns": app.overruns, "lost_samples": getattr(app.board, "lost_samples", 0)}
