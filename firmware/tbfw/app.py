@@ -119,8 +119,8 @@ class App:
 
     def log_boot(self):
         """What the boot found: the store's scan and every problem worked
-        round (tbfw.startup.log_boot, loaded for it)."""
-        ondemand.call("startup", "log_boot", self)
+        round (tbfw.bootlog, loaded for it)."""
+        ondemand.call("bootlog", "log_boot", self)
 
     def step(self):
         """One audio frame; False when the audio source has ended (simulator)."""

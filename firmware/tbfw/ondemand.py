@@ -9,6 +9,7 @@
 #   startup    the user config read leniently, the data folder, the boot
 #              counter (App), at boot
 #   storescan  the store's recovery scan and drop counters (Store), at boot
+#   bootlog    the boot's log lines (App.log_boot), when the loop starts
 #   configset  a change of the user config (the config-set request)
 # A module with viper or native code is never one of them: on the ESP32
 # each import would take new native code memory (tbfw.selftest is loaded on
@@ -17,7 +18,7 @@
 import gc
 import sys
 
-PARTS = ("boardfile", "startup", "storescan", "configset")
+PARTS = ("boardfile", "startup", "storescan", "bootlog", "configset")
 
 
 def call(name, func, *args):

@@ -1,7 +1,6 @@
 # What the device checks once at boot, before it builds anything: the user
-# config, read leniently; the data folder; the boot counter; and, when the
-# loop starts, what it found, in the log. Loaded on demand by the app
-# (tbfw.ondemand) and released after each use.
+# config, read leniently; the data folder; the boot counter. Loaded on
+# demand by the app (tbfw.ondemand) and released after use.
 
 import json
 import os
@@ -9,7 +8,6 @@ import os
 from micropython import const
 
 from tbfw import config
-from tbfw.version import VERSION
 
 
 def prepare(config_path, flash_dir):
@@ -140,16 +138,3 @@ def next_boot(flash_dir, problems):
         except OSError:
             pass
     return boot
-
-
-def log_boot(app):
-    """What the boot found, in the log: the store's scan and every problem
-    worked round (App.log_boot, when the loop starts)."""
-    board = app.board
-    report = app.store_report
-    board.log("talkbalance %s on %s, boot %d; store: %d kept, %d dropped" % (
-        VERSION, app.desc.get("name", "?"), app.boot, report["kept"], len(report["dropped"])))
-    for item in report["dropped"]:
-        board.log("store-dropped %s: %s" % (item[0], item[1]))
-    for text in app._boot_problems:
-        board.log("warn-boot %s" % text)
