@@ -183,11 +183,28 @@ class Tally:
 
     def credit(self, slot, frames):
         """Count `frames` of earlier speech for `slot` (heard before the
-        talkers were learned): talk time and this minute's timeline."""
-        if frames > 0:
-            self.talk[slot] += frames
-            self._minute[slot] += frames
-            self.turns[slot] += 1
+        talkers were learned): talk time, and the timeline's minutes from
+        this one back, each filled at most to the frames it lasted (the
+        speech was heard in them; a minute never holds more than a minute)."""
+        if frames <= 0:
+            return
+        self.talk[slot] += frames
+        self.turns[slot] += 1
+        m = self._minute
+        elapsed = self.frames - self.minutes * self._minute_frames  # frames of the minute under way
+        room = elapsed - m[0] - m[1] - m[2]
+        take = frames if room >= frames else (room if room > 0 else 0)
+        m[slot] += take
+        left = frames - take
+        tl = self._tl
+        i = self.minutes - 1
+        while left > 0 and i >= 0:
+            room = self._minute_frames - tl[3 * i] - tl[3 * i + 1] - (tl[3 * i + 2] & 0x7FFF)
+            take = left if room >= left else (room if room > 0 else 0)
+            tl[3 * i + slot] += take
+            left -= take
+            i -= 1
+        m[slot] += left  # nothing should be left: the speech was heard in these minutes
 
     # -- windows -----------------------------------------------------------
 

@@ -122,3 +122,17 @@ def test_trailing_silence_cut_from_in_band_time_exactly():
     assert t.band_counts(1, t.frames) == (90 * 50, 90 * 50)
     assert t.band_counts(1, spoke) == (60 * 50, 60 * 50)
     assert t.band_counts(0, spoke) == (60 * 50, 0)
+
+
+def test_credited_speech_fills_the_minutes_it_was_heard_in():
+    # 90 s of speech nobody could be credited with yet (talkers not learned),
+    # then the fold credits 80 s of it to A: the minute under way holds what
+    # it lasted, the rest goes back to the minute before, none over 60 s
+    t = Tally(20, 300, 50)
+    _feed(t, [(talker.UNKNOWN, 90)])
+    t.credit(0, 80 * 50)
+    t.unknown -= 80 * 50
+    assert t.talk[0] == 80 * 50
+    assert t.minute(0)[0] == 50 * 50 and t._minute[0] == 30 * 50
+    _feed(t, [(A, 30)])
+    assert [t.minute(i)[0] for i in range(t.minutes)] == [50 * 50, 60 * 50]
