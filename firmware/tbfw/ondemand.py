@@ -4,38 +4,75 @@
 # session (docs/memory.md, "Loaded on demand"). The names such a module
 # defines stay in the interpreter's name table; everything else goes.
 #
-# Only the modules in PARTS are loaded this way, and only through call():
-#   boardfile  the board file's rules (tbfw.config.validate_board), at boot
-#   startup    the user config read leniently, the data folder, the boot
-#              counter (App), at boot
-#   storescan  the store's recovery scan and drop counters (Store), at boot
-#   bootlog    the boot's log lines (App.log_boot), when the loop starts
-#   configset  a change of the user config (the config-set request)
-# A module with viper or native code is never one of them: on the ESP32
-# each import would take new native code memory (tbfw.selftest is loaded on
+# Only the modules in PARTS are loaded this way, and only through call()
+# (one call) or loaded() (a `with` block, for several calls):
+#   boardfile      the board file's rules (tbfw.config.validate_board), at boot
+#   startup        the user config read leniently, the data folder, the boot
+#                  counter (App), at boot
+#   storescan      the store's recovery scan and drop counters (Store), at boot
+#   bootlog        the boot's log lines (App.log_boot), when the loop starts
+#   configset      a change of the user config (the config-set request)
+#   sessionrecord  the session record (Conversation.record, write_record),
+#                  when a session is saved
+# A module in use is released when its last user is done (calls nest). A
+# module with viper or native code is never one of them: on the ESP32 each
+# import would take new native code memory (tbfw.selftest is loaded on
 # first use and kept).
 
 import gc
 import sys
 
-PARTS = ("boardfile", "startup", "storescan", "bootlog", "configset")
+PARTS = ("boardfile", "startup", "storescan", "bootlog", "configset", "sessionrecord")
+
+_users = {}  # module name -> calls and blocks using it now
 
 
 def call(name, func, *args):
     """tbfw.<name>.<func>(*args), with the module imported for the call
     and released after it, whatever the call does."""
-    if name not in PARTS:
-        raise ValueError("tbfw.%s is not loaded on demand" % name)
-    module = __import__("tbfw." + name, None, None, (func,))
+    module = _load(name)
     try:
         return getattr(module, func)(*args)
     finally:
-        release(name)
+        _release(name)
 
 
-def release(name):
-    """Drop tbfw.<name> and collect. MicroPython only: under CPython (the
-    host tool and its tests) a module stays imported, as usual there."""
+class loaded:
+    """`with ondemand.loaded(name) as module:` tbfw.<name> for the block,
+    released after it; call() inside the block uses the same import."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def __enter__(self):
+        return _load(self.name)
+
+    def __exit__(self, *exc):
+        _release(self.name)
+        return False
+
+
+def _load(name):
+    if name not in PARTS:
+        raise ValueError("tbfw.%s is not loaded on demand" % name)
+    _users[name] = _users.get(name, 0) + 1
+    try:
+        __import__("tbfw." + name)
+        return sys.modules["tbfw." + name]
+    except BaseException:
+        _release(name)
+        raise
+
+
+def _release(name):
+    """One user of tbfw.<name> is done; the last drops it and collects.
+    MicroPython only: under CPython (the host tool and its tests) a module
+    stays imported, as usual there."""
+    users = _users.get(name, 0) - 1
+    if users > 0:
+        _users[name] = users
+        return
+    _users.pop(name, None)
     if sys.implementation.name != "micropython":
         return
     sys.modules.pop("tbfw." + name, None)

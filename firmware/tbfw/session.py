@@ -6,7 +6,8 @@
 #
 # A session ends on a long press, after `end_silence_s` without speech, or
 # at `max_session_min`. The ended session's record is what the device
-# stores and syncs and what `analyze` prints (schema in docs/record.md).
+# stores and syncs and what `analyze` prints (schema in docs/record.md; its
+# code is tbfw.sessionrecord, loaded when a record is made).
 #
 # Settings are a snapshot: `cfg` is the config for the next session; the
 # session takes `session_cfg` when it begins (_begin) and measures, ends and
@@ -18,14 +19,12 @@
 # the two directions are known those counts are credited to the nearest
 # talker (direction-less frames in proportion), so the first turn counts.
 
-import json
 from array import array
 
 from micropython import const
 
-from tbfw import talker
+from tbfw import ondemand, talker
 from tbfw.tally import Tally
-from tbfw.version import VERSION
 
 SCHEMA = const(2)  # 2: uptime_s and clock_set
 
@@ -286,71 +285,9 @@ class Conversation:
 
     def record(self, now_s=None, timeline=True):
         """The session record (a dict; JSON-serialisable). timeline=False
-        leaves the per-minute timeline out (write_record streams it)."""
-        tally = self.tally
-        fps = self.frames_per_s
-        ini = self.initiator_slot if self.initiator_slot >= 0 else 0
-        slots = (ini, 1 - ini)
-        talk_total = 0
-        if tally is not None:
-            talk_total = tally.talk[0] + tally.talk[1] + 2 * tally.both
-        talkers = []
-        for role, slot in (("initiator", slots[0]), ("partner", slots[1])):
-            entry = {"role": role, "azimuth_deg": self.model.slot_az[slot]
-                     if self.model.slot_az[slot] >= 0 else None}
-            if tally is not None:
-                own = tally.talk[slot] + tally.both
-                gap = tally.median_gap_ms(slot)
-                entry.update({
-                    "talk_s": _s(own, fps),
-                    "share": round(own / talk_total, 4) if talk_total else None,
-                    "turns": tally.turns[slot],
-                    "longest_monologue_s": _s(tally.longest[slot], fps),
-                    "interruptions": tally.interruptions[slot],
-                    "response_gap_s": gap / 1000 if gap >= 0 else None,
-                    "level_db": round(tally.level_sum_db[slot] / tally.level_n[slot], 1)
-                    if tally.level_n[slot] else None,
-                })
-            talkers.append(entry)
-        minutes = 0
-        frames = self._frames - self._tail
-        rec = {
-            "schema": SCHEMA,
-            "id": self.record_id(),
-            "device": self.device_id,
-            "boot": self.boot,
-            "session": self.session_no,
-            "start": self.start_time,
-            "uptime_s": self.start_uptime_s,
-            "clock_set": self.start_clock_set,
-            "duration_s": _s(frames, fps),
-            "state": STATE_NAMES[self.state],
-            "end_reason": self.end_reason or None,
-            "initiator_bound_by": self.bound_by or None,
-            "talkers": talkers,
-            "firmware": VERSION,
-            "config": self.session_cfg,
-        }
-        if tally is not None:
-            minutes = frames / (60 * fps)
-            band = tally.band_counts(ini, frames)
-            rec.update({
-                "overlap_s": _s(tally.both, fps),
-                "silence_s": _s(max(0, tally.silence - self._tail), fps),
-                "unknown_s": _s(tally.unknown, fps),
-                "speaker_changes_per_min": round(tally.changes / minutes, 2) if minutes else 0,
-                "target_share": tally.target_pm / 1000,
-                "band": tally.band_pm / 1000,
-                # null, both, when the session never reached minute 5
-                "in_band_s": _s(band[1], fps) if band else None,
-                "in_band_share": round(band[1] / band[0], 4) if band else None,
-                "heat": [[_s(a, fps), _s(min(b, frames), fps)] for a, b in tally.heat_episodes() if a < frames],
-                "pacing": {"meeting_s": self.meeting_s,
-                           "over_s": max(0, frames // fps - self.meeting_s)},
-            })
-            if timeline:
-                rec["timeline"] = list(self._timeline_rows())
-        return rec
+        leaves the per-minute timeline out (write_record streams it). The
+        code is tbfw.sessionrecord, loaded for it (tbfw.ondemand)."""
+        return ondemand.call("sessionrecord", "record", self, now_s, timeline)
 
     def record_id(self):
         """<device>-<boot>-<session>, or <device>-<boot>-<boot id>-<session>
@@ -359,46 +296,10 @@ class Conversation:
             return "%s-%d-%s-%d" % (self.device_id, self.boot, self.boot_id, self.session_no)
         return "%s-%d-%d" % (self.device_id, self.boot, self.session_no)
 
-    def _timeline_rows(self):
-        """Per minute of the record: [initiator s, partner s, overlap s,
-        heat 0/1], one small list at a time."""
-        tally = self.tally
-        fps = self.frames_per_s
-        ini = self.initiator_slot if self.initiator_slot >= 0 else 0
-        rows = (self._frames - self._tail + 60 * fps - 1) // (60 * fps)
-        for i in range(min(rows, tally.minutes)):
-            m = tally.minute(i)
-            yield [_s(m[ini], fps), _s(m[1 - ini], fps), _s(m[2], fps), m[3]]
-        if rows > tally.minutes:
-            m = tally.open_minute()
-            if m is not None:
-                yield [_s(m[ini], fps), _s(m[1 - ini], fps), _s(m[2], fps), m[3]]
-
     def write_record(self, out, now_s=None):
         """The record as JSON into stream `out` (a write(bytes) method), piece
         by piece: the timeline a minute at a time, never the whole text in
         the heap (a two-hour record is about 4 KB of JSON). The same record
         as json.dumps(record()); called twice when saved (the store counts
         the bytes first), so it writes the same text each time."""
-        rec = self.record(now_s, timeline=False)
-        out.write(b"{")
-        sep = b""
-        for key in rec:
-            out.write(sep)
-            json.dump(key, out)
-            out.write(b": ")
-            json.dump(rec[key], out)
-            sep = b", "
-        if self.tally is not None:
-            out.write(b', "timeline": [')
-            sep = b""
-            for row in self._timeline_rows():
-                out.write(sep)
-                json.dump(row, out)
-                sep = b", "
-            out.write(b"]")
-        out.write(b"}")
-
-
-def _s(frames, fps):
-    return round(frames / fps, 2)
+        ondemand.call("sessionrecord", "write", self, out, now_s)

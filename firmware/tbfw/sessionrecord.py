@@ -1,0 +1,123 @@
+# The session record (schema in docs/record.md): Conversation.record and
+# Conversation.write_record. Needed when a session is saved (and by
+# `analyze`), never per frame: loaded for the call and released after it
+# (tbfw.ondemand; the app holds it across the store's two passes of a save).
+
+import json
+
+from tbfw import session
+from tbfw.version import VERSION
+
+
+def record(conv, now_s=None, timeline=True):
+    """The session record (a dict; JSON-serialisable). timeline=False
+    leaves the per-minute timeline out (write_record streams it)."""
+    tally = conv.tally
+    fps = conv.frames_per_s
+    ini = conv.initiator_slot if conv.initiator_slot >= 0 else 0
+    slots = (ini, 1 - ini)
+    talk_total = 0
+    if tally is not None:
+        talk_total = tally.talk[0] + tally.talk[1] + 2 * tally.both
+    talkers = []
+    for role, slot in (("initiator", slots[0]), ("partner", slots[1])):
+        entry = {"role": role, "azimuth_deg": conv.model.slot_az[slot]
+                 if conv.model.slot_az[slot] >= 0 else None}
+        if tally is not None:
+            own = tally.talk[slot] + tally.both
+            gap = tally.median_gap_ms(slot)
+            entry.update({
+                "talk_s": _s(own, fps),
+                "share": round(own / talk_total, 4) if talk_total else None,
+                "turns": tally.turns[slot],
+                "longest_monologue_s": _s(tally.longest[slot], fps),
+                "interruptions": tally.interruptions[slot],
+                "response_gap_s": gap / 1000 if gap >= 0 else None,
+                "level_db": round(tally.level_sum_db[slot] / tally.level_n[slot], 1)
+                if tally.level_n[slot] else None,
+            })
+        talkers.append(entry)
+    minutes = 0
+    frames = conv._frames - conv._tail
+    rec = {
+        "schema": session.SCHEMA,
+        "id": conv.record_id(),
+        "device": conv.device_id,
+        "boot": conv.boot,
+        "session": conv.session_no,
+        "start": conv.start_time,
+        "uptime_s": conv.start_uptime_s,
+        "clock_set": conv.start_clock_set,
+        "duration_s": _s(frames, fps),
+        "state": session.STATE_NAMES[conv.state],
+        "end_reason": conv.end_reason or None,
+        "initiator_bound_by": conv.bound_by or None,
+        "talkers": talkers,
+        "firmware": VERSION,
+        "config": conv.session_cfg,
+    }
+    if tally is not None:
+        minutes = frames / (60 * fps)
+        band = tally.band_counts(ini, frames)
+        rec.update({
+            "overlap_s": _s(tally.both, fps),
+            "silence_s": _s(max(0, tally.silence - conv._tail), fps),
+            "unknown_s": _s(tally.unknown, fps),
+            "speaker_changes_per_min": round(tally.changes / minutes, 2) if minutes else 0,
+            "target_share": tally.target_pm / 1000,
+            "band": tally.band_pm / 1000,
+            # null, both, when the session never reached minute 5
+            "in_band_s": _s(band[1], fps) if band else None,
+            "in_band_share": round(band[1] / band[0], 4) if band else None,
+            "heat": [[_s(a, fps), _s(min(b, frames), fps)] for a, b in tally.heat_episodes() if a < frames],
+            "pacing": {"meeting_s": conv.meeting_s,
+                       "over_s": max(0, frames // fps - conv.meeting_s)},
+        })
+        if timeline:
+            rec["timeline"] = list(_timeline_rows(conv))
+    return rec
+
+
+def _timeline_rows(conv):
+    """Per minute of the record: [initiator s, partner s, overlap s,
+    heat 0/1], one small list at a time."""
+    tally = conv.tally
+    fps = conv.frames_per_s
+    ini = conv.initiator_slot if conv.initiator_slot >= 0 else 0
+    rows = (conv._frames - conv._tail + 60 * fps - 1) // (60 * fps)
+    for i in range(min(rows, tally.minutes)):
+        m = tally.minute(i)
+        yield [_s(m[ini], fps), _s(m[1 - ini], fps), _s(m[2], fps), m[3]]
+    if rows > tally.minutes:
+        m = tally.open_minute()
+        if m is not None:
+            yield [_s(m[ini], fps), _s(m[1 - ini], fps), _s(m[2], fps), m[3]]
+
+def write(conv, out, now_s=None):
+    """The record as JSON into stream `out` (a write(bytes) method), piece
+    by piece: the timeline a minute at a time, never the whole text in
+    the heap (a two-hour record is about 4 KB of JSON). The same record
+    as json.dumps(record()); called twice when saved (the store counts
+    the bytes first), so it writes the same text each time."""
+    rec = record(conv, now_s, timeline=False)
+    out.write(b"{")
+    sep = b""
+    for key in rec:
+        out.write(sep)
+        json.dump(key, out)
+        out.write(b": ")
+        json.dump(rec[key], out)
+        sep = b", "
+    if conv.tally is not None:
+        out.write(b', "timeline": [')
+        sep = b""
+        for row in _timeline_rows(conv):
+            out.write(sep)
+            json.dump(row, out)
+            sep = b", "
+        out.write(b"]")
+    out.write(b"}")
+
+
+def _s(frames, fps):
+    return round(frames / fps, 2)
