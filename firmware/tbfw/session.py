@@ -19,8 +19,6 @@
 # the two directions are known those counts are credited to the nearest
 # talker (direction-less frames in proportion), so the first turn counts.
 
-from array import array
-
 from micropython import const
 
 from tbfw import ondemand, talker
@@ -58,9 +56,9 @@ class Conversation:
         self.boot = boot
         self.boot_id = ""  # the app sets a random one per boot: ids never repeat
         self.session_no = 0
-        self._prefix = array("i", [0] * _BINS)
-        self._claim_bins = array("H", [0] * _BINS)
-        self._first = array("h", [0] * _FIRST_VOTES)
+        self._prefix = talker.zeros("i", _BINS)
+        self._claim_bins = talker.zeros("H", _BINS)
+        self._first = talker.zeros("h", _FIRST_VOTES)
         self.reset()
 
     def reset(self):

@@ -57,6 +57,16 @@ def angle_diff(a, b):
     return 360 - d if d > 180 else d
 
 
+def zeros(typecode, n):
+    """A zeroed array of n items, made at its size from a range and then
+    cleared: built from [0] * n, the list would be garbage as large as the
+    array or larger (the arrays of a boot and of each session's start)."""
+    out = array(typecode, range(n))
+    for i in range(n):
+        out[i] = 0
+    return out
+
+
 def _popcount(x):
     n = 0
     while x:
@@ -68,8 +78,8 @@ def _popcount(x):
 class TalkerModel:
     def __init__(self, min_conf_q8=64):
         self.min_conf_q8 = min_conf_q8
-        self.hist = array("i", [0] * _BINS)
-        self._smooth = array("i", [0] * _BINS)
+        self.hist = zeros("i", _BINS)
+        self._smooth = zeros("i", _BINS)
         self.slot_az = [-1, -1]  # degrees, -1 = not learned
         self.current = NONE  # SLOT_A / SLOT_B: who holds the voice now
         self._lead = 0  # > 0 favours A, < 0 favours B
