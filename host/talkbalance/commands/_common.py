@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 
 from talkbalance.errors import StoreMissing
@@ -29,3 +30,8 @@ def stored_json(s: Stored) -> dict:
     when unknown), labels and the device's record, the same in every command."""
     return {"id": s.key, "date": iso_date(s.date_s), "dated_by": s.date_how, "partner": s.partner,
             "note": s.note, "follow_up": s.follow_up, "record": s.record}
+
+
+def print_stored_json(rows: list[Stored]) -> None:
+    """Stored sessions as one JSON list on stdout (`sessions --json`, `export --json`)."""
+    print(json.dumps([stored_json(s) for s in rows], indent=2))

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import sys
 
-from talkbalance.commands._common import add_db, open_store, stored_json
+from talkbalance.commands._common import add_db, open_store, print_stored_json
 from talkbalance.records import iso_date
 
 # date: ISO 8601 in local time with its UTC offset, empty when unknown
@@ -28,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
     with open_store(args) as store:
         rows = store.all(args.partner)
     if args.json:
-        print(json.dumps([stored_json(s) for s in rows], indent=2))
+        print_stored_json(rows)
         return 0
     out = csv.DictWriter(sys.stdout, CSV_FIELDS)
     out.writeheader()

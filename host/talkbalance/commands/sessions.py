@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import json
 
-from talkbalance.commands._common import add_db, open_store, stored_json
+from talkbalance.commands._common import add_db, open_store, print_stored_json
 from talkbalance.records import date_text
 from talkbalance.text import printable
 
@@ -21,7 +20,7 @@ def run(args: argparse.Namespace) -> int:
     with open_store(args) as store:
         rows = store.all(args.partner)
     if args.json:
-        print(json.dumps([stored_json(s) for s in rows], indent=2))
+        print_stored_json(rows)
         return 0
     if not rows:
         print("no sessions stored yet (sync a device with: talkbalance sync)")
