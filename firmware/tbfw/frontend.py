@@ -21,6 +21,7 @@ import micropython
 from micropython import const
 
 from tbfw import dsp
+from tbfw.talker import zeros
 
 WARMUP_MS = const(300)  # microphone wake-up (INMP441: 2^18 SCK cycles) plus DC filter settling
 _SILENT_Q8 = const(-30720)  # -120 dBFS: the level reported for digital silence
@@ -53,17 +54,6 @@ _DB_Q8 = (0, 68, 135, 199, 262, 323, 382, 440, 496, 551, 605, 657, 708, 758, 807
           1036, 1080, 1122, 1163, 1204, 1244, 1284, 1322, 1360, 1398, 1435, 1471, 1506, 1541)
 
 
-def _zeros(typecode, raw):
-    """A zeroed array of 16-bit items, as many as the zeroed bytes `raw`
-    holds. MicroPython copies raw in: one raw buffer serves every array of
-    a size (no garbage per array, no list of n items on the heap first);
-    CPython needs the list."""
-    try:
-        return array.array(typecode, raw)
-    except TypeError:  # CPython (float reference and 32-bit check)
-        return array.array(typecode, [0] * (len(raw) // 2))
-
-
 class FrontEnd:
     """Per-frame features of the board's microphones; see the module header
     for the Q formats and docs/frontend.md for the design.
@@ -89,7 +79,6 @@ class FrontEnd:
             k += 1
         self.dc_k = k
         shift = 8 - cfg["gain_shift"]
-        zero16 = bytes(2 * n)  # copied into each 16-bit frame array (_zeros)
         self._q = []
         self._st = []
         self._bus_of = [0] * chans
@@ -100,13 +89,13 @@ class FrontEnd:
             self._bus_of[left] = bus
             self._bus_of[right] = bus
         for ch in range(chans):
-            st = array.array("i", [0] * dsp.STATE_WORDS)
+            st = zeros("i", dsp.STATE_WORDS)
             st[dsp.S_SHIFT] = shift
             st[dsp.S_N] = n
             st[dsp.S_STRIDE] = 2
             st[dsp.S_DCK] = k
             self._st.append(st)
-            self._q.append(_zeros("h", zero16))
+            self._q.append(zeros("h", n))
         for left, right in self._buses:
             self._st[left][dsp.S_OFFSET] = 0
             self._st[right][dsp.S_OFFSET] = 1
@@ -133,9 +122,9 @@ class FrontEnd:
         self._atan_tab = array.array("H", _ATAN_Q8)
         nbits = dsp.bitlen(n - 1)  # ceil(log2 n)
         self._cbits = (29 - nbits) // 2  # correlator input bits B: n 2^(2B+2) <= 2^31
-        self._ca = _zeros("H", zero16)
-        self._cb = _zeros("H", zero16)
-        self._xc = array.array("i", [0] * (2 * lags + 3))  # r, offset, peak gain
+        self._ca = zeros("H", n)
+        self._cb = zeros("H", n)
+        self._xc = zeros("i", 2 * lags + 3)  # r, offset, peak gain
         self._xc[2 * lags + 1] = 1 << self._cbits
         # one-pair direction: the pair axis angle; two pairs: u ~ inverse(A) lags
         self._axis_q8 = [dsp.atan2_q8(int(ay * 1e6), int(ax * 1e6), self._atan_tab) for ax, ay in axes]
@@ -166,8 +155,8 @@ class FrontEnd:
         self.noise_db_q8 = _SILENT_Q8
         self.speech = False
         self.vad_conf_q8 = 0
-        self.lag_q8 = array.array("i", [0] * self.pairs)
-        self.lag_conf_q8 = array.array("i", [0] * self.pairs)
+        self.lag_q8 = zeros("i", self.pairs)
+        self.lag_conf_q8 = zeros("i", self.pairs)
         self.direction_valid = False
         self.azimuth_deg = 0
         self.ambiguous = self.pairs == 1
@@ -178,7 +167,7 @@ class FrontEnd:
         self.frames = 0
         self.correlated_frames = 0
         # state
-        self._dead_count = array.array("i", [0] * chans)
+        self._dead_count = zeros("i", chans)
         self._floor_set = False
         self._hang = 0
         self._run = 0

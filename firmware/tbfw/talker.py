@@ -59,8 +59,9 @@ def angle_diff(a, b):
 
 def zeros(typecode, n):
     """A zeroed array of n items, made at its size from a range and then
-    cleared: built from [0] * n, the list would be garbage as large as the
-    array or larger (the arrays of a boot and of each session's start)."""
+    cleared: built from [0] * n (or a zeroed bytes), the list would be
+    garbage as large as the array or larger. The arrays made at boot (the
+    front end's, the conversation's) and for each session use it."""
     out = array(typecode, range(n))
     for i in range(n):
         out[i] = 0
