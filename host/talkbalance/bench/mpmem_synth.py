@@ -15,25 +15,31 @@ _DELAYS = ((0, 4, 0, 0), (3, 0, 0, 3))
 
 
 @micropython.viper
-def _noise(src, n: int, seed: int, amp: int) -> int:
+def _noise(src, n: int, state, amp: int):
     # src: array('h') of _HIST + n samples; the last _HIST are kept as the
-    # history, n new samples of uniform noise +-amp follow. Returns the seed.
-    # Bounds: xorshift on 32 bits (masked; 64-bit words on the unix port);
-    # ((x & 0xFFFF) - 32768) * amp <= 32768 * 3000 < 2^27.
+    # history, n new samples of uniform noise +-amp follow. state: array('I')
+    # of one xorshift32 word, read and written back (a seed of 32 bits does
+    # not fit a small int on a 32-bit port: returning it would allocate).
+    # Bounds: the xorshift runs on uint, masked to 32 bits (a no-op on a
+    # 32-bit port; the mask is built from 16-bit halves because 0xFFFFFFFF
+    # is no small int there); ((x & 0xFFFF) - 32768) * amp <= 32768 * 3000
+    # < 2^27.
     p = ptr16(src)
+    st = ptr32(state)
     i = 0
     while i < _HIST:
         p[i] = p[n + i]
         i += 1
-    x = seed
+    m = (uint(0xFFFF) << 16) | uint(0xFFFF)
+    x = uint(st[0]) & m
     i = 0
     while i < n:
-        x ^= (x << 13) & 0xFFFFFFFF
+        x ^= (x << 13) & m
         x ^= x >> 17
-        x ^= (x << 5) & 0xFFFFFFFF
-        p[_HIST + i] = ((((x & 0xFFFF) - 32768) * amp) >> 15) & 0xFFFF
+        x ^= (x << 5) & m
+        p[_HIST + i] = (((int(x & 0xFFFF) - 32768) * amp) >> 15) & 0xFFFF
         i += 1
-    return x
+    st[0] = x
 
 
 @micropython.viper
@@ -59,7 +65,7 @@ class Synth:
     def __init__(self, frame_samples):
         self.src = __import__("array").array("h", bytes(2 * (_HIST + frame_samples)))
         self.frames = 0
-        self.seed = 2463534242
+        self.seed = __import__("array").array("I", (2463534242,))
 
     def fill(self, pcm, n, chans, frame_ms):
         frames_per_turn = _TURN_S * 1000 // frame_ms
@@ -67,7 +73,7 @@ class Synth:
         pos = self.frames % frames_per_turn
         # speech in each turn: 2.2 s on, 0.8 s pause; silence for the first second
         on = self.frames >= 1000 // frame_ms and pos < frames_per_turn * 11 // 15
-        self.seed = _noise(self.src, n, self.seed, _AMP if on else _QUIET_AMP)
+        _noise(self.src, n, self.seed, _AMP if on else _QUIET_AMP)
         d = _DELAYS[turn & 1]
         _interleave(pcm, self.src, n, chans, d[0], d[1], d[2], d[3])
         self.frames += 1
