@@ -175,8 +175,9 @@ def test_a_record_sync_at_full_rate_loses_no_audio():
     assert f["uart_tick_sleeps"] == 0 and f["worst_write_us"] == 0  # no write ever waited on the FIFO
     assert f["worst_frame_us"] < _FRAME_US and f["overruns"] == 0
     assert abs(f["mean_period_us"] - _FRAME_US) < 200 and f["worst_period_us"] <= 2 * 16000 + chip.COMPUTE_US
-    # the line carries what the FIFO takes each frame: 128 bytes / 20 ms
-    assert 6000 <= f["line_bytes_per_s"] <= 6400
+    # the line carries what the FIFO takes each frame: 128 bytes / 20 ms, and
+    # at most one FIFO more across the window's edges (what was queued before it)
+    assert 6000 <= f["line_bytes_per_s"] <= (128 * 50 * f["seconds"] + 128) // f["seconds"]
     assert abs(f["info_link_tx_bps"] - f["line_bytes_per_s"]) < 400
 
 
