@@ -32,6 +32,8 @@ def stored_json(s: Stored) -> dict:
             "note": s.note, "follow_up": s.follow_up, "record": s.record}
 
 
-def print_stored_json(rows: list[Stored]) -> None:
-    """Stored sessions as one JSON list on stdout (`sessions --json`, `export --json`)."""
+def print_stored_json(rows: list[Stored]) -> int:
+    """Stored sessions as one JSON list on stdout (`sessions --json`, `export
+    --json`); the command's exit status."""
     print(json.dumps([stored_json(s) for s in rows], indent=2))
+    return 0

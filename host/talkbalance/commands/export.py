@@ -27,8 +27,7 @@ def run(args: argparse.Namespace) -> int:
     with open_store(args) as store:
         rows = store.all(args.partner)
     if args.json:
-        print_stored_json(rows)
-        return 0
+        return print_stored_json(rows)
     out = csv.DictWriter(sys.stdout, CSV_FIELDS)
     out.writeheader()
     for s in rows:

@@ -20,8 +20,7 @@ def run(args: argparse.Namespace) -> int:
     with open_store(args) as store:
         rows = store.all(args.partner)
     if args.json:
-        print_stored_json(rows)
-        return 0
+        return print_stored_json(rows)
     if not rows:
         print("no sessions stored yet (sync a device with: talkbalance sync)")
         return 0
