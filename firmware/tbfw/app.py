@@ -213,8 +213,8 @@ class App:
             conv.session_no += 1
             rec_id = conv.record_id()
         try:  # written piece by piece: the record is never in the heap whole
-            with ondemand.loaded("sessionrecord"):  # its code, once for both of the store's passes
-                self.store.add_from(rec_id, conv.write_record)
+            with ondemand.loaded("sessionrecord") as records:  # its code and the record, once for both passes
+                self.store.add_from(rec_id, records.Writer(conv).write)
             self.saved += 1
             self.board.log("session-saved %s (%d bytes)" % (rec_id, self.store.size(rec_id)))
         except Exception as exc:  # the store reports; keep the loop alive

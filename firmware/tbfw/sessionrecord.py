@@ -1,7 +1,8 @@
 # The session record (schema in docs/record.md): Conversation.record and
 # Conversation.write_record. Needed when a session is saved (and by
 # `analyze`), never per frame: loaded for the call and released after it
-# (tbfw.ondemand; the app holds it across the store's two passes of a save).
+# (tbfw.ondemand; the app holds it, and one Writer, across the store's two
+# passes of a save).
 
 import json
 
@@ -93,13 +94,29 @@ def _timeline_rows(conv):
         if m is not None:
             yield [_s(m[ini], fps), _s(m[1 - ini], fps), _s(m[2], fps), m[3]]
 
+
 def write(conv, out, now_s=None):
     """The record as JSON into stream `out` (a write(bytes) method), piece
     by piece: the timeline a minute at a time, never the whole text in
     the heap (a two-hour record is about 4 KB of JSON). The same record
-    as json.dumps(record()); called twice when saved (the store counts
-    the bytes first), so it writes the same text each time."""
-    rec = record(conv, now_s, timeline=False)
+    as json.dumps(record())."""
+    _write(conv, record(conv, now_s, timeline=False), out)
+
+
+class Writer:
+    """One record written more than once, the same text each time (a save:
+    the store counts the bytes first, then writes them): built once, when
+    the writer is made, instead of at each pass."""
+
+    def __init__(self, conv, now_s=None):
+        self.conv = conv
+        self.rec = record(conv, now_s, timeline=False)
+
+    def write(self, out):
+        _write(self.conv, self.rec, out)
+
+
+def _write(conv, rec, out):
     out.write(b"{")
     sep = b""
     for key in rec:
