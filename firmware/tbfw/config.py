@@ -43,6 +43,12 @@ USER_KEYS = {
     "store_max_flash_pct": (50, "int", 5, 90),
 }
 
+# When a changed key takes effect: the display keys at once; the keys the
+# pipeline and store are built with at the next boot; every other key (what
+# a session measures) from the next session.
+APPLY_NOW = ("brightness_pct", "night")
+APPLY_NEXT_BOOT = ("frame_ms", "gain_shift", "store_max_records", "store_max_flash_pct")
+
 
 def user_help():
     """What each key of USER_KEYS means, one line each, for the host tool

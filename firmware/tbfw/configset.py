@@ -6,12 +6,6 @@ from tbfw import config, session
 from tbfw.link import CommandError
 from tbfw.wire import E_STORE, E_WOULD_EVICT
 
-# When a changed setting takes effect (the answer says it): the display keys
-# at once; the keys the pipeline and store are built with at the next boot;
-# every other key (what a session measures) from the next session.
-_NOW_KEYS = ("brightness_pct", "night")
-_BOOT_KEYS = ("frame_ms", "gain_shift", "store_max_records", "store_max_flash_pct")
-
 
 def apply(app, changes, evict):
     """Save the changes; the answer says when each applies ("now",
@@ -36,13 +30,13 @@ def apply(app, changes, evict):
     app.cfg = new
     running = app.conv.cfg  # the next session's: boot keys as this boot runs them
     nxt = _merged(new, {})
-    for key in _BOOT_KEYS:
+    for key in config.APPLY_NEXT_BOOT:
         nxt[key] = running[key]
     app.conv.cfg = nxt
     app._apply_display_config()
     applies = {}
     for key in changes:
-        applies[key] = "now" if key in _NOW_KEYS else "next_boot" if key in _BOOT_KEYS else "next_session"
+        applies[key] = "now" if key in config.APPLY_NOW else "next_boot" if key in config.APPLY_NEXT_BOOT else "next_session"
     return {"config": new, "applies": applies}
 
 
