@@ -240,7 +240,7 @@ def test_summary_median_and_worst_and_its_outputs():
     assert summary.figures["response_gap"]["missing"] == 3
     assert summary.figures["overlap"]["worst"] == -50.0
     assert set(summary.figures) == set(evaluate.FIGURES)
-    table = evaluate.format_table(scores, summary)
+    table = evaluate.scores_text(scores, summary)
     assert "talk time (per person)" in table and "NOT met" in table and "+30.0%" in table
     data = json.loads(evaluate.to_json(scores, summary))
     assert data["summary"]["figures"]["turns"]["median"] == 0.0

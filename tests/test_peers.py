@@ -6,8 +6,8 @@ import json
 
 import numpy as np
 import pytest
-from talkbalance import bench, board, evaluate, peers
-from talkbalance.bench import calibration, suite
+from talkbalance import bench, board, evaluate, peers, scenecache
+from talkbalance.bench import accuracy, calibration, report
 
 
 def _angle(a, b):
@@ -70,19 +70,19 @@ def test_suite_runs_ours_and_peers_on_a_cached_scene(tiny, tmp_path, monkeypatch
     wav, truth, _ = tiny
     cache = tmp_path / "cache"
     cache.mkdir()
-    dest_wav, dest_truth = suite.scene_paths(cache, 1, 0.5)
+    dest_wav, dest_truth = scenecache.scene_paths(cache, 1, 0.5)
     dest_wav.write_bytes(wav.read_bytes())
     doc = dict(truth, config=dict(truth["config"], seed=1))
     dest_truth.write_text(json.dumps(doc))
     monkeypatch.setattr(peers, "DOA_METHODS", ("gcc-phat",))
-    report = suite.run_suite(1, 0.5, cache)
-    assert [m.direction for m in report.methods] == ["ours", "gcc-phat", "gcc-phat"]
-    ours = report.method(suite.OURS)
+    comparison = accuracy.compare_methods(1, 0.5, cache)
+    assert [m.direction for m in comparison.methods] == ["ours", "gcc-phat", "gcc-phat"]
+    ours = comparison.method(accuracy.OURS)
     assert 0.5 < ours.vad_f1.f1 <= 1
     assert (cache / "scene-001-0.5min.peers.npz").is_file()
-    again = suite.run_suite(1, 0.5, cache)  # from the cached peers' outputs
-    assert again.methods[1].summary == report.methods[1].summary
-    rows = {r.metric: r for r in suite.summary_rows(report)}
+    again = accuracy.compare_methods(1, 0.5, cache)  # from the cached peers' outputs
+    assert again.methods[1].summary == comparison.methods[1].summary
+    rows = {r.metric: r for r in accuracy.summary_rows(comparison)}
     assert rows["vad_f1_ours"].target.startswith(">= ")
     assert rows["share_err_median_ours"].verdict in ("ok", "OVER")
 
@@ -130,38 +130,38 @@ def test_latency_ignores_short_turns_and_same_speaker():
 
 # --- tables ---------------------------------------------------------------------------
 
-def _fake_report():
+def _fake_comparison():
     summary = evaluate.Summary(2, 1.5, 3.0, 0.9, 0.8, 2.0, 4.0, 2, 0.95, None, None)
     lat = peers.Latency([5, 7], [120.0, 160.0], 3, 1)
     f1 = peers.F1(0.9, 0.95, 0.924)
-    report = suite.SuiteReport(["a", "b"], 3.0, 360.0, 2, {"ours": f1, **{
+    comparison = accuracy.Comparison(["a", "b"], 3.0, 360.0, 2, {"ours": f1, **{
         f"webrtcvad-{m}": peers.F1(0.9, 0.9, 0.9 - m / 100) for m in peers.VAD_MODES}})
-    report.methods.append(suite.Method(suite.OURS, "ours", "ours", f1, summary, [], lat, None, None, 12.5))
-    report.methods.append(suite.Method("MUSIC | x", "ours", "music", f1, summary, [], lat, 6.0, 120.0, 3.0))
-    return report
+    comparison.methods.append(accuracy.Method(accuracy.OURS, "ours", "ours", f1, summary, [], lat, None, None, 12.5))
+    comparison.methods.append(accuracy.Method("MUSIC | x", "ours", "music", f1, summary, [], lat, 6.0, 120.0, 3.0))
+    return comparison
 
 
 def test_accuracy_table_text_and_markdown():
-    rows = suite.accuracy_rows(_fake_report())
+    rows = report.accuracy_rows(_fake_comparison())
     assert len({len(r) for r in rows}) == 1
-    text = suite.format_text(rows)
+    text = report.format_text(rows)
     lines = text.splitlines()
     assert lines[0].startswith("method") and set(lines[1]) <= {"-", " "}
     assert "140 / 158" in lines[2] and "2/3" in lines[2] and "12.5%" in lines[2]
     assert "webrtcvad mode 0 (best)" not in text and "webrtcvad mode 2 (best)" in text
-    md = suite.format_markdown(rows)
+    md = report.format_markdown(rows)
     assert md.splitlines()[1].startswith("|---") and "MUSIC \\| x" in md
     assert all(line.count("|") - line.count("\\|") == len(rows[0]) + 1 for line in md.splitlines())
 
 
 def test_markdown_report_has_the_command_tables_and_verdicts():
-    report = _fake_report()
+    comparison = _fake_comparison()
     rows = bench.parse("@@BENCH pipeline ingest_ms_per_audio_s 1.0 ms\n"
                        "@@BENCH pipeline total_ms_per_audio_s 3.5 ms target <= 4\n"
                        "@@BENCH calibrate pystones_per_s 90100 pystones/s\n"
                        "@@BENCH calibrate viper_speedup 16 x\n")
-    rows += calibration.derived_rows(rows) + suite.summary_rows(report)
-    text = suite.markdown_report(report, rows, "talkbalance bench --suite 2 --minutes 3", {"machine": "m"})
+    rows += calibration.derived_rows(rows) + accuracy.summary_rows(comparison)
+    text = report.markdown_report(comparison, rows, "talkbalance bench --suite 2 --minutes 3", {"machine": "m"})
     assert ".venv/bin/talkbalance bench --suite 2 --minutes 3" in text
     assert "## Accuracy on the scene suite" in text and "## Closing note" in text
     assert "| pipeline | total_ms_per_audio_s | 3.5 | ms | <= 4 | ok |" in text

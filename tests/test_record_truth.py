@@ -13,8 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from records_fixture import make_record
-from talkbalance import analyze, recordcheck, scene
-from talkbalance.bench import suite
+from talkbalance import analyze, recordcheck, scene, scenecache
 
 EVAL_SCENES = 20  # docs/evaluation.md: talkbalance evaluate --scenes 20 --minutes 10
 EVAL_MINUTES = 10.0
@@ -93,7 +92,7 @@ def test_the_checker_finds_each_kind_of_disagreement():
 # -- the evaluation suite --------------------------------------------------------
 
 def _scene(seed: int) -> tuple[Path, dict]:
-    wav, truth = suite.ensure_scene(suite.default_cache(), seed, EVAL_MINUTES)
+    wav, truth = scenecache.ensure_scene(scenecache.default_cache(), seed, EVAL_MINUTES)
     return wav, json.loads(truth.read_text())
 
 

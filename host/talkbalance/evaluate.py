@@ -25,6 +25,7 @@ from pathlib import Path
 
 import talkbalance.fw  # noqa: F401  (puts the firmware on sys.path)
 from talkbalance import figures as truth_figures
+from talkbalance import scenecache
 from talkbalance.analyze import analyze
 
 # isort: split
@@ -250,7 +251,7 @@ def summarise(scores: Iterable[SceneScore]) -> Summary:
     )
 
 
-def format_table(scores: list[SceneScore], summary: Summary) -> str:
+def scores_text(scores: list[SceneScore], summary: Summary) -> str:
     head = (f"{'scene':<28} {'true':>6} {'est':>6} {'err pts':>8} {'attrib':>7} {'vad rec':>8} "
             f"{'az err':>7} {'init':>5} {'heat t/f/hit':>13}")
     lines = [head, "-" * len(head)]
@@ -337,16 +338,14 @@ def progress(text: str) -> None:
 ProgressFn = Callable[[str], None]
 
 
-def run_suite(count: int, minutes: float, cache: Path | None = None, first_seed: int = 1,
+def score_scenes(count: int, minutes: float, cache: Path | None = None, first_seed: int = 1,
               progress: ProgressFn = progress) -> tuple[list[SceneScore], Summary]:
     """Render (or reuse) `count` random scenes and score `analyze` on each."""
-    from talkbalance.bench import suite  # scene cache shared with the benchmark
-
-    cache = cache or suite.default_cache()
+    cache = cache or scenecache.default_cache()
     scores = []
     for k in range(count):
         seed = first_seed + k
-        wav, truth = suite.ensure_scene(cache, seed, minutes, progress)
+        wav, truth = scenecache.ensure_scene(cache, seed, minutes, progress)
         progress(f"evaluate: scene {k + 1}/{count} (seed {seed}) ...")
         scores.append(evaluate_files(wav, truth))
     return scores, summarise(scores)
@@ -371,5 +370,5 @@ def markdown(scores: list[SceneScore], summary: Summary, command: str) -> str:
         "response gap in seconds. The median is that of the absolute errors over every person "
         "(two per scene) or every scene; the worst is the largest error, with its sign "
         "(+ reads high).\n\n"
-        f"```\n{format_table(scores, summary)}\n```\n"
+        f"```\n{scores_text(scores, summary)}\n```\n"
     )

@@ -16,7 +16,7 @@ Per 20 ms frame (the firmware's frame, aligned with the scene's truth):
 The peers have no confidence output: every speech frame with a direction
 votes with full weight (conf 256), where the firmware's front end gates its
 votes by the pairs' correlation peaks. Library functions return data; the
-benchmark (talkbalance.bench.suite) prints it.
+benchmark (talkbalance.bench.accuracy, talkbalance.bench.report) prints it.
 """
 
 from __future__ import annotations

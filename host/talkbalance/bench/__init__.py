@@ -100,7 +100,8 @@ def run_section(name: str, heapsize: str | None = None, timeout: float = 900,
     return parse(proc.stdout)
 
 
-def format_table(rows: list[Row]) -> str:
+def rows_text(rows: list[Row]) -> str:
+    """The cost rows as a plain-text table."""
     lines = [f"{'section':<12} {'metric':<34} {'value':>12} {'unit':<10} {'target':<12} verdict"]
     for r in rows:
         lines.append(f"{r.section:<12} {r.metric:<34} {r.value:>12.4g} {r.unit:<10} {r.target:<12} {r.verdict}")

@@ -364,7 +364,7 @@ def summary(functions: list[ChipFunction], audio_s: float) -> list[str]:
 
 def markdown(functions: list[ChipFunction], audio_s: float) -> str:
     """The "Chip" section of docs/benchmarks.md: method, table, totals."""
-    from talkbalance.bench import suite
+    from talkbalance.bench import report
 
     lines = [
         "## Chip: Xtensa instructions of the viper code",
@@ -401,7 +401,7 @@ def markdown(functions: list[ChipFunction], audio_s: float) -> str:
         "",
         f"Audio: {audio_s:.0f} s, the cost audio above (without a scene, the pipeline bench's built-in signal).",
         "",
-        suite.format_markdown(table(functions, audio_s)),
+        report.format_markdown(table(functions, audio_s)),
         "",
     ]
     lines += [f"- {line}" for line in summary(functions, audio_s)]

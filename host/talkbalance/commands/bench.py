@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from talkbalance import bench, paths
+from talkbalance import bench, paths, scenecache
 from talkbalance.bench import calibration, chip
 from talkbalance.errors import InputError, TalkbalanceError, ToolMissing
 
@@ -18,7 +18,7 @@ CHIP = "chip"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from talkbalance.bench import suite
+    from talkbalance.bench import accuracy
 
     parser.add_argument("--only", action="append", metavar="SECTION",
                         help="run only this section (repeatable); default all: "
@@ -29,10 +29,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         "times the iterations counted in one pipeline pass over the cost audio on the unix "
                         "port: instructions per audio second and the share of a 240 MHz core at 1 and 1.5 "
                         "cycles per instruction (docs/benchmarks.md, \"Chip\")")
-    parser.add_argument("--suite", type=int, default=suite.DEFAULT_SCENES, metavar="N",
-                        help=f"scenes in the accuracy suite (default {suite.DEFAULT_SCENES}; 0 skips it)")
-    parser.add_argument("--minutes", type=float, default=suite.DEFAULT_MINUTES, metavar="M",
-                        help=f"length of each scene in minutes (default {suite.DEFAULT_MINUTES:g})")
+    parser.add_argument("--suite", type=int, default=accuracy.DEFAULT_SCENES, metavar="N",
+                        help=f"scenes in the accuracy suite (default {accuracy.DEFAULT_SCENES}; 0 skips it)")
+    parser.add_argument("--minutes", type=float, default=accuracy.DEFAULT_MINUTES, metavar="M",
+                        help=f"length of each scene in minutes (default {accuracy.DEFAULT_MINUTES:g})")
     parser.add_argument("--cache", type=Path, default=None, metavar="DIR",
                         help="where rendered scenes are kept (default ~/.cache/talkbalance/scenes)")
     parser.add_argument("--jobs", type=int, default=1, metavar="J",
@@ -78,7 +78,7 @@ def bracket_calibration(rows: list[bench.Row], after: list[bench.Row]) -> list[b
 
 
 def run(args: argparse.Namespace) -> int:
-    from talkbalance.bench import suite
+    from talkbalance.bench import accuracy, report
 
     def progress(text: str) -> None:
         print(text, file=sys.stderr, flush=True)
@@ -90,14 +90,14 @@ def run(args: argparse.Namespace) -> int:
             raise InputError(f"no benchmark section {name!r}", "sections: " + ", ".join(known))
     if args.suite < 0:
         raise InputError("--suite must be 0 or more")
-    cache = args.cache or suite.default_cache()
+    cache = args.cache or scenecache.default_cache()
 
     rows: list[bench.Row] = []
     cost_audio = ""
     for name in [n for n in known if n in wanted and n not in (CHIP, ACCURACY)]:
         extra: list[str] = []
         if name == "pipeline" and args.suite > 0:
-            wav, _ = suite.ensure_scene(cache, 1, args.minutes, progress)
+            wav, _ = scenecache.ensure_scene(cache, 1, args.minutes, progress)
             extra = [str(wav)]
             cost_audio = wav.name
         progress(f"bench: running {name} ...")
@@ -114,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
     if CHIP in wanted:
         wav = None
         if args.suite > 0:
-            wav, _ = suite.ensure_scene(cache, 1, args.minutes, progress)
+            wav, _ = scenecache.ensure_scene(cache, 1, args.minutes, progress)
             cost_audio = wav.name
         progress("bench: running chip ...")
         try:
@@ -123,24 +123,25 @@ def run(args: argparse.Namespace) -> int:
             progress(f"bench: chip skipped: {exc} ({exc.hint})")
         else:
             rows += chip.rows(functions, audio_s)
-            print(suite.format_text(chip.table(functions, audio_s)))
+            print(report.format_text(chip.table(functions, audio_s)))
             print("\n".join(chip.summary(functions, audio_s)))
             print()
             chip_md = chip.markdown(functions, audio_s)
 
-    report = None
+    comparison = None
     if ACCURACY in wanted and args.suite > 0:
-        report = suite.run_suite(args.suite, args.minutes, cache, progress=progress, jobs=max(1, args.jobs))
-        rows += suite.summary_rows(report)
-        print(suite.format_text(suite.accuracy_rows(report)))
+        comparison = accuracy.compare_methods(args.suite, args.minutes, cache, progress=progress,
+                                              jobs=max(1, args.jobs))
+        rows += accuracy.summary_rows(comparison)
+        print(report.format_text(report.accuracy_rows(comparison)))
         print()
-    print(bench.format_table(rows))
+    print(bench.rows_text(rows))
     if args.markdown:
         load = ", ".join(f"{x:.1f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
         info = {"machine": f"{platform.machine()}, {platform.system()}, {os.cpu_count()} cores (load average "
                 f"{load} at the end of the run), Python {platform.python_version()}",
                 "micropython": _micropython_version(), "cost_audio": cost_audio or "built-in two-talker signal"}
-        text = suite.markdown_report(report, rows, _command_line(args), info)
+        text = report.markdown_report(comparison, rows, _command_line(args), info)
         if chip_md:
             text += "\n" + chip_md
         try:

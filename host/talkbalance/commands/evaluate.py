@@ -25,12 +25,12 @@ def run(args: argparse.Namespace) -> int:
         scores = [evaluate.evaluate_files(Path(args.scene[0]), Path(args.scene[1]))]
         summary = evaluate.summarise(scores)
     else:
-        scores, summary = evaluate.run_suite(args.scenes, args.minutes, Path(args.cache) if args.cache else None,
+        scores, summary = evaluate.score_scenes(args.scenes, args.minutes, Path(args.cache) if args.cache else None,
                                              args.seed)
     if args.json:
         print(evaluate.to_json(scores, summary))
     else:
-        print(evaluate.format_table(scores, summary))
+        print(evaluate.scores_text(scores, summary))
     if args.markdown:
         argv = ["talkbalance", "evaluate"] + [a for a in sys.argv[2:]]
         Path(args.markdown).write_text(evaluate.markdown(scores, summary, shlex.join(argv)))
