@@ -51,6 +51,9 @@ class SceneScore:
     """figure -> signed errors (FIGURES), one per talker or one per scene"""
     figures_true: dict = field(default_factory=dict)
     figures_read: dict = field(default_factory=dict)
+    low_confidence: bool = False
+    """the record says it could not hear well enough (docs/record.md, `hearing`)"""
+    heard_snr_db: float | None = None
 
 
 # figure -> (unit of its error, per talker or for the scene, target on the
@@ -163,6 +166,7 @@ def score(name: str, record: dict, frames: str, truth: dict) -> SceneScore:
     hits = sum(any(_overlaps(f, t) for t in heat_true) for f in heat_found)
     true_found = sum(any(_overlaps(f, t) for f in heat_found) for t in heat_true)
     read, true = figure_values(record), true_values(truth)
+    hearing = record.get("hearing") if isinstance(record.get("hearing"), dict) else {}
     return SceneScore(
         name=name,
         true_share=round(true_share, 4),
@@ -180,6 +184,8 @@ def score(name: str, record: dict, frames: str, truth: dict) -> SceneScore:
         figures=figure_errors(read, true),
         figures_true=true,
         figures_read=read,
+        low_confidence=hearing.get("reliable") is False,
+        heard_snr_db=hearing.get("snr_db"),
     )
 
 
