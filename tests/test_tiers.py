@@ -2,8 +2,7 @@
 
 from pathlib import Path
 
-from talkbalance import evaluate, scene, tiers
-from talkbalance.bench import suite
+from talkbalance import evaluate, scene, scenecache, tiers
 
 
 def test_tiers_hold_the_conditions_they_promise():
@@ -24,7 +23,7 @@ def test_tiers_hold_the_conditions_they_promise():
 def test_tier_scenes_are_cached_under_names_the_default_scenes_cannot_take(tmp_path):
     stems = [s.stem(10.0) for t in ("noisy", "reverberant") for s in tiers.scenes(t)]
     assert len(set(stems)) == len(stems)
-    defaults = {suite.scene_paths(tmp_path, seed, 10.0)[0].stem for seed in range(1, 1000)}
+    defaults = {scenecache.scene_paths(tmp_path, seed, 10.0)[0].stem for seed in range(1, 1000)}
     assert not defaults & set(stems)
     assert all(stem.startswith("tier-") for stem in stems)
     # the quiet tier is the default scenes themselves

@@ -86,10 +86,10 @@ def _quiet(_text: str) -> None:
 def ensure(cache: Path, item: TierScene, minutes: float, progress: Progress = _quiet) -> tuple[Path, Path]:
     """The tier scene's WAV and truth, rendered into `cache` unless already
     there with the same config."""
-    from talkbalance.bench import suite  # the benchmark's scene cache
+    from talkbalance import scenecache
 
     if item.tier == "quiet":
-        return suite.ensure_scene(cache, item.seed, minutes, progress)
+        return scenecache.ensure_scene(cache, item.seed, minutes, progress)
     from talkbalance import scene
 
     cfg = item.config(minutes)
@@ -204,10 +204,9 @@ def markdown_rows(title: str, rows: list[list[str]]) -> str:
 def run(tier: str, minutes: float = 10.0, cache: Path | None = None, progress: Progress = _quiet) -> list[tuple]:
     """Render (or reuse) the tier's scenes and score `analyze` on each:
     [(SceneScore, Condition)]."""
-    from talkbalance import evaluate
-    from talkbalance.bench import suite
+    from talkbalance import evaluate, scenecache
 
-    cache = cache or suite.default_cache()
+    cache = cache or scenecache.default_cache()
     items = scenes(tier)
     out = []
     for k, item in enumerate(items):
@@ -296,7 +295,7 @@ def report(results: dict[str, list[tuple]], command: str) -> str:
     for tier, pairs in results.items():
         scores = [s for s, _c in pairs]
         out += [f"## The {tier} tier in full", "", "```",
-                evaluate.format_table(scores, evaluate.summarise(scores)), "```", ""]
+                evaluate.scores_text(scores, evaluate.summarise(scores)), "```", ""]
     return "\n".join(out + [END])
 
 

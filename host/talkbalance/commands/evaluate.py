@@ -32,7 +32,7 @@ def _run_tiers(args: argparse.Namespace) -> int:
     else:
         for tier, pairs in results.items():
             scores = [s for s, _c in pairs]
-            print(f"== {tier} tier\n{evaluate.format_table(scores, evaluate.summarise(scores))}\n")
+            print(f"== {tier} tier\n{evaluate.scores_text(scores, evaluate.summarise(scores))}\n")
         rows = [pair for pairs in results.values() for pair in pairs]
         for title, table in tiers.tables(rows):
             print(tiers.format_rows(title, table) + "\n")
