@@ -8,7 +8,7 @@
 #
 # Picture (docs/ring.md shows every state):
 # - The ring is seen from above; slot s sits at azimuth led0 + s*360/count
-#   (counter-clockwise, DESIGN.md convention); LED index per slot follows the
+#   (counter-clockwise, docs/design.md); LED index per slot follows the
 #   board's direction.
 # - Session: an arc centred on the initiator's LED, as wide as the
 #   initiator's share of the ring (30% share = 30% of the ring), coloured by
