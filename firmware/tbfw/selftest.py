@@ -11,7 +11,7 @@ import time
 import micropython
 from micropython import const
 
-from tbfw import button
+from tbfw import button, ring
 from tbfw.wire import E_INTERNAL
 
 _SETTLE_FRAMES = const(20)   # frames skipped first: mic wake-up and DC settle
@@ -83,16 +83,6 @@ def channel_slots(desc):
         for slot in (0, 1):
             out[bus["channels"][slot]] = (k, slot)
     return out
-
-
-def led_for_azimuth(desc, azimuth_deg):
-    """Index of the ring LED nearest to an azimuth (ccw from +x)."""
-    ring = desc["ring"]
-    step = 360.0 / ring["count"]
-    turn = (azimuth_deg - ring["led0_azimuth_deg"]) / step
-    if ring["direction"] == "cw":
-        turn = -turn
-    return int(math.floor(turn + 0.5)) % ring["count"]
 
 
 def _mic(desc, channel):
@@ -196,7 +186,7 @@ class TapCheck:
         desc = board.desc
         mic = _mic(desc, expected)
         az = math.degrees(math.atan2(mic["y_m"], mic["x_m"]))
-        _show_led(board, led_for_azimuth(desc, az), _LED_LEVEL)
+        _show_led(board, ring.from_board(desc).led_of(az), _LED_LEVEL)
         self.board = board
         self.expected = expected
         self.timeout_ms = timeout_ms

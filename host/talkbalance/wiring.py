@@ -17,6 +17,10 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from tbfw import ring as fwring
+
+import talkbalance.fw  # noqa: F401  (puts the firmware on sys.path)
+
 SOURCE_NOTE = "generated from hardware/board.json by `talkbalance wiring --out hardware/`; do not edit"
 
 # Common WS2812 rings: LED count -> (outer, inner) diameter in mm.
@@ -50,21 +54,8 @@ def ring_size_mm(count: int) -> tuple[float, float]:
     return round(mean + _RING_WIDTH_MM, 1), round(mean - _RING_WIDTH_MM, 1)
 
 
-def led_azimuth_deg(ring: dict, index: int) -> float:
-    sign = 1.0 if ring["direction"] == "ccw" else -1.0
-    return (ring["led0_azimuth_deg"] + sign * 360.0 * index / ring["count"]) % 360.0
-
-
 def mic_azimuth_deg(mic: dict) -> float:
     return math.degrees(math.atan2(mic["y_m"], mic["x_m"])) % 360.0
-
-
-def nearest_led(ring: dict, azimuth: float) -> int:
-    def gap(i: int) -> float:
-        d = abs(led_azimuth_deg(ring, i) - azimuth) % 360.0
-        return min(d, 360.0 - d)
-
-    return min(range(ring["count"]), key=gap)
 
 
 def _bus_of(board: dict) -> dict[int, tuple[dict, int]]:
@@ -164,13 +155,14 @@ def wiring_markdown(board: dict) -> str:
         "| channel | name | x mm | y mm | azimuth | I2S bus | slot | L/R pin | nearest LED |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
+    leds = fwring.from_board(board)  # the firmware's ring: which LED is where
     for mic in _mics(board):
         bus, slot = bus_of[mic["channel"]]
         az = mic_azimuth_deg(mic)
         lines.append(
             f"| {mic['channel']} | {mic.get('name', '')} | {mic['x_m'] * 1000:+.1f} | {mic['y_m'] * 1000:+.1f} "
             f"| {az:.1f} | {bus['id']} | {'L' if slot == 0 else 'R'} | {'GND' if slot == 0 else '3V3'} "
-            f"| {nearest_led(ring, az)} |"
+            f"| {leds.led_of(az)} |"
         )
     lines += ["", "| pair | plus | minus | spacing mm | max lag (samples) |", "|---|---|---|---|---|"]
     for i, (plus, minus, spacing) in enumerate(board["pair_lags"]):
@@ -190,7 +182,7 @@ def wiring_markdown(board: dict) -> str:
         "|---|---|",
     ]
     for i in range(ring["count"]):
-        lines.append(f"| {i} | {led_azimuth_deg(ring, i):.1f} |")
+        lines.append(f"| {i} | {leds.led_azimuth(i):.1f} |")
     p = power_budget(board)
     lines += [
         "",
@@ -253,8 +245,9 @@ def wiring_svg(board: dict) -> str:
     mean_r = (outer + inner) / 4
     out.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="{mean_r * scale:.1f}" fill="none" stroke="#bbb" '
                f'stroke-width="{(outer - inner) / 2 * scale:.1f}"/>')
+    leds = fwring.from_board(board)
     for i in range(ring["count"]):
-        a = math.radians(led_azimuth_deg(ring, i))
+        a = math.radians(leds.led_azimuth(i))
         x, y = pt(mean_r * math.cos(a), mean_r * math.sin(a))
         fill = "#2ca02c" if i == 0 else "#ffffff"
         out.append(f'<rect x="{x - 4:.1f}" y="{y - 4:.1f}" width="8" height="8" fill="{fill}" stroke="#555"/>')

@@ -13,7 +13,7 @@ import neopixel  # noqa: E402
 from fwlib import board as _board_json  # noqa: E402
 from fwlib import scratch_dir  # noqa: E402
 from fwtest_board_esp32 import FakeIn, FakeOut  # noqa: E402
-from tbfw import board_esp32, config, selftest  # noqa: E402
+from tbfw import board_esp32, config, ring, selftest  # noqa: E402
 
 
 def _make():
@@ -38,11 +38,12 @@ def test_channel_slots_and_ring_leds_follow_the_board_file():
     for k, bus in enumerate(desc["i2s"]):
         assert slots[bus["channels"][0]] == (k, 0)
         assert slots[bus["channels"][1]] == (k, 1)
+    # the LED nearest an azimuth is the ring's (tbfw.ring.Ring.led_of), as the tap check shows it
     count = desc["ring"]["count"]
-    assert selftest.led_for_azimuth(desc, desc["ring"]["led0_azimuth_deg"]) == 0
-    assert selftest.led_for_azimuth(desc, 90.0) == count // 4  # ccw
+    assert ring.from_board(desc).led_of(desc["ring"]["led0_azimuth_deg"]) == 0
+    assert ring.from_board(desc).led_of(90.0) == count // 4  # ccw
     desc["ring"]["direction"] = "cw"
-    assert selftest.led_for_azimuth(desc, 90.0) == count - count // 4
+    assert ring.from_board(desc).led_of(90.0) == count - count // 4
 
 
 def test_mic_levels_report_each_channel_and_a_dead_one():
@@ -109,7 +110,8 @@ def test_tap_check_names_the_loudest_channel_and_lights_its_led():
     assert result["led"] == 3 and result["ok"] and result["first_in_pair"], result
     # while waiting, the LED nearest Y- (azimuth -90 degrees) was lit
     lit = strip.writes[0]
-    want = selftest.led_for_azimuth(b.desc, -90.0)
+    assert b.desc["ring"]["led0_azimuth_deg"] == 0 and b.desc["ring"]["direction"] == "ccw"
+    want = 3 * strip.n // 4  # LED 0 at +x, counter-clockwise: three quarters round is -90 degrees
     assert [i for i in range(strip.n) if lit[3 * i]] == [want]
     assert strip.writes[-1] == bytes(3 * strip.n)
     b.stop_audio()
