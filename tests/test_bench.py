@@ -27,3 +27,14 @@ def test_calibration_brackets_the_pipeline():
     assert rows["pystones_per_s"] == 120000 and rows["viper_speedup"] == 17
     assert rows["pystones_per_s_before"] == 100000 and rows["pystones_per_s_after"] == 140000
     assert rows["total_ms_per_audio_s"] == 3
+
+
+def test_heap32_section_skips_cleanly_without_the_32_bit_port(monkeypatch, capsys):
+    from talkbalance.bench import heap32
+    from talkbalance.cli import main
+
+    monkeypatch.setattr(heap32, "available", lambda: "Node.js is not installed")
+    assert main(["bench", "--only", "heap32", "--suite", "0"]) == 0
+    captured = capsys.readouterr()
+    assert "heap32 skipped" in captured.err and "Node.js is not installed" in captured.err
+    assert "heap32 " not in captured.out

@@ -10,7 +10,7 @@ import pytest
 from talkbalance import bench, paths
 
 FIRMWARE = paths.firmware_files()
-BENCH_MP = sorted(bench.HERE.glob("mp*.py"))
+BENCH_MP = sorted(bench.HERE.glob("*.py"))
 
 
 @pytest.mark.parametrize("source", FIRMWARE, ids=[p.name for p in FIRMWARE])

@@ -11,7 +11,7 @@ any growth, and the test fails on it.
 The heap is 112,000 bytes (a plain ESP32's, about 112 KB) plus three
 allowances, each measured here on the same port before the session, for
 what is in this heap and not in the ESP32's:
-- the driver (bench/mp_memory.py), which stands in for main.py;
+- the driver (mp/bench/mp_memory.py), which stands in for main.py;
 - the bytecode of the viper and native functions, which this port runs as
   bytecode in its heap and the ESP32 keeps in IRAM as machine code: the
   firmware's import cost less that of a copy whose viper and native bodies
@@ -30,90 +30,49 @@ import os
 import subprocess
 
 import pytest
-from talkbalance import bench, paths, sim, wasm32
+from talkbalance import bench, paths, sim
+from talkbalance.bench import heap32
 
-ESP32_HEAP = 112_000  # bytes: a plain ESP32's heap after it has grown (ESP32-NOTES)
-SECONDS = 12
-PROGRAMS = (bench.HERE / "mp_memory.py", bench.HERE / "mpmem_imports.py")
+ESP32_HEAP = heap32.ESP32_HEAP  # bytes: a plain ESP32's heap after it has grown (112,000)
+SECONDS = heap32.SECONDS
 
 # CI sets TALKBALANCE_REQUIRE_WASM32: there a missing port fails instead of skipping.
-pytestmark = pytest.mark.skipif(wasm32.available() is not None and not os.environ.get("TALKBALANCE_REQUIRE_WASM32"),
-                                reason=str(wasm32.available()))
-
-_EMPTY = """\
-import gc
-_n = 0
-
-
-def step():
-    global _n
-    _n += 1
-    if _n == 2:
-        print("@@BENCH memory base_heap_bytes %d bytes" % gc.mem_alloc())
-    gc.collect()
-    return _n < 2
-"""
+pytestmark = pytest.mark.skipif(heap32.available() is not None and not os.environ.get("TALKBALANCE_REQUIRE_WASM32"),
+                                reason=str(heap32.available()))
 
 
 def _rows(proc) -> dict[str, int]:
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return {r.metric: int(r.value) for r in bench.parse(proc.stdout)}
+    return heap32.readings(proc)
 
 
 @pytest.fixture(scope="module")
 def trees(tmp_path_factory):
-    root = tmp_path_factory.mktemp("heap32")
-    empty = root / "mpmem_empty.py"
-    empty.write_text(_EMPTY)
-    full = wasm32.build_tree(root / "full", PROGRAMS + (empty,))
-    stub = wasm32.build_tree(root / "stub", PROGRAMS, stub_native=True)
-    bench.turns_wav(full / "talk.wav", SECONDS)
-    return full, stub
+    return heap32.build_trees(tmp_path_factory.mktemp("heap32"), SECONDS)
 
 
 @pytest.fixture(scope="module")
 def allowances(trees):
-    full, stub = trees
-    interpreter = _rows(wasm32.run(full, "mpmem_empty", [], "1m"))["base_heap_bytes"]
-    driver = _rows(wasm32.run(full, "mp_memory", ["/fw/lib", "/fw/board.json", "/fw/talk.wav", "0", "session"],
-                              "1m"))["base_heap_bytes"] - interpreter
-    code = _rows(wasm32.run(full, "mpmem_imports", [], "1m"))
-    stubbed = _rows(wasm32.run(stub, "mpmem_imports", [], "1m"))
-    imports = [k for k in code if k.startswith("import_")]
-    native_code = sum(code[k] - stubbed[k] for k in imports)
-    port_modules = sum(v for k, v in code.items() if k.startswith("port_"))
-    return {"interpreter": interpreter, "driver": driver, "native_code": native_code, "port_modules": port_modules,
-            "per_module": {k: code[k] - stubbed[k] for k in imports}}
+    return heap32.measure_allowances(*trees)
 
 
 def test_the_allowances_are_what_they_claim(allowances):
     # the driver: its code, a 6 KB buffer for the sync's answers, little else
-    assert 6144 < allowances["driver"] < 16 * 1024, allowances
+    assert 6144 < allowances.driver < 16 * 1024, allowances
     # the viper kernels are most of it; the names table grows in pools, which
     # land on whichever module crosses a boundary, so single modules move
-    assert allowances["per_module"]["import_dsp_bytes"] > 3000, allowances
-    assert allowances["native_code"] > 4096, allowances
-    assert allowances["native_code"] < 12 * 1024, allowances
-    assert 0 < allowances["port_modules"] < 2048, allowances
-
-
-def _allowed(allowances) -> int:
-    return allowances["driver"] + allowances["native_code"] + allowances["port_modules"]
-
-
-def _raw_heap(usable: int) -> int:
-    """The heapsize that gives at least `usable` bytes of GC heap: the
-    block tables take 3 bytes of every 131, and the area header a few."""
-    return -(-(usable + 64) * 131 // 128)
+    assert allowances.per_module["import_dsp_bytes"] > 3000, allowances
+    assert allowances.native_code > 4096, allowances
+    assert allowances.native_code < 12 * 1024, allowances
+    assert 0 < allowances.port_modules < 2048, allowances
 
 
 @pytest.fixture(scope="module")
 def session32(trees, allowances):
     """The whole session on the 32-bit port, in the ESP32's heap plus the allowances."""
     full, _stub = trees
-    usable = ESP32_HEAP + _allowed(allowances)
-    proc = wasm32.run(full, "mp_memory", ["/fw/lib", "/fw/board.json", "/fw/talk.wav", str(SECONDS), "session"],
-                      str(_raw_heap(usable)))
+    usable = ESP32_HEAP + allowances.total
+    proc = heap32.run_session(full, str(heap32.raw_heap(usable)), SECONDS)
     return usable, proc
 
 
@@ -121,7 +80,7 @@ def test_whole_session_in_the_esp32_heap_on_32_bit_micropython(session32, allowa
     usable, proc = session32
     rows = _rows(proc)
     # the heap it ran in: the usable bytes asked for, not more
-    total = rows["heap_total_bytes"] - 128 * 1024 * 1024  # the port adds its reserve for new areas
+    total = rows["heap_total_bytes"] - heap32.PORT_RESERVE  # the port adds its reserve for new areas
     assert usable <= total < usable + 256, (usable, total)
     # the whole session happened and the sync read the record back
     assert rows["session_records"] == 1 and rows["session_record_bytes"] > 500, proc.stdout
@@ -130,10 +89,10 @@ def test_whole_session_in_the_esp32_heap_on_32_bit_micropython(session32, allowa
     assert rows["heap_back_for_frames"] == 1, proc.stdout
     assert rows["heap_grew_at_step"] == 0, proc.stdout
     # the largest heap in use at any moment, less the allowances (no fragmentation)
-    in_use = rows["session_peak_heap_all_bytes"] - _allowed(allowances)
+    in_use = rows["session_peak_heap_all_bytes"] - allowances.total
     assert in_use < ESP32_HEAP, (in_use, allowances)
-    print(f"heap32: usable {total} = {ESP32_HEAP} + driver {allowances['driver']} + viper/native code "
-          f"{allowances['native_code']} + port modules {allowances['port_modules']}; largest in use less "
+    print(f"heap32: usable {total} = {ESP32_HEAP} + driver {allowances.driver} + viper/native code "
+          f"{allowances.native_code} + port modules {allowances.port_modules}; largest in use less "
           f"those {in_use}")
 
 

@@ -27,7 +27,7 @@ from talkbalance.errors import InputError, TalkbalanceError
 from talkbalance.fw import config as fwconfig
 from talkbalance.records import mmss
 
-MAIN = Path(__file__).resolve().parent / "mp" / "analyze_main.py"
+MAIN = paths.MP_DIR / "analyze_main.py"
 _NO_LEVEL_Q8 = -32768
 
 

@@ -16,6 +16,10 @@ _PACKAGE = Path(__file__).resolve().parent
 _CHECKOUT = _PACKAGE.parent.parent  # host/talkbalance -> repo root
 
 MICROPYTHON_ENV = "TALKBALANCE_MICROPYTHON"
+# The programs the host runs on MicroPython (never imported by CPython):
+# mp/ (analyze, the simulated device), mp/bench/ (the benchmark's sections),
+# mp/heap32/ (the 32-bit heap test's runtime and built-in module stand-ins).
+MP_DIR = _PACKAGE / "mp"
 
 
 def firmware_dir() -> Path:

@@ -25,7 +25,6 @@ from talkbalance import deploy, paths
 from talkbalance.errors import InputError, TalkbalanceError
 from talkbalance.recording import check_rate, pcm16_chunks, read_format
 
-MP_DIR = Path(__file__).resolve().parent / "mp"
 RESTART = 3
 
 
@@ -115,7 +114,7 @@ class SimDevice:
         cmd = list(paths.micropython())
         if self.heapsize:
             cmd += ["-X", f"heapsize={self.heapsize}"]
-        return cmd + [str(MP_DIR / "simdevice.py")]
+        return cmd + [str(paths.MP_DIR / "simdevice.py")]
 
     def _env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -125,7 +124,7 @@ class SimDevice:
             "TB_SPEED": str(self.speed),
             "TB_LEDS": str(self.leds) if self.leds else "",
             "TB_BUTTON": str(self.button) if self.button else "",
-            "MICROPYPATH": f".frozen:{MP_DIR}",
+            "MICROPYPATH": f".frozen:{paths.MP_DIR}",
         })
         return env
 

@@ -208,7 +208,7 @@ class _ViperOnly(ast.NodeTransformer):
         return node
 
 
-RUNTIME_MODULE = "viper32rt"  # host/talkbalance/mp/viper32rt.py, the MicroPython side
+RUNTIME_MODULE = "viper32rt"  # host/talkbalance/mp/heap32/viper32rt.py, the MicroPython side
 
 
 def bytecode_source(text: str, filename: str = "<firmware>", stub: bool = False) -> str:

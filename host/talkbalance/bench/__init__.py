@@ -1,6 +1,6 @@
 """`talkbalance bench`: measured cost and accuracy, with the targets beside them.
 
-Cost is measured by MicroPython programs in this folder (`mp_<section>.py`),
+Cost is measured by MicroPython programs (host/talkbalance/mp/bench/mp_<section>.py),
 run on the MicroPython unix port with the firmware on their path. Each prints
 result lines
 
@@ -20,13 +20,13 @@ from pathlib import Path
 from talkbalance import paths
 from talkbalance.errors import TalkbalanceError
 
-HERE = Path(__file__).resolve().parent
+HERE = paths.MP_DIR / "bench"  # the sections' MicroPython programs
 TURN_S = 3  # turns_wav: seconds per talker turn
 
 
 def turns_wav(path: Path, seconds: int) -> Path:
     """The memory measurements' recording (tests/test_sim_heap.py,
-    tests/test_heap32.py, python -m talkbalance.wasm32): speech-like turns of
+    tests/test_heap32.py, talkbalance bench --only heap32): speech-like turns of
     TURN_S seconds from 40 and 220 degrees after a quiet first turn, over
     room noise, at the board's rate and channel count."""
     import wave

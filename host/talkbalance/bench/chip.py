@@ -274,7 +274,7 @@ def run_counts(wav: Path | None, timeout: float = 1800) -> tuple[list[ChipFuncti
         tmp = Path(td)
         fw = tmp / "firmware"
         slots = counted_firmware(firmware, fw, tmp)
-        cmd = paths.micropython() + [str(Path(__file__).with_name("chipcount.py")), str(fw),
+        cmd = paths.micropython() + [str(paths.MP_DIR / "bench" / "chipcount.py"), str(fw),
                                      str(paths.board_path()), str(wav) if wav else ""] + sorted(slots)
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
         if proc.returncode != 0:

@@ -10,11 +10,12 @@ import sys
 from pathlib import Path
 
 from talkbalance import bench, paths, scenecache
-from talkbalance.bench import calibration, chip
+from talkbalance.bench import calibration, chip, heap32
 from talkbalance.errors import InputError, TalkbalanceError, ToolMissing
 
 ACCURACY = "accuracy"
 CHIP = "chip"
+HEAP32 = "heap32"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -22,13 +23,19 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument("--only", action="append", metavar="SECTION",
                         help="run only this section (repeatable); default all: "
-                        + ", ".join(bench.sections() + [CHIP, ACCURACY])
+                        + ", ".join(bench.sections() + [CHIP, HEAP32, ACCURACY])
                         + ". chip: Xtensa instructions of each viper function's loops and of the rest, "
                         "from the xtensawin code mpy-cross emits (disassembled by xtensa-lx106-elf-objdump, "
                         "from binutils-xtensa-lx106; skipped with a message without it), "
                         "times the iterations counted in one pipeline pass over the cost audio on the unix "
                         "port: instructions per audio second and the share of a 240 MHz core at 1 and 1.5 "
-                        "cycles per instruction (docs/benchmarks.md, \"Chip\")")
+                        "cycles per instruction (docs/benchmarks.md, \"Chip\"). "
+                        "heap32: the whole session on a 32-bit MicroPython (the webassembly port, from "
+                        "tools/wasm32; skipped with a message without it) in a plain ESP32's heap plus the "
+                        "allowances measured there (docs/memory.md)")
+    parser.add_argument("--heap32", action="append", metavar="BYTES", default=None,
+                        help="heap32: also run the session with this heap given to the 32-bit port "
+                        "(bytes, or with a k/m suffix; repeatable), to find the smallest that runs")
     parser.add_argument("--suite", type=int, default=accuracy.DEFAULT_SCENES, metavar="N",
                         help=f"scenes in the accuracy suite (default {accuracy.DEFAULT_SCENES}; 0 skips it)")
     parser.add_argument("--minutes", type=float, default=accuracy.DEFAULT_MINUTES, metavar="M",
@@ -45,6 +52,8 @@ def _command_line(args: argparse.Namespace) -> str:
     parts = ["talkbalance", "bench"]
     for name in args.only or []:
         parts += ["--only", name]
+    for heap in args.heap32 or []:
+        parts += ["--heap32", heap]
     parts += ["--suite", str(args.suite), "--minutes", f"{args.minutes:g}"]
     if args.markdown:
         parts += ["--markdown", str(args.markdown)]
@@ -83,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
     def progress(text: str) -> None:
         print(text, file=sys.stderr, flush=True)
 
-    known = bench.sections() + [CHIP, ACCURACY]
+    known = bench.sections() + [CHIP, HEAP32, ACCURACY]
     wanted = args.only or known
     for name in wanted:
         if name not in known:
@@ -94,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
 
     rows: list[bench.Row] = []
     cost_audio = ""
-    for name in [n for n in known if n in wanted and n not in (CHIP, ACCURACY)]:
+    for name in [n for n in known if n in wanted and n not in (CHIP, HEAP32, ACCURACY)]:
         extra: list[str] = []
         if name == "pipeline" and args.suite > 0:
             wav, _ = scenecache.ensure_scene(cache, 1, args.minutes, progress)
@@ -127,6 +136,14 @@ def run(args: argparse.Namespace) -> int:
             print("\n".join(chip.summary(functions, audio_s)))
             print()
             chip_md = chip.markdown(functions, audio_s)
+
+    if HEAP32 in wanted:
+        why = heap32.available()
+        if why is not None:
+            progress(f"bench: heap32 skipped: the 32-bit MicroPython cannot run ({why})")
+        else:
+            progress("bench: running heap32 ...")
+            rows += heap32.bench_rows(args.heap32)
 
     comparison = None
     if ACCURACY in wanted and args.suite > 0:

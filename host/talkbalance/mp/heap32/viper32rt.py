@@ -1,6 +1,6 @@
 # The firmware's viper functions as MicroPython bytecode, with the ESP32's
 # 32-bit semantics, for a MicroPython build that has no native emitter (the
-# webassembly port; see talkbalance.wasm32). talkbalance.viper32.bytecode_source
+# webassembly port; see talkbalance.bench.heap32). talkbalance.viper32.bytecode_source
 # rewrites each viper function to call these:
 #
 #   ptr8/ptr16/ptr32(buffer or address)  a pointer: a uctypes array at that

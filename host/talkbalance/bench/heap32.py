@@ -1,0 +1,221 @@
+"""The firmware on a 32-bit MicroPython: the heap figure for a plain ESP32
+(`talkbalance bench --only heap32`, tests/test_heap32.py, docs/memory.md).
+
+The unix port here is 64-bit (8-byte words, 32-byte GC blocks) and cannot
+say what the ESP32 (4 and 16) needs. MicroPython's webassembly port is a
+32-bit build of the same interpreter; its PyScript variant comes from the
+npm registry (tools/wasm32, installed by scripts/setup) and runs under
+Node.js. tools/wasm32/run.mjs (beside the npm package it loads) drives a
+program on it one step at a time.
+
+That port has no native emitter, so the firmware's viper functions go to it
+as bytecode with the ESP32's 32-bit semantics (talkbalance.viper32, with
+its MicroPython runtime host/talkbalance/mp/heap32/viper32rt.py); every
+other module is the same bytecode `talkbalance deploy` installs, compiled
+by the same mpy-cross. Bytecode lives in the heap, where the ESP32 puts
+viper's machine code in IRAM: this side's figure is the higher one.
+
+The session (mp/bench/mp_memory.py, argument `session`) runs in a plain
+ESP32's heap plus three allowances, each measured on the same port, for what
+is in this heap and not in the ESP32's: the driver, which stands in for
+main.py; the bytecode of the viper and native functions (machine code in
+IRAM on the ESP32); the stand-ins for the port's built-in modules.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from talkbalance import bench, paths, viper32
+from talkbalance.errors import TalkbalanceError, ToolMissing
+
+_ROOT = paths.checkout_dir()
+TOOLS = _ROOT / "tools" / "wasm32" if _ROOT else None
+PACKAGE = "@micropython/micropython-webassembly-pyscript"
+MP_DIR = paths.MP_DIR / "heap32"  # the MicroPython side: viper32rt.py, builtins/
+# Firmware modules the simulated device never imports (the ESP32 board, and
+# the self-test, which imports it).
+BOARD_ONLY = ("board_esp32", "selftest")
+ESP32_HEAP = 112_000  # bytes: a plain ESP32's heap after it has grown
+SECONDS = 12  # the session's length
+PORT_RESERVE = 128 * 1024 * 1024  # what the port adds to its heap total for new areas
+PROGRAMS = (bench.HERE / "mp_memory.py", bench.HERE / "mpmem_imports.py")
+
+
+def tools_dir() -> Path:
+    if TOOLS is None:
+        raise ToolMissing("the 32-bit MicroPython runner comes with a checkout of talkbalance",
+                          "run from the repository")
+    return TOOLS
+
+
+def available() -> str | None:
+    """Why the 32-bit MicroPython cannot run here, or None when it can."""
+    if shutil.which("node") is None:
+        return "Node.js is not installed (apt-get install nodejs)"
+    if TOOLS is None or not (TOOLS / "node_modules" / PACKAGE / "micropython.mjs").is_file():
+        return f"{PACKAGE} is not installed (npm ci --prefix tools/wasm32; scripts/setup does it)"
+    return None
+
+
+def _compile(src_text: str, name: str, out: Path) -> None:
+    """mpy-cross, bytecode only (the webassembly port runs no native code)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / Path(name).name
+        src.write_text(src_text)
+        proc = subprocess.run(paths.mpy_cross() + ["-s", name, "-o", str(out), str(src)],
+                              capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise TalkbalanceError(f"mpy-cross failed on {name}: {proc.stderr.strip()}")
+
+
+def build_tree(dest: Path, programs: tuple[Path, ...] = (), board: Path | None = None,
+               stub_native: bool = False) -> Path:
+    """A filesystem for the 32-bit MicroPython: lib/tbfw/*.mpy (the firmware
+    the simulated device imports), lib/viper32rt.mpy (the runtime for the
+    rewritten viper functions), lib/os, io, time and binascii (the port's
+    built-in C modules, as on the ESP32, where the port would otherwise
+    extend them in Python; host/talkbalance/mp/heap32/builtins), each program in
+    `programs` compiled into lib/, and board.json. Returns dest.
+    stub_native: viper and native function bodies become `return 0`, for
+    weighing the code the ESP32 keeps out of its heap (not for running)."""
+    fw = paths.firmware_dir() / "tbfw"
+    lib = dest / "lib"
+    (lib / "tbfw").mkdir(parents=True, exist_ok=True)
+    for module in sorted(fw.glob("*.py")):
+        if module.stem in BOARD_ONLY:
+            continue
+        text = viper32.bytecode_source(module.read_text(), str(module), stub=stub_native)
+        _compile(text, f"tbfw/{module.name}", lib / "tbfw" / f"{module.stem}.mpy")
+    _compile((MP_DIR / "viper32rt.py").read_text(), "viper32rt.py", lib / "viper32rt.mpy")
+    for shim in sorted((MP_DIR / "builtins").glob("*.py")):  # os, io, time, binascii: the C modules
+        _compile(shim.read_text(), shim.name, lib / f"{shim.stem}.mpy")
+    for program in programs:
+        text = viper32.bytecode_source(program.read_text(), str(program))
+        _compile(text, program.name, lib / f"{program.stem}.mpy")
+    shutil.copy(board or paths.board_path(), dest / "board.json")
+    return dest
+
+
+def run(tree: Path, module: str, args: list[str], heapsize: str, timeout: float = 900.0,
+        ) -> subprocess.CompletedProcess[str]:
+    """Run `module`'s step() to the end on the 32-bit MicroPython with a heap
+    of `heapsize` (bytes, or with a k/m suffix), `tree` mounted at /fw."""
+    why = available()
+    if why is not None:
+        raise ToolMissing("the 32-bit MicroPython (webassembly port) cannot run", why)
+    cmd = ["node", str(tools_dir() / "run.mjs"), heapsize, str(tree), module, *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+
+
+def readings(proc: subprocess.CompletedProcess[str]) -> dict[str, int]:
+    """The @@BENCH readings of a run (bench.parse), as whole numbers."""
+    if proc.returncode != 0:
+        raise TalkbalanceError(f"the program failed on the 32-bit port:\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}")
+    return {r.metric: int(r.value) for r in bench.parse(proc.stdout)}
+
+
+# Measures what the interpreter alone holds: the driver's allowance is its
+# base heap less this.
+_EMPTY = """\
+import gc
+_n = 0
+
+
+def step():
+    global _n
+    _n += 1
+    if _n == 2:
+        print("@@BENCH memory base_heap_bytes %d bytes" % gc.mem_alloc())
+    gc.collect()
+    return _n < 2
+"""
+
+
+def build_trees(root: Path, seconds: int = SECONDS) -> tuple[Path, Path]:
+    """The full tree (the firmware, the drivers, talk.wav) and the stubbed
+    one (viper and native bodies `return 0`) under `root`."""
+    root.mkdir(parents=True, exist_ok=True)
+    empty = root / "mpmem_empty.py"
+    empty.write_text(_EMPTY)
+    full = build_tree(root / "full", PROGRAMS + (empty,))
+    stub = build_tree(root / "stub", PROGRAMS, stub_native=True)
+    bench.turns_wav(full / "talk.wav", seconds)
+    return full, stub
+
+
+@dataclass
+class Allowances:
+    """Bytes in the 32-bit heap that the ESP32's heap does not hold."""
+
+    interpreter: int  # the port alone (not an allowance: the ESP32 has its own)
+    driver: int  # mp_memory.py, standing in for main.py
+    native_code: int  # bytecode of the viper and native functions
+    port_modules: int  # the stand-ins for os, io, time, binascii
+    per_module: dict[str, int] = field(default_factory=dict)  # native_code by import
+
+    @property
+    def total(self) -> int:
+        return self.driver + self.native_code + self.port_modules
+
+
+def measure_allowances(full: Path, stub: Path) -> Allowances:
+    interpreter = readings(run(full, "mpmem_empty", [], "1m"))["base_heap_bytes"]
+    driver = readings(run(full, "mp_memory", ["/fw/lib", "/fw/board.json", "/fw/talk.wav", "0", "session"],
+                          "1m"))["base_heap_bytes"] - interpreter
+    code = readings(run(full, "mpmem_imports", [], "1m"))
+    stubbed = readings(run(stub, "mpmem_imports", [], "1m"))
+    imports = [k for k in code if k.startswith("import_")]
+    per_module = {k: code[k] - stubbed[k] for k in imports}
+    port_modules = sum(v for k, v in code.items() if k.startswith("port_"))
+    return Allowances(interpreter, driver, sum(per_module.values()), port_modules, per_module)
+
+
+def raw_heap(usable: int) -> int:
+    """The heapsize that gives at least `usable` bytes of GC heap: the
+    block tables take 3 bytes of every 131, and the area header a few."""
+    return -(-(usable + 64) * 131 // 128)
+
+
+def run_session(full: Path, heapsize: str, seconds: int = SECONDS) -> subprocess.CompletedProcess[str]:
+    """The whole session (boot, talk.wav, info every second, then stop,
+    list, get and ack as a sync does) in a heap of `heapsize`."""
+    return run(full, "mp_memory", ["/fw/lib", "/fw/board.json", "/fw/talk.wav", str(seconds), "session"], heapsize)
+
+
+def grew_at(rows: dict[str, int]) -> int:
+    """The step at which the session needed more heap, or 0 if it never did."""
+    return rows["heap_grew_in_boot_step"] or rows["heap_grew_at_step"]
+
+
+def bench_rows(heapsizes: list[str] | None = None, seconds: int = SECONDS) -> list[bench.Row]:
+    """The `heap32` section: the allowances, the session in the ESP32's
+    heap plus them, and the session in each of `heapsizes` (bytes given to
+    the port), to find the smallest heap it runs in."""
+    Row = bench.Row
+    with tempfile.TemporaryDirectory(prefix="talkbalance-heap32-") as tmp:
+        full, stub = build_trees(Path(tmp), seconds)
+        allow = measure_allowances(full, stub)
+        usable = ESP32_HEAP + allow.total
+        rows = readings(run_session(full, str(raw_heap(usable)), seconds))
+        in_use = rows["session_peak_heap_all_bytes"] - allow.total
+        out = [
+            Row("heap32", "allowance_driver_bytes", allow.driver, "bytes"),
+            Row("heap32", "allowance_native_code_bytes", allow.native_code, "bytes"),
+            Row("heap32", "allowance_port_modules_bytes", allow.port_modules, "bytes"),
+            Row("heap32", "allowance_bytes", allow.total, "bytes"),
+            Row("heap32", "heap_given_bytes", rows["heap_total_bytes"] - PORT_RESERVE, "bytes"),
+            Row("heap32", "session_records", rows["session_records"], "count", ">= 1"),
+            Row("heap32", "heap_grew_at_step", grew_at(rows), "step", "<= 0"),
+            Row("heap32", "peak_in_use_less_allowance_bytes", in_use, "bytes", f"<= {ESP32_HEAP}"),
+            Row("heap32", "margin_bytes", ESP32_HEAP - in_use, "bytes"),
+        ]
+        for heap in heapsizes or []:
+            rows = readings(run_session(full, heap, seconds))
+            out += [Row("heap32", f"heap_{heap}_usable_bytes", rows["heap_total_bytes"] - PORT_RESERVE, "bytes"),
+                    Row("heap32", f"heap_{heap}_grew_at_step", grew_at(rows), "step")]
+    return out
