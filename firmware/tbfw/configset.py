@@ -21,7 +21,7 @@ def apply(app, changes, evict):
         raise CommandError(E_WOULD_EVICT, "%d unsynced session%s would be deleted at the next save: "
                            "sync first, or confirm" % (lost, "" if lost == 1 else "s"), {"unsynced": lost})
     if app.conv.state == session.SESSION:
-        app._later_config = new  # saved when the session is over
+        app.later_config = new  # saved when the session is over
     else:
         try:
             config.save_json(app.board.config_path, new)

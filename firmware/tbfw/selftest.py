@@ -11,8 +11,9 @@ import time
 import micropython
 from micropython import const
 
-from tbfw import button, ring
-from tbfw.wire import E_INTERNAL
+from tbfw import button, ring, session
+from tbfw.link import DEFERRED, CommandError
+from tbfw.wire import E_BAD_ARG, E_BUSY, E_INTERNAL
 
 _SETTLE_FRAMES = const(20)   # frames skipped first: mic wake-up and DC settle
 _FULL_SCALE = const(32768)   # Q15 full scale
@@ -425,6 +426,22 @@ DEFAULT = ("mics", "leds", "flash", "cost")
 KNOWN = ("mics", "leds", "flash", "cost", "tap", "button")
 
 
+def request(app, tests=None):
+    """The `selftest` request (tbfw.answers): a Job that the app's loop runs
+    a step per frame (App.step); the answer follows when it is done
+    (tbfw.link.DEFERRED). Refused during a session (the ring walk would
+    hide the session) and while another self-test runs."""
+    if app.conv.state == session.SESSION:
+        raise CommandError(E_BUSY, "a session is running; end it first")
+    if app.job is not None:
+        raise CommandError(E_BUSY, "a self-test is running")
+    try:
+        app.job = Job(app, tests)
+    except ValueError as exc:
+        raise CommandError(E_BAD_ARG, str(exc))
+    return DEFERRED
+
+
 class Job:
     """One `selftest` request, run by the app loop one bounded step per
     audio frame, so the loop goes on reading audio and feeding the watchdog
@@ -483,15 +500,15 @@ class Job:
         try:
             done = self.step(now_ms)
         except Exception as exc:  # a fault in a test ends the self-test, not the loop
-            app._job = None
+            app.job = None
             app.link.refuse_deferred(E_INTERNAL, "self-test failed: %s: %s" % (type(exc).__name__, exc))
             done = False
         held = time.ticks_diff(time.ticks_us(), t0)
         if done:
-            app._job = None
+            app.job = None
             self.held(held)
             app.link.answer_deferred(self.result())
-        elif app._job is not None:
+        elif app.job is not None:
             self.held(held)
         return held
 

@@ -21,7 +21,7 @@
 
 from micropython import const
 
-from tbfw import ondemand, talker
+from tbfw import ondemand, ring, talker
 from tbfw.tally import Tally
 
 SCHEMA = const(2)  # 2: uptime_s and clock_set
@@ -280,6 +280,41 @@ class Conversation:
 
     def elapsed_s(self):
         return self._frames // self.frames_per_s
+
+    def show(self, st, who):
+        """The session as the ring shows it: while listening or in a session,
+        fill ring.RingState `st` (mode, the talkers' directions, who speaks
+        (`who`, this frame's attribution), the initiator's share overall and
+        of the last minutes, heat, the time so far, and the session's own
+        target, band and meeting length) and return True; otherwise False
+        (the app shows idle or the ended session's summary)."""
+        state = self.state
+        if state != SESSION and state != LISTENING:
+            return False
+        ini = self.initiator_slot
+        tally = self.tally
+        st.mode = ring.MODE_CLAIM if self.claiming else (
+            ring.MODE_SESSION if state == SESSION and ini >= 0 else ring.MODE_LISTENING)
+        if ini >= 0:
+            slot_az = self.model.slot_az
+            st.initiator_az = slot_az[ini] if slot_az[ini] >= 0 else None
+            st.partner_az = slot_az[1 - ini] if slot_az[1 - ini] >= 0 else None
+            if who == talker.BOTH:
+                st.speaking = ring.SPEAK_BOTH
+            elif who == talker.SLOT_A or who == talker.SLOT_B:
+                st.speaking = ring.SPEAK_INITIATOR if who - talker.SLOT_A == ini else ring.SPEAK_PARTNER
+            else:
+                st.speaking = ring.SPEAK_NONE
+            share = self.initiator_share_pm()
+            st.share_pm = share if share >= 0 else 0
+            st.recent_share_pm = tally.recent_share_pm(ini) if tally is not None else -1
+            st.heat = 1 if tally is not None and tally.heated else 0
+        st.elapsed_s = self.elapsed_s()
+        if tally is not None:
+            st.target_pm = tally.target_pm
+            st.band_pm = tally.band_pm
+            st.meeting_s = self.meeting_s
+        return True
 
     def record(self, now_s=None, timeline=True):
         """The session record (a dict; JSON-serialisable). timeline=False

@@ -114,11 +114,11 @@ def _record(c, a, seconds):
     """A real session of `seconds`, saved: the record to sync."""
     run = Run(c, a)
     run.frames(50)
-    a.session("start")
+    a.answers.session("start")
     run.frames(seconds * 50)
-    a.session("stop")
+    a.answers.session("stop")
     run.frames(100)  # the save's stall behind us, the loss window closed
-    recs = a.records()
+    recs = a.answers.records()
     assert len(recs) == 1 and not recs[0]["synced"], recs
     return recs[0]["id"]
 
@@ -140,19 +140,19 @@ def sync_during_session(bound_writes=True, seconds=30):
     reported0 = a.board.lost_samples
     line0 = c.uart.bytes
     ticks0 = c.uart.ticks_slept
-    a.session("start")
+    a.answers.session("start")
     t0 = chip.now_us()
     run.frames(seconds * 50, lambda: (host.poll(), host.fetch(rec_id)))
     elapsed = chip.now_us() - t0
     lost = _lost_truth() - lost0
-    info = a.info()
+    info = a.answers.info()
     line_bytes = c.uart.bytes - line0
     got = (host.records_got, host.record_bytes, host.refetches)
     periods = (run.sum_period_us // run.periods, run.worst_period_us)
     run.frames(100, host.poll)  # still in the session: the firmware's loss window (1 s) closes
     reported = a.board.lost_samples - reported0
     lost_by_now = _lost_truth() - lost0
-    a.session("stop")
+    a.answers.session("stop")
     c.uninstall()
     return _figures(
         "sync-%s" % ("bounded" if bound_writes else "unbounded"),
@@ -200,7 +200,7 @@ def flash_during_session(through_link=True):
     lost0 = _lost_truth()
     reported0 = a.board.lost_samples
     changes0 = c.flash.changes
-    a.session("start")
+    a.answers.session("start")
     state = [0]
 
     def each():
@@ -217,10 +217,10 @@ def flash_during_session(through_link=True):
     run.frames(30 * 50, each)
     in_session = c.flash.changes - changes0
     lost = _lost_truth() - lost0
-    a.session("stop")
+    a.answers.session("stop")
     run.frames(150, host.poll)
     reported = a.board.lost_samples - reported0
-    synced = a.records()[0]["synced"]
+    synced = a.answers.records()[0]["synced"]
     saved_cfg = config.load_user(a.board.config_path)
     c.uninstall()
     return _figures("flash-%s" % ("deferred" if through_link else "in-session"),

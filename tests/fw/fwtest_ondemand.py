@@ -55,11 +55,11 @@ def test_the_app_leaves_none_loaded():
     dev = app.App(MemBoard(root))  # the board file, the config, the boot counter, the store's scan
     assert dev.boot == 1 and _loaded() == []
     dev.log_boot()
-    dev.session("start")
+    dev.answers.session("start")
     for _ in range(100):
         dev.step()
-    dev.session("stop")  # the record written
-    assert len(dev.records()) == 1 and _loaded() == []
-    answer = dev.config_set({"meeting_min": 50})
+    dev.answers.session("stop")  # the record written
+    assert len(dev.answers.records()) == 1 and _loaded() == []
+    answer = dev.answers.config_set({"meeting_min": 50})
     assert answer["applies"] == {"meeting_min": "next_session"} and _loaded() == []
     assert dev.conv.record()["session"] == 1 and _loaded() == []
