@@ -247,7 +247,7 @@ class App:
             return
         if self._ended_at >= 0 and (self.frames - self._ended_at) * self.frame_ms < _ENDED_SHOW_S * 1000:
             st.mode = ring.MODE_ENDED
-            st.share_pm = self._ended_share if self._ended_share >= 0 else 0
+            st.share_pm = self._ended_share  # -1: never known, and so never in band
         else:
             st.mode = ring.MODE_IDLE
         st.speaking = ring.SPEAK_NONE

@@ -168,7 +168,7 @@ class RingState:
 
     Azimuths are degrees (device frame, counter-clockwise from +x, 0..360),
     None or AZ_UNKNOWN (-1) while unknown. Shares are per mille of the
-    initiator's talk time (0..1000).
+    initiator's talk time (0..1000), -1 while unknown (never in band).
     """
 
     def __init__(self):

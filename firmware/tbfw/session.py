@@ -305,8 +305,7 @@ class Conversation:
                 st.speaking = ring.SPEAK_INITIATOR if who - talker.SLOT_A == ini else ring.SPEAK_PARTNER
             else:
                 st.speaking = ring.SPEAK_NONE
-            share = self.initiator_share_pm()
-            st.share_pm = share if share >= 0 else 0
+            st.share_pm = self.initiator_share_pm()  # -1 until talk is attributed
             st.recent_share_pm = tally.recent_share_pm(ini) if tally is not None else -1
             st.heat = 1 if tally is not None and tally.heated else 0
         st.elapsed_s = self.elapsed_s()
