@@ -132,18 +132,39 @@ def _plain_signature(node: ast.FunctionDef) -> None:
         a.annotation = None
 
 
+def _insert_after_docstring(node: ast.FunctionDef, stmts: list[ast.stmt]) -> None:
+    body = node.body
+    at = 1 if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) else 0
+    body[at:at] = stmts
+
+
+def _pointer_parameters(node: ast.FunctionDef) -> list[ast.stmt]:
+    """`p = ptr16(p)` for each parameter annotated with a pointer type: viper
+    converts such an argument (a buffer, or an address) on entry."""
+    out: list[ast.stmt] = []
+    for a in node.args.args:
+        ann = a.annotation
+        if isinstance(ann, ast.Name) and ann.id in ("ptr8", "ptr16", "ptr32"):
+            call = ast.Call(func=ast.Name(ann.id, ast.Load()), args=[ast.Name(a.arg, ast.Load())], keywords=[])
+            out.append(ast.copy_location(ast.Assign(targets=[ast.Name(a.arg, ast.Store())], value=call), node))
+    return out
+
+
 class _Wrap32(ast.NodeTransformer):
     """Wraps integer results; records the enclosing function for counters."""
 
-    def __init__(self) -> None:
+    def __init__(self, pointer_parameters: bool = True) -> None:
         self.fn = "?"
+        self.pointer_parameters = pointer_parameters  # False: _Addresses did them
 
     def _wrapped(self, node: ast.expr) -> ast.expr:
         call = ast.Call(func=ast.Name("_op", ast.Load()), args=[ast.Constant(self.fn), node], keywords=[])
         return ast.copy_location(call, node)
 
     def visit_FunctionDef(self, node: ast.FunctionDef):
+        casts = _pointer_parameters(node) if self.pointer_parameters else []
         _plain_signature(node)
+        _insert_after_docstring(node, casts)
         self.fn = node.name
         self.generic_visit(node)
         return node
@@ -182,6 +203,63 @@ def _is_decorator(node: ast.expr, name: str) -> bool:
             and isinstance(node.value, ast.Name) and node.value.id == "micropython")
 
 
+_SHIFT = {"ptr8": 0, "ptr16": 1, "ptr32": 2}
+
+
+class _Addresses(ast.NodeTransformer):
+    """For the bytecode runtime: a pointer is its address (an int), and
+    `p[i]` indexes the runtime's whole-memory arrays (_M8, _M16, _M32), so a
+    pointer made or moved in a loop allocates nothing. The pointer locals
+    are the parameters annotated ptr8/ptr16/ptr32 and the names assigned a
+    ptrN(...) cast (viper gives a local one type)."""
+
+    def __init__(self, node: ast.FunctionDef) -> None:
+        self.kind: dict[str, str] = {}
+        for a in node.args.args:
+            if isinstance(a.annotation, ast.Name) and a.annotation.id in _SHIFT:
+                self.kind[a.arg] = a.annotation.id
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Assign) and self._cast_of(sub.value):
+                for target in sub.targets:
+                    if isinstance(target, ast.Name):
+                        self.kind[target.id] = self._cast_of(sub.value)
+
+    @staticmethod
+    def _cast_of(node: ast.expr) -> str | None:
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _SHIFT:
+            return node.func.id
+        return None
+
+    def visit_Call(self, node: ast.Call):
+        self.generic_visit(node)
+        if self._cast_of(node):
+            node.func = ast.Name("_addr", ast.Load())
+        return node
+
+    def visit_Subscript(self, node: ast.Subscript):
+        kind = None
+        if isinstance(node.value, ast.Name):
+            kind = self.kind.get(node.value.id)
+        elif self._cast_of(node.value):
+            kind = self._cast_of(node.value)
+        self.generic_visit(node)
+        if kind is None:
+            return node
+        base: ast.expr = node.value
+        if _SHIFT[kind]:
+            base = ast.BinOp(base, ast.RShift(), ast.Constant(_SHIFT[kind]))
+        index = ast.BinOp(base, ast.Add(), node.slice)
+        memory = ast.Name("_M" + kind[3:], ast.Load())
+        return ast.copy_location(ast.Subscript(memory, index, node.ctx), node)
+
+    def visit_FunctionDef(self, node: ast.FunctionDef):
+        self.generic_visit(node)
+        params = [a.arg for a in node.args.args if isinstance(a.annotation, ast.Name) and a.annotation.id in _SHIFT]
+        _insert_after_docstring(node, [ast.copy_location(ast.parse(f"{name} = _addr({name})").body[0], node)
+                                       for name in params])
+        return node
+
+
 class _ViperOnly(ast.NodeTransformer):
     """Applies _Wrap32 to the viper functions only and drops
     @micropython.native (the same code as bytecode); the rest of the
@@ -202,7 +280,8 @@ class _ViperOnly(ast.NodeTransformer):
             return node
         if viper:
             self.viper += 1
-            return _Wrap32().visit(node)
+            node = _Addresses(node).visit(node)
+            return _Wrap32(pointer_parameters=False).visit(node)
         node.decorator_list = [d for d in node.decorator_list if not _is_decorator(d, "native")]
         self.generic_visit(node)
         return node
@@ -223,7 +302,7 @@ def bytecode_source(text: str, filename: str = "<firmware>", stub: bool = False)
     rewrite = _ViperOnly(stub)
     tree = rewrite.visit(tree)
     if rewrite.viper:
-        imp = ast.parse(f"from {RUNTIME_MODULE} import _cast, _op, ptr8, ptr16, ptr32").body[0]
+        imp = ast.parse(f"from {RUNTIME_MODULE} import _M8, _M16, _M32, _addr, _cast, _op").body[0]
         tree.body.insert(0, imp)
     return ast.unparse(ast.fix_missing_locations(tree)) + "\n"
 

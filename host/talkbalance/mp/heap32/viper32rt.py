@@ -3,37 +3,29 @@
 # webassembly port; see talkbalance.bench.heap32). talkbalance.viper32.bytecode_source
 # rewrites each viper function to call these:
 #
-#   ptr8/ptr16/ptr32(buffer or address)  a pointer: a uctypes array at that
-#       address. ptr8/ptr16 loads are zero-extended, as in viper; ptr32
-#       loads are signed, as a 32-bit register holds them on the ESP32.
-#       Stores keep the low 8/16/32 bits. No bounds checks, as in viper.
+#   _addr(buffer or address)  a pointer, which is its address (an int): a
+#       viper cast ptr8/ptr16/ptr32(x) and a parameter annotated with one
+#   _M8, _M16, _M32  the whole memory as uctypes arrays of UINT8, UINT16
+#       and INT32: p[i] of a ptr16 p becomes _M16[(p >> 1) + i]. ptr8/ptr16
+#       loads are zero-extended, as in viper; ptr32 loads are signed, as a
+#       32-bit register holds them on the ESP32. Stores keep the low
+#       8/16/32 bits. No bounds checks, as in viper.
 #   _op(fn, v)   an integer result wrapped to a signed 32-bit value
-#   _cast(v)     int(): an integer wrapped, or a pointer's address
+#   _cast(v)     int(): an integer wrapped
 #
-# A cast allocates one small object and a result beyond 30 bits a long
-# integer: a measurement on this port counts them (docs/memory.md).
+# A pointer allocates nothing (a loop may move one every step); a result
+# beyond 30 bits allocates a long integer: a measurement on this port counts
+# them (docs/memory.md).
 import uctypes
 
-_N = 0x100000  # elements a pointer may reach: no memory, only a bound
-_L8 = (uctypes.ARRAY | 0, uctypes.UINT8 | _N)
-_L16 = (uctypes.ARRAY | 0, uctypes.UINT16 | _N)
-_L32 = (uctypes.ARRAY | 0, uctypes.INT32 | _N)
+_N = 0x7FFFFFF  # elements the arrays span (uctypes keeps the type above bit 26)
+_M8 = uctypes.struct(0, (uctypes.ARRAY | 0, uctypes.UINT8 | _N))
+_M16 = uctypes.struct(0, (uctypes.ARRAY | 0, uctypes.UINT16 | _N))
+_M32 = uctypes.struct(0, (uctypes.ARRAY | 0, uctypes.INT32 | _N))
 
 
 def _addr(target):
     return target if isinstance(target, int) else uctypes.addressof(target)
-
-
-def ptr8(target):
-    return uctypes.struct(_addr(target), _L8)
-
-
-def ptr16(target):
-    return uctypes.struct(_addr(target), _L16)
-
-
-def ptr32(target):
-    return uctypes.struct(_addr(target), _L32)
 
 
 def _op(fn, v):
@@ -43,6 +35,4 @@ def _op(fn, v):
 
 
 def _cast(v):
-    if isinstance(v, int):
-        return _op(0, v)
-    return uctypes.addressof(v)
+    return _op(0, v)
