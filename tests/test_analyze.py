@@ -8,8 +8,8 @@ import wave
 import numpy as np
 import pytest
 from scipy import signal
-from talkbalance import board, recording, signals
-from talkbalance.analyze import analyze
+from talkbalance import boardfile, recording, signals
+from talkbalance.analysis import analyze
 from talkbalance.cli import main
 from wavmake import encode, wav_bytes
 
@@ -49,7 +49,7 @@ def _two_talkers(rate=16000, seconds=24):
     """Speech-like bursts alternating between 40 and 220 degrees, anechoic."""
     rng = np.random.default_rng(5)
     turn = 3 * rate
-    desc = board.load()
+    desc = boardfile.load()
     out = np.zeros((seconds * rate, 4))
     truth_talk = [0, 0]
     for k in range(seconds // 3):
@@ -107,7 +107,7 @@ def test_no_speech_is_explained(tmp_path, capsys):
 def test_one_voice_is_explained(tmp_path, capsys):
     rng = np.random.default_rng(3)
     src = 3000 * signals.speech_like(20 * 16000, 16000, rng)
-    audio = signals.render_far_field(src, board.load(), 40.0).T + rng.normal(0, 30, (20 * 16000, 4))
+    audio = signals.render_far_field(src, boardfile.load(), 40.0).T + rng.normal(0, 30, (20 * 16000, 4))
     path = _write(tmp_path / "one.wav", np.clip(audio, -32768, 32767))
     assert main(["analyze", str(path)]) == 0
     out = capsys.readouterr().out

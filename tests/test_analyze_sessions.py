@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from talkbalance import recording, scene
-from talkbalance.analyze import analyze
+from talkbalance import recording, scenesim
+from talkbalance.analysis import analyze
 from talkbalance.cli import main
 from wavmake import write_stream
 
@@ -27,7 +27,7 @@ pytestmark = pytest.mark.slow
 
 def _pause(audio: np.ndarray, seconds: int, rng: np.random.Generator) -> np.ndarray:
     """Room noise at the scene's own floor (its quietest frames), per channel."""
-    hop = scene.frame_samples(RATE)
+    hop = scenesim.frame_samples(RATE)
     frames = audio[:len(audio) // hop * hop].astype(np.float64).reshape(-1, hop, audio.shape[1])
     rms = np.sqrt(np.mean(frames ** 2, axis=1))  # (frames, channels)
     floor = np.percentile(rms, 5, axis=0)
@@ -40,7 +40,7 @@ def two_conversations(tmp_path_factory):
     rng = np.random.default_rng(7)
     parts, shares, starts, at = [], [], [], 0
     for k, (seed, share, ini_az, par_az) in enumerate(CONVERSATIONS):
-        s = scene.render(scene.SceneConfig(seed=seed, minutes=3, share=share, initiator_az_deg=ini_az,
+        s = scenesim.render(scenesim.SceneConfig(seed=seed, minutes=3, share=share, initiator_az_deg=ini_az,
                                            partner_az_deg=par_az))
         first_word = s.truth["frames"].find("1") if "1" in s.truth["frames"] else s.truth["frames"].find("2")
         starts.append(at + first_word * s.truth["frame_ms"] / 1000)
@@ -52,7 +52,7 @@ def two_conversations(tmp_path_factory):
             at += PAUSE_S
     audio = np.concatenate(parts)
     path = tmp_path_factory.mktemp("two") / "two.wav"
-    scene.write_wav(path, audio, RATE)
+    scenesim.write_wav(path, audio, RATE)
     return path, audio, shares, starts
 
 

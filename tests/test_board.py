@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from talkbalance import board, paths
+from talkbalance import boardfile, paths
 from talkbalance.cli import main
 from talkbalance.errors import InputError
 
@@ -21,8 +21,8 @@ def _default():
 
 
 def test_default_board_geometry_matches_design():
-    desc = board.load()
-    assert board.mic_positions(desc) == [(0.05, 0.0), (-0.05, 0.0), (0.0, 0.05), (0.0, -0.05)]
+    desc = boardfile.load()
+    assert boardfile.mic_positions(desc) == [(0.05, 0.0), (-0.05, 0.0), (0.0, 0.05), (0.0, -0.05)]
     assert desc["sample_rate_hz"] == 16000
     assert desc["ring"]["count"] == 16
 
@@ -47,7 +47,7 @@ def test_one_pair_board_is_valid(tmp_path):
     desc["mics"] = desc["mics"][:2]
     desc["i2s"] = desc["i2s"][:1]
     desc["pairs"] = desc["pairs"][:1]
-    loaded = board.load(_write(tmp_path, desc))
+    loaded = boardfile.load(_write(tmp_path, desc))
     assert loaded["channels"] == 2
 
 
@@ -67,7 +67,7 @@ def test_cli_reports_bad_board_in_one_line(tmp_path, capsys):
 
 def _refusal(tmp_path, desc):
     with pytest.raises(InputError) as err:
-        board.load(_write(tmp_path, desc))
+        boardfile.load(_write(tmp_path, desc))
     return str(err.value)
 
 
@@ -76,9 +76,9 @@ def _classic():
 
 
 def test_classic_esp32_board_file_passes():
-    desc = board.load(paths.board_path().parent / "board-esp32-devkitc.json")
+    desc = boardfile.load(paths.board_path().parent / "board-esp32-devkitc.json")
     assert desc["chip"] == "esp32" and desc["channels"] == 4
-    assert board.mic_positions(desc) == board.mic_positions(board.load())
+    assert boardfile.mic_positions(desc) == boardfile.mic_positions(boardfile.load())
 
 
 # Every GPIO of the S3 reference board that a classic ESP32 cannot take, and why.
@@ -138,15 +138,15 @@ def test_pins_allowed_by_the_chip(tmp_path):
     desc = _default()
     desc["psram"] = "none"
     desc["ring"]["pin"] = 35  # free on a module without PSRAM
-    assert board.load(_write(tmp_path, desc))["ring"]["pin"] == 35
+    assert boardfile.load(_write(tmp_path, desc))["ring"]["pin"] == 35
     desc = _classic()
     desc["psram"] = "none"
     desc["ring"]["pin"] = 16  # WROOM: no PSRAM on 16/17
     desc["button"] = {"pin": 0, "active_low": True}  # the BOOT button on the strapping pin
-    assert board.load(_write(tmp_path, desc))["ring"]["pin"] == 16
+    assert boardfile.load(_write(tmp_path, desc))["ring"]["pin"] == 16
     desc["button"] = {"pin": 0, "active_low": False}  # pressed to 3V3: refused
     with pytest.raises(InputError, match="button.pin: GPIO 0 is a strapping pin"):
-        board.load(_write(tmp_path, desc))
+        boardfile.load(_write(tmp_path, desc))
 
 
 @pytest.mark.parametrize("mutate, field", [

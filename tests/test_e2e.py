@@ -10,10 +10,10 @@ import wave
 
 import numpy as np
 import pytest
-from talkbalance import board, paths, signals, sim
+from talkbalance import boardfile, devicesim, paths, signals
 from talkbalance.device import Device
 from talkbalance.localstore import LocalStore
-from talkbalance.sync import sync
+from talkbalance.recordsync import sync
 
 RATE = 16000
 
@@ -22,7 +22,7 @@ def _conversation(path, seconds=60, share=0.3, seed=3):
     """Alternating speech-like turns from 40 and 220 degrees; returns the
     true initiator share (talker at 40 degrees speaks first)."""
     rng = np.random.default_rng(seed)
-    desc = board.load()
+    desc = boardfile.load()
     out = np.zeros((seconds * RATE, 4))
     talk = [0, 0]
     t = 0
@@ -71,7 +71,7 @@ def test_deploy_to_a_blank_device_then_a_conversation_is_recorded_synced_and_mat
     true_share = _conversation(wav)
     flash = tmp_path / "flash"
     flash.mkdir()
-    with sim.SimDevice(flash, audio=wav, speed=0) as dev:
+    with devicesim.SimDevice(flash, audio=wav, speed=0) as dev:
         assert main(["deploy", "--port", dev.port]) == 0
         printed = capsys.readouterr().out
         assert f"as .mpy ({_unix_port_arch()})" in printed and "answers as sim" in printed, printed
@@ -100,8 +100,8 @@ def test_power_cuts_mid_session_and_mid_write_lose_nothing_committed(tmp_path, s
     wav = tmp_path / "talk.wav"
     _conversation(wav, seconds=30, seed=seed)
     flash = tmp_path / "flash"
-    sim.install_firmware(flash)
-    dev = sim.SimDevice(flash, audio=wav, speed=0, log=tmp_path / "device.log")
+    devicesim.install_firmware(flash)
+    dev = devicesim.SimDevice(flash, audio=wav, speed=0, log=tmp_path / "device.log")
     dev.start()
     try:
         with Device.connect(dev.port, timeout=5) as link:
@@ -150,12 +150,12 @@ def test_flood_of_garbage_and_pointless_commands_during_a_session(tmp_path):
     wav = tmp_path / "talk.wav"
     true_share = _conversation(wav, seconds=seconds, seed=5)
     flash = tmp_path / "flash"
-    sim.install_firmware(flash)
+    devicesim.install_firmware(flash)
     rng = random.Random(7)
     junk = [bytes(rng.randrange(256) for _ in range(200)), b"I (123) boot: log line\r\n",
             wire.request(900, "info"), wire.request(901, "list"), wire.request(902, "clock"),
             wire.request(903, "config"), b"@tb1 req 5 info {} 00000000\n", b"\x00\xff" * 64]
-    with sim.SimDevice(flash, audio=wav, speed=1.0, log=tmp_path / "device.log") as dev:
+    with devicesim.SimDevice(flash, audio=wav, speed=1.0, log=tmp_path / "device.log") as dev:
         stop = threading.Event()
         sent = [0]
 

@@ -23,7 +23,7 @@ from talkbalance.cli import main
 from talkbalance.device import Device
 from talkbalance.errors import StoreCorrupt, StoreUnwritable
 from talkbalance.localstore import LocalStore
-from talkbalance.sync import sync
+from talkbalance.recordsync import sync
 from talkbalance.text import FILE_STEM_MAX, file_stem, plural, printable
 
 import talkbalance.fw  # noqa: F401  isort: skip

@@ -10,7 +10,7 @@ import json
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from talkbalance import evaluate, figures, scene
+from talkbalance import figures, scenesim, scoring
 from talkbalance.errors import InputError
 
 STEP = 0.02  # s per frame
@@ -165,9 +165,9 @@ def test_invariants_on_generated_plans(truth):
 
 @pytest.mark.parametrize("seed", [4, 9])
 def test_the_definitions_give_back_the_simulators_labels(seed):
-    conv = scene.converse(scene.SceneConfig(seed=seed, minutes=3, heat=2, voices="synthetic"))
-    truth = {"frames": conv.frames, "frame_ms": scene.FRAME_MS, "segments": conv.segments}
-    step = scene.FRAME_MS / 1000
+    conv = scenesim.converse(scenesim.SceneConfig(seed=seed, minutes=3, heat=2, voices="synthetic"))
+    truth = {"frames": conv.frames, "frame_ms": scenesim.FRAME_MS, "segments": conv.segments}
+    step = scenesim.FRAME_MS / 1000
     utts = figures.utterances(truth)
     labelled = sorted(((int(s[0] / step), figures.ROLES.index(s[2])), s[3]) for s in conv.segments)
     assert len(utts) == len(labelled)
@@ -181,7 +181,7 @@ def test_the_definitions_give_back_the_simulators_labels(seed):
     assert [t.interruption for t in turns] == [k == "interruption" for k in labels]
     assert any(t.interruption for t in turns)
     f = figures.figures(truth)
-    assert (f.talkers[0].talk_s, f.talkers[1].talk_s) == pytest.approx(scene.talk_seconds(conv.frames), abs=1e-6)
+    assert (f.talkers[0].talk_s, f.talkers[1].talk_s) == pytest.approx(scenesim.talk_seconds(conv.frames), abs=1e-6)
 
 
 # --- evaluate's scores of the figures ---------------------------------------
@@ -205,9 +205,9 @@ def _scene_truth() -> dict:
 
 def test_score_gives_each_figures_signed_errors():
     truth = _scene_truth()
-    s = evaluate.score("hand", _record(figures.figures(truth), 1.1, extra_interruptions=1), truth["frames"], truth)
-    assert set(s.figures) == set(evaluate.FIGURES)
-    for name, (_unit, per, _target) in evaluate.FIGURES.items():
+    s = scoring.score("hand", _record(figures.figures(truth), 1.1, extra_interruptions=1), truth["frames"], truth)
+    assert set(s.figures) == set(scoring.FIGURES)
+    for name, (_unit, per, _target) in scoring.FIGURES.items():
         assert len(s.figures[name]) == (2 if per == "talker" else 1)
     assert s.figures["talk_time"] == [pytest.approx(10.0), pytest.approx(10.0)]
     assert s.figures["turns"] == [0.0, 0.0]
@@ -220,7 +220,7 @@ def test_score_gives_each_figures_signed_errors():
 
 def test_no_session_reads_every_figure_as_nothing():
     truth = _scene_truth()
-    s = evaluate.score("none", {}, "0" * len(truth["frames"]), truth)
+    s = scoring.score("none", {}, "0" * len(truth["frames"]), truth)
     assert s.figures["talk_time"] == [-100.0, -100.0]
     assert s.figures["turns"] == [-100.0, -100.0]
     assert s.figures["response_gap"] == [None, None]
@@ -230,19 +230,19 @@ def test_no_session_reads_every_figure_as_nothing():
 def test_summary_median_and_worst_and_its_outputs():
     truth = _scene_truth()
     figs = figures.figures(truth)
-    scores = [evaluate.score(f"s{k}", _record(figs, scale), truth["frames"], truth)
+    scores = [scoring.score(f"s{k}", _record(figs, scale), truth["frames"], truth)
               for k, scale in enumerate((1.02, 0.95, 1.3))]
-    summary = evaluate.summarise(scores)
+    summary = scoring.summarise(scores)
     talk = summary.figures["talk_time"]
     assert talk["median"] == pytest.approx(5.0) and talk["worst"] == pytest.approx(30.0)
     assert (talk["count"], talk["missing"], talk["unit"], talk["target"]) == (6, 0, "%", 4.0)
     assert talk["worst_scene"] == "s2"
     assert summary.figures["response_gap"]["missing"] == 3
     assert summary.figures["overlap"]["worst"] == -50.0
-    assert set(summary.figures) == set(evaluate.FIGURES)
-    table = evaluate.scores_text(scores, summary)
+    assert set(summary.figures) == set(scoring.FIGURES)
+    table = scoring.scores_text(scores, summary)
     assert "talk time (per person)" in table and "NOT met" in table and "+30.0%" in table
-    data = json.loads(evaluate.to_json(scores, summary))
+    data = json.loads(scoring.to_json(scores, summary))
     assert data["summary"]["figures"]["turns"]["median"] == 0.0
     assert data["scenes"][2]["figures"]["talk_time"] == [30.0, 30.0]
-    assert "docs/record.md" in evaluate.markdown(scores, summary, "talkbalance evaluate")
+    assert "docs/record.md" in scoring.markdown(scores, summary, "talkbalance evaluate")

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from talkbalance import board, paths, wiring
+from talkbalance import boardfile, paths, wiringdocs
 from talkbalance.cli import main
 from talkbalance.errors import InputError
 
@@ -27,17 +27,17 @@ def _default() -> dict:
 def _load(tmp_path: Path, desc: dict) -> dict:
     path = tmp_path / "board.json"
     path.write_text(json.dumps(desc))
-    return board.load(path)
+    return boardfile.load(path)
 
 
 def test_committed_files_match_the_board_file():
-    assert wiring.drift(board.load(), HARDWARE) == [], "run: talkbalance wiring --out hardware/"
+    assert wiringdocs.drift(boardfile.load(), HARDWARE) == [], "run: talkbalance wiring --out hardware/"
 
 
 def test_regenerating_is_byte_identical(tmp_path):
-    desc = board.load()
+    desc = boardfile.load()
     assert main(["wiring", "--out", str(tmp_path)]) == 0
-    for rel in wiring.outputs(desc):
+    for rel in wiringdocs.outputs(desc):
         assert (tmp_path / rel).read_bytes() == (HARDWARE / rel).read_bytes(), rel
 
 
@@ -55,8 +55,8 @@ def test_check_reports_drift(tmp_path, capsys):
 
 
 def test_table_follows_every_pin_and_slot():
-    desc = board.load()
-    text = wiring.wiring_markdown(desc)
+    desc = boardfile.load()
+    text = wiringdocs.wiring_markdown(desc)
     for bus in desc["i2s"]:
         left, right = bus["channels"]
         for ch, tie in ((left, "GND"), (right, "3V3")):
@@ -68,7 +68,7 @@ def test_table_follows_every_pin_and_slot():
             assert cells["L/R"] == tie
     assert f"| ring | DIN | GPIO{desc['ring']['pin']} |" in text
     assert f"| button | 1 | GPIO{desc['button']['pin']} |" in text
-    svg = wiring.wiring_svg(desc)
+    svg = wiringdocs.wiring_svg(desc)
     for pin in [desc["ring"]["pin"], desc["button"]["pin"]] + [b["sd"] for b in desc["i2s"]]:
         assert f">GPIO{pin}<" in svg
 
@@ -81,7 +81,7 @@ def test_a_changed_board_changes_every_output(tmp_path):
     desc["i2s"] = desc["i2s"][:1]
     desc["pairs"] = desc["pairs"][:1]
     loaded = _load(tmp_path, desc)
-    out = wiring.outputs(loaded)
+    out = wiringdocs.outputs(loaded)
     table = out["wiring.md"]
     assert "| ring | DIN | GPIO40 |" in table
     assert "| 11 | " in table and "| 12 | " not in table.split("## Ring")[1].split("## Power")[0]
@@ -97,19 +97,19 @@ def test_a_changed_board_changes_every_output(tmp_path):
 
 
 def test_power_budget_fits_usb():
-    desc = board.load()
-    budget = wiring.power_budget(desc)
-    assert budget["total_ma"] < wiring.USB_BUDGET_MA
+    desc = boardfile.load()
+    budget = wiringdocs.power_budget(desc)
+    assert budget["total_ma"] < wiringdocs.USB_BUDGET_MA
     ring = desc["ring"]
     want = ring["count"] * (3 * 20.0 * ring["max_brightness"] / 255 + 1.0)
     assert budget["leds_capped_ma"] == pytest.approx(want)
-    assert ring["max_brightness"] <= wiring.max_safe_brightness(desc)
+    assert ring["max_brightness"] <= wiringdocs.max_safe_brightness(desc)
     # a 24-LED ring needs a lower cap than the 16-LED default of 64
     big = dict(desc, ring=dict(ring, count=24))
-    cap = wiring.max_safe_brightness(big)
+    cap = wiringdocs.max_safe_brightness(big)
     assert cap < 64
-    assert wiring.power_budget(dict(big, ring=dict(big["ring"], max_brightness=cap)))["total_ma"] <= 500
-    assert wiring.power_budget(dict(big, ring=dict(big["ring"], max_brightness=cap + 1)))["total_ma"] > 500
+    assert wiringdocs.power_budget(dict(big, ring=dict(big["ring"], max_brightness=cap)))["total_ma"] <= 500
+    assert wiringdocs.power_budget(dict(big, ring=dict(big["ring"], max_brightness=cap + 1)))["total_ma"] > 500
 
 
 @pytest.mark.parametrize("value, ok", [(0, True), (8000, True), (60000, True), (500, False), (70000, False),
@@ -130,7 +130,7 @@ def test_enclosure_builds_and_its_ports_follow_the_board_file(tmp_path):
     desc["mics"][2]["y_m"] = 0.055  # move one microphone: the port must follow
     loaded = _load(tmp_path, desc)
     shutil.copy(HARDWARE / "enclosure" / "talkbalance.scad", tmp_path)
-    (tmp_path / "board_params.scad").write_text(wiring.scad_params(loaded))
+    (tmp_path / "board_params.scad").write_text(wiringdocs.scad_params(loaded))
     stl = tmp_path / "lid.stl"
     proc = subprocess.run(["openscad", "-o", str(stl), "-D", 'part="lid"', "-D", "$fn=16",
                            str(tmp_path / "talkbalance.scad")], capture_output=True, text=True, timeout=300)

@@ -30,7 +30,7 @@ import os
 import subprocess
 
 import pytest
-from talkbalance import bench, paths, sim
+from talkbalance import bench, devicesim, paths
 from talkbalance.bench import heap32
 
 ESP32_HEAP = heap32.ESP32_HEAP  # bytes: a plain ESP32's heap after it has grown (112,000)
@@ -110,7 +110,7 @@ def test_the_32_bit_bytecode_gives_the_record_the_unix_port_gives(trees, session
     args = [str(SECONDS), "session"]
     on32 = session32[1]
     flash = tmp_path / "flash"
-    sim.install_firmware(flash, compiled=True)
+    devicesim.install_firmware(flash, compiled=True)
     on64 = subprocess.run(paths.micropython() + [str(bench.HERE / "mp_memory.py"), str(flash / "lib"),
                                                  str(flash / "board.json"), str(full / "talk.wav")] + args,
                           capture_output=True, text=True, timeout=300)

@@ -7,11 +7,11 @@ from __future__ import annotations
 import time
 
 import pytest
-from talkbalance import dating, sim
+from talkbalance import dating, devicesim
 from talkbalance.cli import main
 from talkbalance.device import Device
 from talkbalance.localstore import LocalStore
-from talkbalance.sync import sync
+from talkbalance.recordsync import sync
 
 POWER_UP_CLOCK = 1_767_225_600  # what the simulated device's clock reads after power-up
 
@@ -19,7 +19,7 @@ POWER_UP_CLOCK = 1_767_225_600  # what the simulated device's clock reads after 
 @pytest.fixture
 def flash(tmp_path):
     root = tmp_path / "flash"
-    sim.install_firmware(root)
+    devicesim.install_firmware(root)
     return root
 
 
@@ -35,7 +35,7 @@ def _session(link, seconds=2.0) -> float:
 
 def test_unset_clock_session_then_sync_stores_the_true_date(flash, tmp_path):
     db = tmp_path / "db.sqlite3"
-    with sim.SimDevice(flash, speed=1.0) as dev, Device.connect(dev.port, timeout=5) as link:
+    with devicesim.SimDevice(flash, speed=1.0) as dev, Device.connect(dev.port, timeout=5) as link:
         assert link.call("clock")["clock_set"] is False
         time.sleep(2.0)  # the device runs a while before the meeting
         began = _session(link)
@@ -60,7 +60,7 @@ def test_unset_clock_session_then_sync_stores_the_true_date(flash, tmp_path):
 
 def test_power_cycled_before_the_sync_the_date_is_unknown(flash, tmp_path, capsys):
     db = tmp_path / "db.sqlite3"
-    with sim.SimDevice(flash, speed=1.0) as dev:
+    with devicesim.SimDevice(flash, speed=1.0) as dev:
         with Device.connect(dev.port, timeout=5) as link:
             boot_before = link.call("clock")["boot"]
             _session(link, 1.0)
@@ -95,7 +95,7 @@ def test_a_settings_change_during_a_session_applies_from_the_next(flash, tmp_pat
     wav = tmp_path / "talk.wav"
     _conversation(wav, seconds=330, share=0.3)
     db = tmp_path / "db.sqlite3"
-    with sim.SimDevice(flash, audio=wav, speed=10.0) as dev, Device.connect(dev.port, timeout=5) as link:
+    with devicesim.SimDevice(flash, audio=wav, speed=10.0) as dev, Device.connect(dev.port, timeout=5) as link:
         while link.call("info")["frames"] < 60 * 50:
             time.sleep(0.2)
         assert link.call("info")["state"] == "session"

@@ -15,7 +15,7 @@ from records_fixture import make_record
 from talkbalance.device import Device, DeviceError
 from talkbalance.errors import InputError
 from talkbalance.localstore import LocalStore
-from talkbalance.sync import sync
+from talkbalance.recordsync import sync
 
 import talkbalance.fw  # noqa: F401  isort: skip
 from tbfw import store, wire  # noqa: E402  isort: skip

@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from talkbalance import bench, board, evaluate, peers, scenecache
+from talkbalance import bench, boardfile, peers, scenecache, scoring
 from talkbalance.bench import accuracy, calibration, report
 
 
@@ -17,7 +17,7 @@ def _angle(a, b):
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
     """A 30 s simulated conversation (reverberant room, noise), written to disk."""
-    scene = pytest.importorskip("talkbalance.scene")
+    scene = pytest.importorskip("talkbalance.scenesim")
     rendered = scene.render(scene.random_config(3, 0.5))
     root = tmp_path_factory.mktemp("tiny")
     wav = root / "tiny.wav"
@@ -38,7 +38,7 @@ def test_webrtcvad_modes_find_the_speech(tiny):
 
 def test_directions_point_at_the_talkers(tiny):
     _, truth, audio = tiny
-    desc = board.load()
+    desc = boardfile.load()
     codes = np.frombuffer(truth["frames"].encode(), dtype=np.uint8)
     true_az = {ord("1"): truth["talkers"][0]["azimuth_deg"], ord("2"): truth["talkers"][1]["azimuth_deg"]}
     single = np.isin(codes, [ord("1"), ord("2")])
@@ -54,10 +54,10 @@ def test_directions_point_at_the_talkers(tiny):
 def test_peer_stream_through_the_firmware_talker_model(tiny):
     _, truth, audio = tiny
     speech = peers.webrtc_vad(audio, 16000, 2)
-    az = peers.gcc_phat(audio, board.load(), speech)
+    az = peers.gcc_phat(audio, boardfile.load(), speech)
     run = peers.conversation(speech, az, peers.levels_q8(audio, 16000))
     assert len(run.codes) == len(speech) and set(run.codes) <= set("01234")
-    score = evaluate.score("tiny", run.record, run.codes, truth)
+    score = scoring.score("tiny", run.record, run.codes, truth)
     assert score.azimuth_error_deg is not None and score.azimuth_error_deg < 15
     assert score.share_error_pts is not None and score.share_error_pts < 15
     assert score.attribution > 0.5
@@ -131,7 +131,7 @@ def test_latency_ignores_short_turns_and_same_speaker():
 # --- tables ---------------------------------------------------------------------------
 
 def _fake_comparison():
-    summary = evaluate.Summary(2, 1.5, 3.0, 0.9, 0.8, 2.0, 4.0, 2, 0.95, None, None)
+    summary = scoring.Summary(2, 1.5, 3.0, 0.9, 0.8, 2.0, 4.0, 2, 0.95, None, None)
     lat = peers.Latency([5, 7], [120.0, 160.0], 3, 1)
     f1 = peers.F1(0.9, 0.95, 0.924)
     comparison = accuracy.Comparison(["a", "b"], 3.0, 360.0, 2, {"ours": f1, **{

@@ -6,7 +6,7 @@ import time
 from types import SimpleNamespace
 
 import pytest
-from talkbalance import ports
+from talkbalance import serialports
 from talkbalance.errors import LinkError
 
 
@@ -23,7 +23,7 @@ UART = _info("/dev/ttyS0")
 
 @pytest.fixture(autouse=True)
 def no_env(monkeypatch):
-    monkeypatch.delenv(ports.PORT_ENV, raising=False)
+    monkeypatch.delenv(serialports.PORT_ENV, raising=False)
 
 
 @pytest.mark.parametrize("vid,pid,likely", [
@@ -31,11 +31,11 @@ def no_env(monkeypatch):
     (0x1A86, 0x55D4, True), (0x0403, 0x6001, True), (0x0403, 0x6015, True),
     (0x0403, 0x6010, False), (0x10C4, 0xEA70, False), (0x2341, 0x0043, False), (None, None, False)])
 def test_classify(vid, pid, likely):
-    assert bool(ports.classify(vid, pid)) is likely
+    assert bool(serialports.classify(vid, pid)) is likely
 
 
 def test_list_marks_and_orders():
-    found = ports.list_ports(lambda: [UART, ARDUINO, S3, CH340])
+    found = serialports.list_ports(lambda: [UART, ARDUINO, S3, CH340])
     assert [p.device for p in found] == ["/dev/ttyACM0", "/dev/ttyUSB0", "/dev/ttyACM1", "/dev/ttyS0"]
     assert [p.likely for p in found] == [True, True, False, False]
     assert found[0].usb_id == "303a:1001" and found[0].kind.startswith("Espressif")
@@ -43,18 +43,18 @@ def test_list_marks_and_orders():
 
 
 def test_find_exactly_one():
-    assert ports.find_device(None, lambda: [UART, ARDUINO, CP210X]) == "/dev/ttyUSB1"
+    assert serialports.find_device(None, lambda: [UART, ARDUINO, CP210X]) == "/dev/ttyUSB1"
 
 
 def test_none_found():
     with pytest.raises(LinkError, match="no talkbalance device found") as err:
-        ports.find_device(None, lambda: [UART, ARDUINO])
+        serialports.find_device(None, lambda: [UART, ARDUINO])
     assert "--port" in err.value.hint
 
 
 def test_several_found():
     with pytest.raises(LinkError, match="several possible devices: /dev/ttyACM0, /dev/ttyUSB0") as err:
-        ports.find_device(None, lambda: [S3, CH340])
+        serialports.find_device(None, lambda: [S3, CH340])
     assert "--port" in err.value.hint
 
 
@@ -62,9 +62,9 @@ def test_port_given_or_from_environment_wins(monkeypatch):
     def nothing():
         raise AssertionError("ports listed although one was given")
 
-    assert ports.find_device("socket://localhost:7000", nothing) == "socket://localhost:7000"
-    monkeypatch.setenv(ports.PORT_ENV, "loop://")
-    assert ports.find_device(None, nothing) == "loop://"
+    assert serialports.find_device("socket://localhost:7000", nothing) == "socket://localhost:7000"
+    monkeypatch.setenv(serialports.PORT_ENV, "loop://")
+    assert serialports.find_device(None, nothing) == "loop://"
 
 
 def test_a_running_simulated_device_is_listed_marked_and_used(tmp_path, capsys):
@@ -93,7 +93,7 @@ def test_a_running_simulated_device_is_listed_marked_and_used(tmp_path, capsys):
         out = capsys.readouterr().out
         assert f"* {port}" in out and f"simulated talkbalance device (talkbalance sim, pid {proc.pid})" in out
         assert f"commands use {port} by themselves" in out
-        assert ports.find_device(None, lambda: [UART, ARDUINO]) == port
+        assert serialports.find_device(None, lambda: [UART, ARDUINO]) == port
         assert main(["info"]) == 0
         assert f"on {port}" in capsys.readouterr().out
     finally:

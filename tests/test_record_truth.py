@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from records_fixture import make_record
-from talkbalance import analyze, recordcheck, scene, scenecache
+from talkbalance import analysis, recordcheck, scenecache, scenesim
 
 EVAL_SCENES = 20  # docs/evaluation.md: talkbalance evaluate --scenes 20 --minutes 10
 EVAL_MINUTES = 10.0
@@ -99,7 +99,7 @@ def _scene(seed: int) -> tuple[Path, dict]:
 @functools.cache
 def _analysed(seed: int) -> tuple[dict, dict]:
     wav, truth = _scene(seed)
-    return analyze.analyze(wav).longest(), truth
+    return analysis.analyze(wav).longest(), truth
 
 
 @pytest.mark.slow
@@ -150,20 +150,20 @@ def _analyze_with_slot(wav: Path, cfg: dict, tmp: Path, monkeypatch) -> tuple[di
     """`analyze` itself, its firmware program (mp/analyze_main.py) run with
     the talker-model slot the initiator was bound to added to each record."""
     spy = tmp / "analyze_spy.py"
-    spy.write_text(SPY.format(main=str(analyze.MAIN)))
+    spy.write_text(SPY.format(main=str(analysis.MAIN)))
     with monkeypatch.context() as m:
-        m.setattr(analyze, "MAIN", spy)
-        rec = analyze.analyze(wav, overrides=cfg).longest()
+        m.setattr(analysis, "MAIN", spy)
+        rec = analysis.analyze(wav, overrides=cfg).longest()
     assert rec is not None
     return rec, rec.pop("test_initiator_slot")
 
 
 def _steady(seed: int, first: str, tmp: Path) -> tuple[Path, dict]:
     """A ten-minute conversation with the initiator at 30%."""
-    cfg = scene.SceneConfig(seed=seed, minutes=10.0, share=0.30, first=first, initiator_az_deg=60.0,
+    cfg = scenesim.SceneConfig(seed=seed, minutes=10.0, share=0.30, first=first, initiator_az_deg=60.0,
                             partner_az_deg=230.0, rt60_s=0.3, snr_db=20.0, heat=0)
     wav = tmp / f"steady-{seed}-{first}.wav"
-    truth_path = scene.write(scene.render(cfg), wav, tmp / f"steady-{seed}-{first}.json")
+    truth_path = scenesim.write(scenesim.render(cfg), wav, tmp / f"steady-{seed}-{first}.json")
     return wav, json.loads(Path(truth_path).read_text())
 
 

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from PIL import Image
 from records_fixture import make_record
-from talkbalance import report
+from talkbalance import meetingreport
 from talkbalance.cli import main
 from talkbalance.localstore import LocalStore
 
@@ -34,15 +34,15 @@ def _png_size(path):
 
 def test_session_report_png_numbers_and_talkers(tmp_path):
     rec = make_record(seed=4, seconds=300)
-    rep = report.session_report(rec, "Sam", START, "a note", True)
-    path = report.write_png(rep.figure, tmp_path / "r.png")
-    assert _png_size(path) == (report.FIG_SIZE[0] * report.DPI, report.FIG_SIZE[1] * report.DPI)
+    rep = meetingreport.session_report(rec, "Sam", START, "a note", True)
+    path = meetingreport.write_png(rep.figure, tmp_path / "r.png")
+    assert _png_size(path) == (meetingreport.FIG_SIZE[0] * meetingreport.DPI, meetingreport.FIG_SIZE[1] * meetingreport.DPI)
     assert rep.numbers["initiator_share_pct"] == round(100 * rec["talkers"][0]["share"], 1)
     assert rep.numbers["duration_min"] == round(rec["duration_s"] / 60, 1)
     assert rep.numbers["heat_episodes"] == len(rec["heat"])
     # the plotted cumulative share ends at the record's share
-    assert abs(report.cumulative_share(rec["timeline"])[-1] - rec["talkers"][0]["share"]) < 0.01
-    head, rows = report.talker_table(rec)
+    assert abs(meetingreport.cumulative_share(rec["timeline"])[-1] - rec["talkers"][0]["share"]) < 0.01
+    head, rows = meetingreport.talker_table(rec)
     assert [r[0] for r in rows] == ["initiator", "partner"] and head[0] == "who"
     for row, t in zip(rows, rec["talkers"]):
         assert row[3] == f"{100 * t['share']:.0f}%" and row[4] == str(t["turns"])
@@ -52,7 +52,7 @@ def test_session_report_png_numbers_and_talkers(tmp_path):
 @pytest.mark.parametrize("seconds, planned_in_view", [(180, False), (2280, True), (2520, True)])
 def test_meeting_plot_spans_the_meeting(seconds, planned_in_view):
     rec = make_record(seed=5, seconds=seconds)
-    rep = report.session_report(rec)
+    rep = meetingreport.session_report(rec)
     ax_share, ax_talk = rep.figure.axes[:2]
     left, right = ax_share.get_xlim()
     minutes = rec["duration_s"] / 60
@@ -67,7 +67,7 @@ def test_meeting_plot_spans_the_meeting(seconds, planned_in_view):
         assert dashed == [] and "planned 40 min" in ax_talk.get_xlabel()
     bars = ax_talk.patches
     assert len(bars) == 3 * len(rec["timeline"]) and max(b.get_x() + b.get_width() for b in bars) <= minutes
-    report.plt.close(rep.figure)
+    meetingreport.plt.close(rep.figure)
 
 
 def _series_db(tmp_path, n, undated=0):
@@ -98,8 +98,8 @@ def test_series_one_point_per_meeting_on_its_date(tmp_path, n, capsys):
 
     with LocalStore(db) as store:
         rows = store.all("Sam")
-    meetings = [report.Meeting(r.record, r.date_s, r.partner, r.note, r.follow_up) for r in rows]
-    rep = report.series_report(meetings, "Sam")
+    meetings = [meetingreport.Meeting(r.record, r.date_s, r.partner, r.note, r.follow_up) for r in rows]
+    rep = meetingreport.series_report(meetings, "Sam")
     ax_share = rep.figure.axes[0]
     points = ax_share.collections[-2] if any(m.follow_up for m in meetings if m.date_s) else ax_share.collections[-1]
     xy = points.get_offsets()
@@ -110,7 +110,7 @@ def test_series_one_point_per_meeting_on_its_date(tmp_path, n, capsys):
     assert sorted(np.asarray(xy)[:, 1]) == pytest.approx(sorted(100 * s for s in shares[:n]))
     left, right = (mdates.num2date(x).replace(tzinfo=None) for x in rep.figure.axes[1].get_xlim())
     assert (right - left).days >= 14  # one meeting is a point in two weeks, not a bar across the page
-    report.plt.close(rep.figure)
+    meetingreport.plt.close(rep.figure)
 
 
 def test_html_is_self_contained_and_readable(tmp_path):
@@ -146,8 +146,8 @@ def test_html_report_renders_in_a_headless_browser(tmp_path, which):
     assert ink > 0.03, f"the page looks blank ({ink:.3%} ink)"
     # the plot's own colours reached the screen: the talkers' bars, or the
     # meetings' points (blue off the band, green in it)
-    want = {report.INITIATOR: 200, report.PARTNER: 200} if which == "session" else \
-        {report.INITIATOR: 40, report.BAND: 15}
+    want = {meetingreport.INITIATOR: 200, meetingreport.PARTNER: 200} if which == "session" else \
+        {meetingreport.INITIATOR: 40, meetingreport.BAND: 15}
     for colour, pixels in want.items():
         rgb = np.array([int(colour[i:i + 2], 16) for i in (1, 3, 5)])
         assert (np.abs(img - rgb).sum(axis=2) < 40).sum() > pixels, colour

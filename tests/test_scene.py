@@ -10,7 +10,7 @@ import wave
 import numpy as np
 import pytest
 import talkbalance.fw  # noqa: F401  (puts the firmware's tbfw on the path)
-from talkbalance import board, paths, scene, speech
+from talkbalance import boardfile, paths, scenesim, speech
 from talkbalance.cli import main
 from talkbalance.errors import InputError, ToolMissing
 from tbfw.wav import WavReader  # noqa: E402
@@ -23,9 +23,9 @@ needs_espeak = pytest.mark.skipif(not HAS_ESPEAK, reason="espeak-ng is not insta
 @pytest.fixture(scope="module")
 def reverberant():
     """A 20 s reverberant, noisy scene shared by the format and truth tests."""
-    cfg = scene.SceneConfig(seed=5, minutes=1 / 3, voices="synthetic", rt60_s=0.4, snr_db=20,
+    cfg = scenesim.SceneConfig(seed=5, minutes=1 / 3, voices="synthetic", rt60_s=0.4, snr_db=20,
                             initiator_az_deg=40, partner_az_deg=180, rotation_deg=30)
-    return cfg, scene.render(cfg)
+    return cfg, scenesim.render(cfg)
 
 
 def _codes(truth: dict) -> np.ndarray:
@@ -54,11 +54,11 @@ def _talker_samples(truth: dict, who: int, samples: int) -> np.ndarray:
 # --- determinism and format ---------------------------------------------------
 
 def test_same_seed_gives_the_same_scene_and_another_seed_does_not():
-    cfg = scene.SceneConfig(seed=11, minutes=0.2, voices="synthetic", rt60_s=0.3)
-    a, b = scene.render(cfg), scene.render(cfg)
+    cfg = scenesim.SceneConfig(seed=11, minutes=0.2, voices="synthetic", rt60_s=0.3)
+    a, b = scenesim.render(cfg), scenesim.render(cfg)
     assert np.array_equal(a.audio, b.audio)
     assert a.truth == b.truth
-    c = scene.render(scene.with_overrides(cfg, seed=12))
+    c = scenesim.render(scenesim.with_overrides(cfg, seed=12))
     assert not np.array_equal(a.audio, c.audio)
     assert a.truth["frames"] != c.truth["frames"]
 
@@ -66,7 +66,7 @@ def test_same_seed_gives_the_same_scene_and_another_seed_does_not():
 def test_wav_is_16_bit_pcm_in_board_order_and_never_clips(tmp_path, reverberant):
     cfg, result = reverberant
     wav_path = tmp_path / "scene.wav"
-    truth_path = scene.write(result, wav_path)
+    truth_path = scenesim.write(result, wav_path)
     assert truth_path == tmp_path / "scene.json"
     with wave.open(str(wav_path)) as w:
         assert (w.getnchannels(), w.getframerate(), w.getsampwidth()) == (4, 16000, 2)
@@ -86,7 +86,7 @@ def test_two_microphone_board_gives_two_channels(tmp_path):
     desc["mics"], desc["i2s"], desc["pairs"] = desc["mics"][:2], desc["i2s"][:1], desc["pairs"][:1]
     path = tmp_path / "board.json"
     path.write_text(json.dumps(desc))
-    result = scene.render(scene.SceneConfig(seed=2, minutes=0.2, voices="synthetic"), board.load(path))
+    result = scenesim.render(scenesim.SceneConfig(seed=2, minutes=0.2, voices="synthetic"), boardfile.load(path))
     assert result.audio.shape == (12 * 16000, 2)
     assert result.truth["channels"] == 2
     assert len(result.truth["room"]["mic_gain_db"]) == 2
@@ -135,8 +135,8 @@ def test_frames_lie_inside_segments_and_segments_are_well_formed(reverberant):
 @pytest.mark.parametrize("share, voices", [(0.2, "synthetic"), (0.45, "synthetic"),
                                            pytest.param(0.3, "espeak", marks=needs_espeak)])
 def test_requested_share_is_met_over_five_minutes(share, voices):
-    conv = scene.converse(scene.SceneConfig(seed=21, minutes=5, share=share, voices=voices))
-    talk_i, talk_p = scene.talk_seconds(conv.frames)
+    conv = scenesim.converse(scenesim.SceneConfig(seed=21, minutes=5, share=share, voices=voices))
+    talk_i, talk_p = scenesim.talk_seconds(conv.frames)
     assert abs(talk_i / (talk_i + talk_p) - share) < 0.05
     kinds = {s[3] for s in conv.segments}
     assert kinds == {"turn", "backchannel", "interruption"}
@@ -145,7 +145,7 @@ def test_requested_share_is_met_over_five_minutes(share, voices):
 
 
 def test_partner_can_speak_first():
-    conv = scene.converse(scene.SceneConfig(seed=8, minutes=0.3, first="partner", voices="synthetic"))
+    conv = scenesim.converse(scenesim.SceneConfig(seed=8, minutes=0.3, first="partner", voices="synthetic"))
     assert conv.segments[0][2] == "partner"
     first_active = conv.frames.lstrip("0")[0]
     assert first_active in "23"
@@ -155,9 +155,9 @@ def test_partner_can_speak_first():
 
 @pytest.mark.parametrize("rotation", [0.0, 90.0, 217.0])
 def test_anechoic_lags_match_the_geometry(rotation):
-    cfg = scene.SceneConfig(seed=4, minutes=0.25, voices="synthetic", rt60_s=0.0, snr_db=40,
+    cfg = scenesim.SceneConfig(seed=4, minutes=0.25, voices="synthetic", rt60_s=0.0, snr_db=40,
                             initiator_az_deg=30, partner_az_deg=200, rotation_deg=rotation)
-    result = scene.render(cfg)
+    result = scenesim.render(cfg)
     t, x = result.truth, result.audio.astype(np.float64)
     mics = np.array(t["room"]["mics_m"])
     for who, talker in enumerate(t["talkers"]):
@@ -181,9 +181,9 @@ def test_anechoic_lags_match_the_geometry(rotation):
 
 
 def test_rotation_changes_device_frame_azimuths_only():
-    base = scene.SceneConfig(seed=3, minutes=0.2, voices="synthetic", initiator_az_deg=100, partner_az_deg=250)
-    a = scene.render(base).truth
-    b = scene.render(scene.with_overrides(base, rotation_deg=120)).truth
+    base = scenesim.SceneConfig(seed=3, minutes=0.2, voices="synthetic", initiator_az_deg=100, partner_az_deg=250)
+    a = scenesim.render(base).truth
+    b = scenesim.render(scenesim.with_overrides(base, rotation_deg=120)).truth
     for ta, tb in zip(a["talkers"], b["talkers"]):
         assert ta["room_azimuth_deg"] == tb["room_azimuth_deg"]
         assert (ta["azimuth_deg"] - tb["azimuth_deg"]) % 360 == pytest.approx(120)
@@ -195,9 +195,9 @@ def test_rotation_changes_device_frame_azimuths_only():
 # --- noise, gains, heat ------------------------------------------------------------
 
 def test_noise_is_at_the_requested_snr_and_gains_mismatch_slightly():
-    cfg = scene.SceneConfig(seed=6, minutes=0.2, voices="synthetic", rt60_s=0.3, snr_db=10)
-    loud_noise = scene.render(cfg)
-    quiet_noise = scene.render(scene.with_overrides(cfg, snr_db=30))
+    cfg = scenesim.SceneConfig(seed=6, minutes=0.2, voices="synthetic", rt60_s=0.3, snr_db=10)
+    loud_noise = scenesim.render(cfg)
+    quiet_noise = scenesim.render(scenesim.with_overrides(cfg, snr_db=30))
     # Same seed: same speech and the same noise, 20 dB apart, so the noise
     # (and from it the speech) can be taken apart exactly.
     a, b = loud_noise.audio.astype(np.float64), quiet_noise.audio.astype(np.float64)
@@ -215,7 +215,7 @@ def test_noise_is_at_the_requested_snr_and_gains_mismatch_slightly():
 
 
 def test_heated_passages_are_louder_with_more_interruptions():
-    conv = scene.converse(scene.SceneConfig(seed=9, minutes=8, heat=3, voices="synthetic"))
+    conv = scenesim.converse(scenesim.SceneConfig(seed=9, minutes=8, heat=3, voices="synthetic"))
     assert len(conv.heat) == 3
     inside = np.zeros(conv.samples, dtype=bool)
     for start, end in conv.heat:
@@ -233,8 +233,8 @@ def test_heated_passages_are_louder_with_more_interruptions():
 
 
 def test_heated_passage_is_louder_in_the_recording():
-    cfg = scene.SceneConfig(seed=10, minutes=1.5, heat=1, voices="synthetic", rt60_s=0.0, snr_db=40)
-    result = scene.render(cfg)
+    cfg = scenesim.SceneConfig(seed=10, minutes=1.5, heat=1, voices="synthetic", rt60_s=0.0, snr_db=40)
+    result = scenesim.render(cfg)
     t = result.truth
     (start, end), = t["heat"]
     level = np.mean(result.audio.astype(np.float64) ** 2, axis=1)
@@ -257,7 +257,7 @@ def test_synthetic_voice_is_speech_like():
     for voice in (low, high):
         audio = voice.utterance(rng, 6.0)
         assert 5.0 < len(audio) / 16000 < 9.0
-        frames = scene.activity(audio, 16000)
+        frames = scenesim.activity(audio, 16000)
         assert 0.5 < frames.mean() < 0.97              # speech with pauses between phrases
         # pitch near the voice's own: autocorrelation peak in a voiced stretch
         hop = 320
@@ -274,18 +274,18 @@ def test_synthetic_voice_is_speech_like():
 
 @needs_espeak
 def test_espeak_voices_render_a_scene():
-    conv = scene.converse(scene.SceneConfig(seed=2, minutes=0.4, voices="espeak"))
+    conv = scenesim.converse(scenesim.SceneConfig(seed=2, minutes=0.4, voices="espeak"))
     assert all(v.startswith("espeak:") for v in conv.voices) and conv.voices[0] != conv.voices[1]
     assert "1" in conv.frames and "2" in conv.frames
-    again = scene.converse(scene.SceneConfig(seed=2, minutes=0.4, voices="espeak"))
+    again = scenesim.converse(scenesim.SceneConfig(seed=2, minutes=0.4, voices="espeak"))
     assert np.array_equal(conv.tracks, again.tracks)
 
 
 def test_espeak_missing_falls_back_or_fails_clearly(monkeypatch):
     monkeypatch.setattr(speech, "espeak_binary", lambda: None)
     with pytest.raises(ToolMissing, match="espeak-ng"):
-        scene.converse(scene.SceneConfig(seed=1, minutes=0.1, voices="espeak"))
-    conv = scene.converse(scene.SceneConfig(seed=1, minutes=0.1, voices="auto"))
+        scenesim.converse(scenesim.SceneConfig(seed=1, minutes=0.1, voices="espeak"))
+    conv = scenesim.converse(scenesim.SceneConfig(seed=1, minutes=0.1, voices="auto"))
     assert all(v.startswith("synthetic:") for v in conv.voices)
 
 
@@ -321,15 +321,15 @@ def test_cli_rejects_bad_values(tmp_path, capsys, args, message):
 
 
 def test_unwritable_output_is_a_user_error(tmp_path):
-    result = scene.render(scene.SceneConfig(seed=1, minutes=0.05, voices="synthetic", rt60_s=0))
+    result = scenesim.render(scenesim.SceneConfig(seed=1, minutes=0.05, voices="synthetic", rt60_s=0))
     with pytest.raises(InputError, match="cannot write"):
-        scene.write(result, tmp_path / "missing" / "x.wav")
+        scenesim.write(result, tmp_path / "missing" / "x.wav")
 
 
 def test_random_config_draws_from_the_evaluation_ranges():
     for seed in range(30):
-        cfg = scene.random_config(seed)
-        assert cfg == scene.random_config(seed)
+        cfg = scenesim.random_config(seed)
+        assert cfg == scenesim.random_config(seed)
         cfg.validate()
         assert 0.2 <= cfg.rt60_s <= 0.6 and 10 <= cfg.snr_db <= 30 and 0.2 <= cfg.share <= 0.5
         apart = abs((cfg.initiator_az_deg - cfg.partner_az_deg + 180) % 360 - 180)

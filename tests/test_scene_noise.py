@@ -10,7 +10,7 @@ import math
 import numpy as np
 import pytest
 from scipy import signal as sps
-from talkbalance import board, scene, scenenoise, signals, speech
+from talkbalance import boardfile, scenenoise, scenesim, signals, speech
 from talkbalance.cli import main
 from test_scene import _lag
 
@@ -20,7 +20,7 @@ BAND_HZ = 250.0
 
 
 def _board_mics() -> np.ndarray:
-    desc = board.load()
+    desc = boardfile.load()
     return np.array([[m["x_m"], m["y_m"], 0.0] for m in sorted(desc["mics"], key=lambda m: m["channel"])])
 
 
@@ -82,18 +82,18 @@ def test_diffuse_mix_of_far_apart_microphones_is_independent():
     assert np.abs(real[f > 100]).max() < 0.2
 
 
-def _noise_of(cfg: scene.SceneConfig) -> tuple[np.ndarray, dict]:
+def _noise_of(cfg: scenesim.SceneConfig) -> tuple[np.ndarray, dict]:
     """The scene's noise as recorded (channels, samples), separated from the
     speech by rendering the same scene 20 dB quieter in noise; and the truth."""
-    loud = scene.render(cfg)
-    quiet = scene.render(scene.with_overrides(cfg, snr_db=cfg.snr_db + 20))
+    loud = scenesim.render(cfg)
+    quiet = scenesim.render(scenesim.with_overrides(cfg, snr_db=cfg.snr_db + 20))
     noise = (loud.audio.astype(np.float64) - quiet.audio.astype(np.float64)) / (1 - 10 ** (-20 / 20))
     return noise.T, loud.truth
 
 
 @pytest.mark.parametrize("kind", ["diffuse-pink", "babble"])
 def test_scene_diffuse_noise_has_the_theoretical_coherence(kind):
-    cfg = scene.SceneConfig(seed=2, minutes=0.15, voices="synthetic", rt60_s=0.3, snr_db=0, noise=kind,
+    cfg = scenesim.SceneConfig(seed=2, minutes=0.15, voices="synthetic", rt60_s=0.3, snr_db=0, noise=kind,
                             rotation_deg=25)
     noise, truth = _noise_of(cfg)
     mics = np.array(truth["room"]["mics_m"])
@@ -128,7 +128,7 @@ def test_babble_is_many_voices_not_steady_noise_nor_one_voice():
 
 @pytest.mark.parametrize("kind", ["fan", "tv"])
 def test_point_source_is_heard_from_where_the_truth_puts_it(kind):
-    cfg = scene.SceneConfig(seed=3, minutes=0.1, voices="synthetic", rt60_s=0, snr_db=0, noise=kind,
+    cfg = scenesim.SceneConfig(seed=3, minutes=0.1, voices="synthetic", rt60_s=0, snr_db=0, noise=kind,
                             noise_az_deg=30, noise_distance_m=1.2, rotation_deg=50)
     noise, truth = _noise_of(cfg)
     [part] = truth["noise"]["parts"]
@@ -143,8 +143,8 @@ def test_point_source_is_heard_from_where_the_truth_puts_it(kind):
 
 
 def test_tv_default_place_and_mixed_parts():
-    cfg = scene.SceneConfig(seed=4, minutes=0.05, voices="synthetic", rt60_s=0.3, snr_db=10, noise="mixed")
-    a, b = scene.render(cfg), scene.render(cfg)
+    cfg = scenesim.SceneConfig(seed=4, minutes=0.05, voices="synthetic", rt60_s=0.3, snr_db=10, noise="mixed")
+    a, b = scenesim.render(cfg), scenesim.render(cfg)
     assert np.array_equal(a.audio, b.audio)
     noise = a.truth["noise"]
     assert [p["part"] for p in noise["parts"]] == ["pink", "babble", "fan", "tv"]
@@ -157,15 +157,15 @@ def test_tv_default_place_and_mixed_parts():
 
 
 def test_default_noise_is_pink_fan_and_says_where_the_fan_is():
-    cfg = scene.SceneConfig(seed=1, minutes=0.05, voices="synthetic")
+    cfg = scenesim.SceneConfig(seed=1, minutes=0.05, voices="synthetic")
     assert cfg.noise == "pink-fan"
-    truth = scene.render(cfg).truth
+    truth = scenesim.render(cfg).truth
     parts = truth["noise"]["parts"]
     assert [p["part"] for p in parts] == ["pink-independent", "fan"] and parts[1]["room_m"] == truth["room"]["fan_m"]
 
 
 def test_rt60_of_one_second():
-    truth = scene.render(scene.SceneConfig(seed=2, minutes=0.05, voices="synthetic", rt60_s=1.0,
+    truth = scenesim.render(scenesim.SceneConfig(seed=2, minutes=0.05, voices="synthetic", rt60_s=1.0,
                                            noise="diffuse-pink")).truth
     assert truth["room"]["rt60_measured_s"] == pytest.approx(1.0, rel=0.25)
 
@@ -206,8 +206,8 @@ def test_default_scenes_are_the_same_as_before_the_noise_types():
     sample, for rounding on other machines), so the evaluation's figures on
     the default scenes stay valid. If this fails, the default scenes
     changed: regenerate the figures measured on them."""
-    cfg = scene.SceneConfig(seed=3, minutes=0.05, voices="synthetic", rt60_s=0.4, snr_db=10)
-    audio = scene.render(cfg).audio
+    cfg = scenesim.SceneConfig(seed=3, minutes=0.05, voices="synthetic", rt60_s=0.4, snr_db=10)
+    audio = scenesim.render(cfg).audio
     assert np.abs(audio[::4801].astype(int) - np.array(_BEFORE_SAMPLES)).max() <= 2
     rms = np.sqrt(np.mean(audio.astype(np.float64) ** 2, axis=0))
     assert rms == pytest.approx(_BEFORE_RMS, rel=1e-3)

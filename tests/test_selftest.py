@@ -6,7 +6,7 @@ import json
 import time
 
 import pytest
-from talkbalance import sim
+from talkbalance import devicesim
 from talkbalance.cli import main
 from talkbalance.device import Device, DeviceError
 
@@ -15,8 +15,8 @@ from tbfw import wire  # noqa: E402  isort: skip
 
 
 def test_selftest_on_the_simulated_device(tmp_path, capsys):
-    sim.install_firmware(tmp_path / "flash")
-    with sim.SimDevice(tmp_path / "flash", speed=1.0) as dev:
+    devicesim.install_firmware(tmp_path / "flash")
+    with devicesim.SimDevice(tmp_path / "flash", speed=1.0) as dev:
         code = main(["selftest", "--port", dev.port, "--json"])
         result = json.loads(capsys.readouterr().out)
         assert code == 0, result
@@ -40,9 +40,9 @@ def test_five_self_tests_in_a_row_pass_and_cost_the_audio_nothing(tmp_path, caps
     """`talkbalance selftest` five times: the self-test runs in the loop a
     step per frame, audio keeps flowing, its time is reported apart, and a
     later run is not failed by an earlier one."""
-    sim.install_firmware(tmp_path / "flash")
+    devicesim.install_firmware(tmp_path / "flash")
     held = []
-    with sim.SimDevice(tmp_path / "flash", speed=1.0) as dev:
+    with devicesim.SimDevice(tmp_path / "flash", speed=1.0) as dev:
         for _ in range(5):
             with Device.connect(dev.port, timeout=5) as link:
                 before = link.call("info")
@@ -64,8 +64,8 @@ def test_five_self_tests_in_a_row_pass_and_cost_the_audio_nothing(tmp_path, caps
 
 
 def test_a_request_runs_each_test_at_most_once_and_one_request_at_a_time(tmp_path):
-    sim.install_firmware(tmp_path / "flash")
-    with sim.SimDevice(tmp_path / "flash", speed=1.0) as dev, Device.connect(dev.port, timeout=5) as link:
+    devicesim.install_firmware(tmp_path / "flash")
+    with devicesim.SimDevice(tmp_path / "flash", speed=1.0) as dev, Device.connect(dev.port, timeout=5) as link:
         with pytest.raises(DeviceError) as err:
             link.call("selftest", {"tests": ["leds"] * 12})
         assert err.value.code == wire.E_BAD_ARG and "asked twice" in err.value.device_message

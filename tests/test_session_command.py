@@ -6,7 +6,7 @@ from __future__ import annotations
 import wave
 
 import numpy as np
-from talkbalance import board, signals, sim
+from talkbalance import boardfile, devicesim, signals
 from talkbalance.cli import main
 from talkbalance.localstore import LocalStore
 
@@ -18,7 +18,7 @@ def _one_voice(path, azimuth_deg: float, seconds: int) -> None:
     """One person speaking from `azimuth_deg` the whole time."""
     rng = np.random.default_rng(5)
     src = 3000 * signals.speech_like(seconds * RATE, RATE, rng)
-    out = signals.render_far_field(src, board.load(), azimuth_deg).T
+    out = signals.render_far_field(src, boardfile.load(), azimuth_deg).T
     out += rng.normal(0, 20, out.shape)
     with wave.open(str(path), "wb") as w:
         w.setnchannels(out.shape[1])
@@ -34,9 +34,9 @@ def test_start_claim_stop_from_the_laptop(tmp_path, capsys):
     wav = tmp_path / "voice.wav"
     _one_voice(wav, VOICE_DEG, 30)
     flash = tmp_path / "flash"
-    sim.install_firmware(flash)
+    devicesim.install_firmware(flash)
     db = str(tmp_path / "s.sqlite3")
-    with sim.SimDevice(flash, audio=wav, speed=1.0) as dev:
+    with devicesim.SimDevice(flash, audio=wav, speed=1.0) as dev:
         port = ["--port", dev.port, "--timeout", "5"]
         assert main(["session", "start", *port]) == 0
         assert "session started" in capsys.readouterr().out
@@ -61,8 +61,8 @@ def test_start_claim_stop_from_the_laptop(tmp_path, capsys):
 
 def test_stop_and_claim_when_nothing_is_happening(tmp_path, capsys):
     flash = tmp_path / "flash"
-    sim.install_firmware(flash)
-    with sim.SimDevice(flash) as dev:  # no recording: a quiet room
+    devicesim.install_firmware(flash)
+    with devicesim.SimDevice(flash) as dev:  # no recording: a quiet room
         port = ["--port", dev.port, "--timeout", "5"]
         assert main(["session", "stop", *port]) == 0
         assert "no session in progress (state idle)" in capsys.readouterr().out

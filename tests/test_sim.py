@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import serial
-from talkbalance import sim
+from talkbalance import devicesim
 from talkbalance.fw import wire
 
 MPREMOTE = str(Path(sys.executable).parent / "mpremote")
@@ -53,8 +53,8 @@ def _quiet_wav(path, seconds=2.0):
 
 
 def test_device_answers_on_a_real_pty(tmp_path):
-    sim.install_firmware(tmp_path / "flash")
-    with sim.SimDevice(tmp_path / "flash", audio=_quiet_wav(tmp_path / "q.wav"), speed=0) as dev:
+    devicesim.install_firmware(tmp_path / "flash")
+    with devicesim.SimDevice(tmp_path / "flash", audio=_quiet_wav(tmp_path / "q.wav"), speed=0) as dev:
         assert dev.port.startswith("/dev/")
         port = Port(dev.port)
         hello = port.call("hello")
@@ -67,8 +67,8 @@ def test_device_answers_on_a_real_pty(tmp_path):
 def test_mpremote_deploys_onto_a_blank_device_and_it_boots(tmp_path):
     flash = tmp_path / "flash"
     staged = tmp_path / "staged"
-    sim.install_firmware(staged)
-    with sim.SimDevice(flash) as dev:
+    devicesim.install_firmware(staged)
+    with devicesim.SimDevice(flash) as dev:
         out = subprocess.run([MPREMOTE, "connect", dev.port, "exec", "import sys; print(sys.implementation.name)"],
                              capture_output=True, text=True, timeout=60)
         assert out.returncode == 0 and "micropython" in out.stdout, out.stderr
@@ -91,8 +91,8 @@ def test_mpremote_deploys_onto_a_blank_device_and_it_boots(tmp_path):
 
 
 def test_ctrl_c_stops_the_app_and_leaves_the_repl(tmp_path):
-    sim.install_firmware(tmp_path / "flash")
-    with sim.SimDevice(tmp_path / "flash") as dev:
+    devicesim.install_firmware(tmp_path / "flash")
+    with devicesim.SimDevice(tmp_path / "flash") as dev:
         port = Port(dev.port)
         port.call("hello")
         port.close()
@@ -104,7 +104,7 @@ def test_ctrl_c_stops_the_app_and_leaves_the_repl(tmp_path):
 
 @pytest.mark.parametrize("compiled", [False, True], ids=["source", "mpy"])
 def test_install_firmware(tmp_path, compiled):
-    files = sim.install_firmware(tmp_path, compiled=compiled)
+    files = devicesim.install_firmware(tmp_path, compiled=compiled)
     suffix = ".mpy" if compiled else ".py"
     assert (tmp_path / "main.py").is_file() and (tmp_path / "board.json").is_file()
     assert (tmp_path / "lib" / "tbfw" / f"app{suffix}").is_file()
@@ -143,13 +143,13 @@ def test_sim_refuses_an_unusable_recording_before_starting(tmp_path, capsys, mak
 def test_sim_plays_another_rate_converted_to_the_board_format(tmp_path):
     import wave
 
-    from talkbalance import board
+    from talkbalance import boardfile
 
-    desc = board.load()
+    desc = boardfile.load()
     at_48k = _wav(tmp_path / "rec48.wav", desc["channels"], 48000, seconds=1.0, width=3)
-    out = sim.board_audio(at_48k, desc, tmp_path / "work")
+    out = devicesim.board_audio(at_48k, desc, tmp_path / "work")
     with wave.open(str(out)) as w:
         assert (w.getnchannels(), w.getsampwidth(), w.getframerate()) == (desc["channels"], 2, desc["sample_rate_hz"])
         assert w.getnframes() == desc["sample_rate_hz"]
     as_is = _wav(tmp_path / "rec16.wav", desc["channels"], desc["sample_rate_hz"])
-    assert sim.board_audio(as_is, desc, tmp_path / "work") == as_is
+    assert devicesim.board_audio(as_is, desc, tmp_path / "work") == as_is

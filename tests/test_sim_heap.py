@@ -14,7 +14,7 @@ import subprocess
 import time
 
 import pytest
-from talkbalance import bench, paths, sim
+from talkbalance import bench, devicesim, paths
 from talkbalance.device import Device
 from talkbalance.errors import LinkError
 
@@ -30,10 +30,10 @@ def recording(tmp_path_factory):
 
 def test_whole_session_runs_in_the_heap_budget(tmp_path, recording):
     flash = tmp_path / "flash"
-    sim.install_firmware(flash, compiled=True)
+    devicesim.install_firmware(flash, compiled=True)
     assert (flash / "lib" / "tbfw" / "app.mpy").is_file()
     log = tmp_path / "device.log"
-    with sim.SimDevice(flash, audio=recording, speed=0, heapsize=HEAPSIZE, log=log) as dev:
+    with devicesim.SimDevice(flash, audio=recording, speed=0, heapsize=HEAPSIZE, log=log) as dev:
         with Device.connect(dev.port, timeout=5.0) as link:
             end = time.monotonic() + 120
             while True:
@@ -64,8 +64,8 @@ def test_whole_session_runs_in_the_heap_budget(tmp_path, recording):
 def test_a_heap_far_too_small_is_refused_plainly(tmp_path, recording):
     """The heap limit is real: in 64 KB the firmware cannot even start."""
     flash = tmp_path / "flash"
-    sim.install_firmware(flash, compiled=True)
-    with sim.SimDevice(flash, audio=recording, speed=0, heapsize="64k") as dev:
+    devicesim.install_firmware(flash, compiled=True)
+    with devicesim.SimDevice(flash, audio=recording, speed=0, heapsize="64k") as dev:
         with pytest.raises(LinkError):
             Device.connect(dev.port, timeout=2.0, retries=0).hello()
 
@@ -83,7 +83,7 @@ def test_board_rules_leave_the_heap_after_boot():
 
 def test_memory_benchmark_on_the_compiled_firmware(tmp_path):
     flash = tmp_path / "flash"
-    sim.install_firmware(flash, compiled=True)
+    devicesim.install_firmware(flash, compiled=True)
     cmd = paths.micropython() + [str(bench.HERE / "mp_memory.py"), str(flash / "lib"), str(flash / "board.json"),
                                  "-", "30"]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=300)

@@ -7,10 +7,10 @@ import json
 
 import pytest
 from records_fixture import make_record
-from talkbalance import sim
+from talkbalance import devicesim
 from talkbalance.device import Device
 from talkbalance.localstore import LocalStore
-from talkbalance.sync import sync
+from talkbalance.recordsync import sync
 
 import talkbalance.fw  # noqa: F401  isort: skip
 from tbfw import store  # noqa: E402  isort: skip
@@ -19,12 +19,12 @@ from tbfw import store  # noqa: E402  isort: skip
 @pytest.fixture
 def flash(tmp_path):
     root = tmp_path / "flash"
-    sim.install_firmware(root)
+    devicesim.install_firmware(root)
     return root
 
 
 def _device_id(flash) -> str:
-    with sim.SimDevice(flash) as dev, Device.connect(dev.port, timeout=5) as link:
+    with devicesim.SimDevice(flash) as dev, Device.connect(dev.port, timeout=5) as link:
         return link.hello()["device"]
 
 
@@ -36,7 +36,7 @@ def test_sync_and_resync_against_the_simulated_device(flash, tmp_path):
         st.add(rec["id"], json.dumps(rec).encode())
     st.close()
     db = tmp_path / "local.sqlite3"
-    with sim.SimDevice(flash) as dev, Device.connect(dev.port, timeout=5) as link, LocalStore(db) as local:
+    with devicesim.SimDevice(flash) as dev, Device.connect(dev.port, timeout=5) as link, LocalStore(db) as local:
         first = sync(link, local)
         second = sync(link, local)
         listed = {r["id"]: r["synced"] for r in link.list_records()}
@@ -50,7 +50,7 @@ def test_sync_and_resync_against_the_simulated_device(flash, tmp_path):
 def test_live_view_of_the_simulated_device(flash, capsys):
     from talkbalance import cli
 
-    with sim.SimDevice(flash, speed=1.0) as dev:
+    with devicesim.SimDevice(flash, speed=1.0) as dev:
         code = cli.main(["live", "--port", dev.port, "--count", "2", "--ring", "always", "--timeout", "5"])
         out = capsys.readouterr().out
         with Device.connect(dev.port, timeout=5) as link:

@@ -2,12 +2,12 @@
 
 from pathlib import Path
 
-from talkbalance import evaluate, scene, scenecache, tiers
+from talkbalance import scenecache, scenesim, scoring, tiers
 
 
 def test_tiers_hold_the_conditions_they_promise():
     quiet = tiers.scenes("quiet")
-    assert [s.config(10.0) for s in quiet] == [scene.random_config(seed, 10.0) for seed in range(1, 21)]
+    assert [s.config(10.0) for s in quiet] == [scenesim.random_config(seed, 10.0) for seed in range(1, 21)]
     noisy = [s.config(10.0) for s in tiers.scenes("noisy")]
     assert len(noisy) >= 10
     assert all(0 <= c.snr_db <= 10 for c in noisy)
@@ -31,7 +31,7 @@ def test_tier_scenes_are_cached_under_names_the_default_scenes_cannot_take(tmp_p
 
 
 def _score(name, err, flagged=False, found=True):
-    return evaluate.SceneScore(name=name, true_share=0.3, share=0.3 + err / 100, share_error_pts=err,
+    return scoring.SceneScore(name=name, true_share=0.3, share=0.3 + err / 100, share_error_pts=err,
                                attribution=0.9, vad_recall=0.9, vad_precision=0.9,
                                azimuth_error_deg=2.0 if found else None, initiator_found=found, heat_true=0,
                                heat_found=0, heat_hits=0, heat_true_found=0, low_confidence=flagged)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import talkbalance.fw  # noqa: F401 (puts the firmware folder on sys.path)
-from talkbalance import board as boardfile
+from talkbalance import boardfile
 from talkbalance.errors import InputError
 
 # isort: split

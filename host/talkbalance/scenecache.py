@@ -1,6 +1,6 @@
 """The scene cache: simulated conversations rendered once and reused.
 
-A scene is `talkbalance.scene.random_config(seed, minutes)` rendered to a
+A scene is `talkbalance.scenesim.random_config(seed, minutes)` rendered to a
 4-channel WAV and its ground truth (JSON), both kept under one folder
 (default ~/.cache/talkbalance/scenes, or $XDG_CACHE_HOME/talkbalance/scenes)
 by seed and length. `talkbalance bench` and `talkbalance evaluate` share it.
@@ -48,14 +48,14 @@ def ensure_scene(cache: Path, seed: int, minutes: float, progress: Progress = _q
         except (ValueError, KeyError):
             pass
     try:
-        from talkbalance import scene
+        from talkbalance import scenesim
     except ImportError as exc:
         raise ToolMissing(f"the scene simulator cannot run: {exc}", "pip install -e .[bench]") from None
     cache.mkdir(parents=True, exist_ok=True)
     progress(f"bench: rendering scene {seed} ({minutes:g} min) into {cache} ...")
-    rendered = scene.render(scene.random_config(seed, minutes))
+    rendered = scenesim.render(scenesim.random_config(seed, minutes))
     tmp_wav, tmp_truth = wav.with_suffix(".wav.part"), truth.with_suffix(".json.part")
-    scene.write(rendered, tmp_wav, tmp_truth)
+    scenesim.write(rendered, tmp_wav, tmp_truth)
     tmp_wav.replace(wav)
     tmp_truth.replace(truth)
     return wav, truth

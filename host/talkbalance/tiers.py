@@ -42,9 +42,9 @@ class TierScene:
     overrides: tuple[tuple[str, object], ...] = ()
 
     def config(self, minutes: float):
-        from talkbalance import scene
+        from talkbalance import scenesim
 
-        return scene.with_overrides(scene.random_config(self.seed, minutes), **dict(self.overrides))
+        return scenesim.with_overrides(scenesim.random_config(self.seed, minutes), **dict(self.overrides))
 
     def stem(self, minutes: float) -> str:
         if self.tier == "quiet":
@@ -90,7 +90,7 @@ def ensure(cache: Path, item: TierScene, minutes: float, progress: Progress = _q
 
     if item.tier == "quiet":
         return scenecache.ensure_scene(cache, item.seed, minutes, progress)
-    from talkbalance import scene
+    from talkbalance import scenesim
 
     cfg = item.config(minutes)
     stem = item.stem(minutes)
@@ -104,9 +104,9 @@ def ensure(cache: Path, item: TierScene, minutes: float, progress: Progress = _q
             pass
     cache.mkdir(parents=True, exist_ok=True)
     progress(f"evaluate: rendering {stem} into {cache} ...")
-    rendered = scene.render(cfg)
+    rendered = scenesim.render(cfg)
     tmp_wav, tmp_truth = wav.with_suffix(".wav.part"), truth.with_suffix(".json.part")
-    scene.write(rendered, tmp_wav, tmp_truth)
+    scenesim.write(rendered, tmp_wav, tmp_truth)
     tmp_wav.replace(wav)
     tmp_truth.replace(truth)
     return wav, truth
@@ -204,7 +204,7 @@ def markdown_rows(title: str, rows: list[list[str]]) -> str:
 def run(tier: str, minutes: float = 10.0, cache: Path | None = None, progress: Progress = _quiet) -> list[tuple]:
     """Render (or reuse) the tier's scenes and score `analyze` on each:
     [(SceneScore, Condition)]."""
-    from talkbalance import evaluate, scenecache
+    from talkbalance import scenecache, scoring
 
     cache = cache or scenecache.default_cache()
     items = scenes(tier)
@@ -212,7 +212,7 @@ def run(tier: str, minutes: float = 10.0, cache: Path | None = None, progress: P
     for k, item in enumerate(items):
         wav, truth = ensure(cache, item, minutes, progress)
         progress(f"evaluate: {tier} scene {k + 1}/{len(items)} ({item.name()}) ...")
-        score = evaluate.evaluate_files(wav, truth)
+        score = scoring.evaluate_files(wav, truth)
         score.name = item.name()
         out.append((score, condition(tier, truth)))
     return out
@@ -281,7 +281,7 @@ def scene_rows(results: dict[str, list[tuple]]) -> list[str]:
 
 def report(results: dict[str, list[tuple]], command: str) -> str:
     """The generated part of docs/evaluation.md for the tiers in `results`."""
-    from talkbalance import evaluate
+    from talkbalance import scoring
 
     rows = [pair for tier in results for pair in results[tier]]
     out = [BEGIN, "", "```sh", command, "```", "", "## The targets", "", "```"] + checks(results) + ["```", ""]
@@ -295,20 +295,20 @@ def report(results: dict[str, list[tuple]], command: str) -> str:
     for tier, pairs in results.items():
         scores = [s for s, _c in pairs]
         out += [f"## The {tier} tier in full", "", "```",
-                evaluate.scores_text(scores, evaluate.summarise(scores)), "```", ""]
+                scoring.scores_text(scores, scoring.summarise(scores)), "```", ""]
     return "\n".join(out + [END])
 
 
 INTRO = ("Each tier's scenes are simulated conversations (`talkbalance scene`), analysed by the firmware "
          "pipeline on the MicroPython unix port (`talkbalance analyze`) and scored against the scene's "
-         "ground truth (`host/talkbalance/evaluate.py`); the tiers are defined in "
+         "ground truth (`host/talkbalance/scoring.py`); the tiers are defined in "
          "`host/talkbalance/tiers.py`.")
 
 
 def to_json(results: dict[str, list[tuple]]) -> str:
-    from talkbalance import evaluate
+    from talkbalance import scoring
 
-    return json.dumps({tier: {"summary": asdict(evaluate.summarise([s for s, _c in pairs])),
+    return json.dumps({tier: {"summary": asdict(scoring.summarise([s for s, _c in pairs])),
                               "scenes": [{**asdict(s), "condition": asdict(c)} for s, c in pairs]}
                        for tier, pairs in results.items()}, indent=2)
 

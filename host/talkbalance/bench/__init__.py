@@ -33,11 +33,11 @@ def turns_wav(path: Path, seconds: int) -> Path:
 
     import numpy as np
 
-    from talkbalance import board, signals
+    from talkbalance import boardfile, signals
 
     rate = 16000
     rng = np.random.default_rng(11)
-    desc = board.load()
+    desc = boardfile.load()
     out = rng.normal(0, 30, (seconds * rate, desc["channels"]))
     turn = TURN_S * rate
     for k in range(1, seconds // TURN_S):

@@ -1,6 +1,6 @@
 """The accuracy runs: our fixed-point pipeline and its peers on the same scenes.
 
-Scenes are simulated two-person conversations (talkbalance.scene: random
+Scenes are simulated two-person conversations (talkbalance.scenesim: random
 rooms, RT60 0.2-0.6 s, SNR 10-30 dB, any rotation), rendered once into a
 cache folder and reused (talkbalance.scenecache). Per scene:
 
@@ -11,7 +11,7 @@ cache folder and reused (talkbalance.scenecache). Per scene:
   our voice activity and with webrtcvad's best mode (best F1 on the suite)
   into the firmware's own talker model and tally.
 
-Every method is scored by the same function (talkbalance.evaluate.score) and
+Every method is scored by the same function (talkbalance.scoring.score) and
 its latency by the same rule (talkbalance.peers.latency). The peers' own
 direction and voice-activity outputs are cached beside each scene, keyed by
 the parameters that produce them. The tables and prose made of these runs
@@ -29,9 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
-from talkbalance import board as boardmod
-from talkbalance import evaluate, peers, scenecache
-from talkbalance.analyze import analyze
+from talkbalance import boardfile, peers, scenecache, scoring
+from talkbalance.analysis import analyze
 from talkbalance.bench import Row
 from talkbalance.errors import InputError
 
@@ -131,8 +130,8 @@ class Method:
     vad: str
     direction: str
     vad_f1: peers.F1 | None
-    summary: evaluate.Summary
-    scores: list[evaluate.SceneScore]
+    summary: scoring.Summary
+    scores: list[scoring.SceneScore]
     latency: peers.Latency
     frame_az_error_deg: float | None  # median over single-talker frames with a direction
     host_cpu_ms_per_s: float | None
@@ -200,7 +199,7 @@ def compare_methods(count: int = DEFAULT_SCENES, minutes: float = DEFAULT_MINUTE
         raise InputError("--minutes must be from 0.5 to 60")
     t_start = time.perf_counter()
     cache = Path(cache) if cache else scenecache.default_cache()
-    board = boardmod.load(board_path)
+    board = boardfile.load(board_path)
     runs = []
     if jobs > 1 and count > 1:
         from concurrent.futures import ProcessPoolExecutor
@@ -224,9 +223,9 @@ def compare_methods(count: int = DEFAULT_SCENES, minutes: float = DEFAULT_MINUTE
     best_mode = max(peers.VAD_MODES, key=lambda m: vad_f1[f"webrtcvad-{m}"].f1)
     comparison = Comparison([r.name for r in runs], minutes, audio_s, best_mode, vad_f1)
 
-    scores = [evaluate.score(r.name, r.ours_record, r.ours_codes, r.truth) for r in runs]
+    scores = [scoring.score(r.name, r.ours_record, r.ours_codes, r.truth) for r in runs]
     lat = _merge_latency([peers.latency(r.ours_codes, r.ours_record, r.truth) for r in runs])
-    comparison.methods.append(Method(OURS, "ours", "ours", vad_f1["ours"], evaluate.summarise(scores), scores, lat,
+    comparison.methods.append(Method(OURS, "ours", "ours", vad_f1["ours"], scoring.summarise(scores), scores, lat,
                                  None, None, _unknown_pct([r.ours_codes for r in runs])))
     labels = {"gcc-phat": "GCC-PHAT (float, per pair)", "srp-phat": "SRP-PHAT (pyroomacoustics)",
               "music": "MUSIC (pyroomacoustics)"}
@@ -241,7 +240,7 @@ def compare_methods(count: int = DEFAULT_SCENES, minutes: float = DEFAULT_MINUTE
                 n = min(len(speech), len(r.directions[method]))
                 az = np.where(speech[:n], r.directions[method][:n], np.nan)
                 run = peers.conversation(speech[:n], az, r.levels[:n])
-                scores.append(evaluate.score(r.name, run.record, run.codes, r.truth))
+                scores.append(scoring.score(r.name, run.record, run.codes, r.truth))
                 lats.append(peers.latency(run.codes, run.record, r.truth))
                 all_codes.append(run.codes)
                 az_err += _frame_az_error(r, az)
@@ -249,7 +248,7 @@ def compare_methods(count: int = DEFAULT_SCENES, minutes: float = DEFAULT_MINUTE
             if vad_name != "ours":
                 cpu_s += sum(r.cpu_s[vad_name] for r in runs)
             comparison.methods.append(Method(
-                labels[method], vad_name, method, vad_f1[vad_name], evaluate.summarise(scores), scores,
+                labels[method], vad_name, method, vad_f1[vad_name], scoring.summarise(scores), scores,
                 _merge_latency(lats), round(statistics.median(az_err), 1) if az_err else None,
                 round(1000 * cpu_s / audio_s, 1), _unknown_pct(all_codes)))
     comparison.seconds = time.perf_counter() - t_start

@@ -165,7 +165,7 @@ def markdown_report(comparison: Comparison | None, rows: list, command: str, inf
             "## Accuracy on the scene suite",
             "",
             f"{len(comparison.scenes)} scenes of {comparison.minutes:g} minutes ({comparison.audio_s / 60:.0f} minutes of "
-            "audio): `talkbalance.scene.random_config(seed, minutes)` for seeds 1 to "
+            "audio): `talkbalance.scenesim.random_config(seed, minutes)` for seeds 1 to "
             f"{len(comparison.scenes)}: a shoebox room with RT60 0.2-0.6 s, a fan and diffuse noise at SNR "
             "10-30 dB, two talkers 90-180 degrees apart at 0.7-1.5 m, any rotation of the device, an "
             "initiator share of 20-50%. The suite took "

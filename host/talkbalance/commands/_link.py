@@ -6,21 +6,21 @@ import argparse
 import sys
 import time
 
-from talkbalance import ports
+from talkbalance import serialports
 from talkbalance.device import DEFAULT_TIMEOUT, Device
 
 
 def add_port(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", metavar="PORT",
                         help="serial port or pyserial URL (loop://, socket://HOST:PORT, spy://PATH); "
-                             f"default: ${ports.PORT_ENV}, else the one talkbalance device attached")
+                             f"default: ${serialports.PORT_ENV}, else the one talkbalance device attached")
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="S",
                         help=f"seconds to wait for each answer (default {DEFAULT_TIMEOUT:g})")
 
 
 def connect(args: argparse.Namespace) -> Device:
     """Open the device named by --port (or found by itself) and say hello."""
-    dev = Device.connect(ports.find_device(args.port), timeout=args.timeout)
+    dev = Device.connect(serialports.find_device(args.port), timeout=args.timeout)
     try:
         dev.hello()
     except BaseException:

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from talkbalance import analyze as analysis
+from talkbalance import analysis
 from talkbalance.commands import _progress
 from talkbalance.errors import InputError
 from talkbalance.records import format_record, mmss

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from talkbalance import board
+from talkbalance import boardfile
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -14,7 +14,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    desc = board.load(args.file)
+    desc = boardfile.load(args.file)
     if args.json:
         print(json.dumps(desc, indent=2))
         return 0

@@ -7,8 +7,8 @@ import os
 import sys
 from pathlib import Path
 
-from talkbalance.demo import run_demo
 from talkbalance.localstore import default_path
+from talkbalance.walkthrough import run_demo
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

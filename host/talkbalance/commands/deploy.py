@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from talkbalance import deploy, ports
+from talkbalance import deployment, serialports
 from talkbalance.commands._link import warn
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", metavar="PORT",
-                        help=f"serial port (default: ${ports.PORT_ENV}, else the one device attached)")
+                        help=f"serial port (default: ${serialports.PORT_ENV}, else the one device attached)")
     parser.add_argument("--source", action="store_true",
                         help="copy the .py files instead of compiling them (any MicroPython with native code)")
     parser.add_argument("--board", metavar="PATH", help="board file to install as /board.json "
@@ -23,11 +23,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.write_package_json:
-        print(deploy.write_mip_package())
+        print(deployment.write_mip_package())
         return 0
-    port = ports.find_device(args.port)
-    result = deploy.deploy(port, source=args.source, board_file=args.board,
-                           start_app=None if args.no_start else deploy.start_app,
+    port = serialports.find_device(args.port)
+    result = deployment.deploy(port, source=args.source, board_file=args.board,
+                           start_app=None if args.no_start else deployment.start_app,
                            say=lambda text: print(f"talkbalance: {text}", file=sys.stderr))
     print(result.summary())
     if not args.no_start and result.answered is None:

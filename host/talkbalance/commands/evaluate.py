@@ -7,7 +7,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from talkbalance import evaluate, tiers
+from talkbalance import scoring, tiers
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -26,13 +26,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def _run_tiers(args: argparse.Namespace) -> int:
     names = tiers.TIERS if args.tier == "all" else (args.tier,)
     cache = Path(args.cache) if args.cache else None
-    results = {t: tiers.run(t, args.minutes, cache, evaluate.progress) for t in names}
+    results = {t: tiers.run(t, args.minutes, cache, scoring.progress) for t in names}
     if args.json:
         print(tiers.to_json(results))
     else:
         for tier, pairs in results.items():
             scores = [s for s, _c in pairs]
-            print(f"== {tier} tier\n{evaluate.scores_text(scores, evaluate.summarise(scores))}\n")
+            print(f"== {tier} tier\n{scoring.scores_text(scores, scoring.summarise(scores))}\n")
         rows = [pair for pairs in results.values() for pair in pairs]
         for title, table in tiers.tables(rows):
             print(tiers.format_rows(title, table) + "\n")
@@ -49,17 +49,17 @@ def run(args: argparse.Namespace) -> int:
     if args.tier:
         return _run_tiers(args)
     if args.scene:
-        scores = [evaluate.evaluate_files(Path(args.scene[0]), Path(args.scene[1]))]
-        summary = evaluate.summarise(scores)
+        scores = [scoring.evaluate_files(Path(args.scene[0]), Path(args.scene[1]))]
+        summary = scoring.summarise(scores)
     else:
-        scores, summary = evaluate.score_scenes(args.scenes, args.minutes, Path(args.cache) if args.cache else None,
+        scores, summary = scoring.score_scenes(args.scenes, args.minutes, Path(args.cache) if args.cache else None,
                                              args.seed)
     if args.json:
-        print(evaluate.to_json(scores, summary))
+        print(scoring.to_json(scores, summary))
     else:
-        print(evaluate.scores_text(scores, summary))
+        print(scoring.scores_text(scores, summary))
     if args.markdown:
         argv = ["talkbalance", "evaluate"] + [a for a in sys.argv[2:]]
-        Path(args.markdown).write_text(evaluate.markdown(scores, summary, shlex.join(argv)))
+        Path(args.markdown).write_text(scoring.markdown(scores, summary, shlex.join(argv)))
         print(f"wrote {args.markdown}", file=sys.stderr)
     return 0

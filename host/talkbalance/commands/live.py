@@ -7,7 +7,7 @@ import json
 import sys
 import time
 
-from talkbalance import live
+from talkbalance import liveview
 from talkbalance.commands._link import add_port, connect
 from talkbalance.errors import LinkError
 
@@ -26,7 +26,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     tty = sys.stdout.isatty()
     draw = args.ring == "always" or (args.ring == "auto" and tty)
-    ring = live.RingLine(args.board) if draw else None
+    ring = liveview.RingLine(args.board) if draw else None
     shown = 0
     deadline = time.monotonic() + args.seconds if args.seconds > 0 else None
     with connect(args) as dev:
@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
                     if args.json:
                         line = json.dumps(msg.body)
                     else:
-                        line = live.numbers(msg.body)
+                        line = liveview.numbers(msg.body)
                         if ring is not None:
                             line = ring(msg.body) + "  " + line
                     if tty and not args.json:

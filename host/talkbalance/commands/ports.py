@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from talkbalance import ports
+from talkbalance import serialports
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -13,7 +13,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    found = ports.list_ports()
+    found = serialports.list_ports()
     if args.json:
         print(json.dumps([p.as_dict() for p in found], indent=2))
         return 0

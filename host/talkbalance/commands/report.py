@@ -19,14 +19,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from talkbalance import report  # matplotlib: imported only when a report is made
+    from talkbalance import meetingreport  # matplotlib: imported only when a report is made
 
     if bool(args.id) == bool(args.partner):
         raise InputError("give a session id or --partner NAME (one of them)")
     with open_store(args) as store:
         if args.id:
             s = store.get(args.id)
-            rep = report.session_report(s.record, s.partner, s.date_s, s.note, s.follow_up)
+            rep = meetingreport.session_report(s.record, s.partner, s.date_s, s.note, s.follow_up)
             stem = f"talkbalance-{file_stem(s.record['id'])}"
         else:
             rows = store.all(args.partner)
@@ -35,15 +35,15 @@ def run(args: argparse.Namespace) -> int:
                 raise InputError(f"no meetings labelled with partner {printable(args.partner)!r} "
                                  f"(partners: {known})",
                                  "label a session: talkbalance label ID --partner NAME")
-            meetings = [report.Meeting(r.record, r.date_s, r.partner, r.note, r.follow_up) for r in rows]
-            rep = report.series_report(meetings, rows[0].partner or args.partner)
+            meetings = [meetingreport.Meeting(r.record, r.date_s, r.partner, r.note, r.follow_up) for r in rows]
+            rep = meetingreport.series_report(meetings, rows[0].partner or args.partner)
             stem = f"talkbalance-{file_stem(args.partner)}"
     out = Path(args.out or f"{stem}.{'html' if args.html else 'png'}")
     try:
         if args.html:
-            report.write_html(rep, out)
+            meetingreport.write_html(rep, out)
         else:
-            report.write_png(rep.figure, out)
+            meetingreport.write_png(rep.figure, out)
     except OSError as exc:
         raise InputError(f"cannot write the report to {printable(str(out))}: {exc.strerror or exc}",
                          "choose a file in a folder you can write with -o") from None

@@ -6,11 +6,11 @@ import argparse
 import sys
 import time
 
-from talkbalance import board, scene, scenenoise
+from talkbalance import boardfile, scenenoise, scenesim
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    d = scene.SceneConfig()
+    d = scenesim.SceneConfig()
     parser.add_argument("out", metavar="OUT.wav", help="WAV file to write (16-bit PCM, the board's channels)")
     parser.add_argument("--truth", metavar="OUT.json", help="ground-truth JSON (default: OUT.json beside the WAV)")
     parser.add_argument("--seed", type=int, default=d.seed, help=f"random seed (default {d.seed})")
@@ -39,14 +39,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="place the fan or TV this far from the device (default 1.0 m with --noise-az)")
     parser.add_argument("--heat", type=int, default=None, metavar="N",
                         help="heated passages (default one per 5 minutes)")
-    parser.add_argument("--first", choices=scene.ROLES, default=d.first, help="who speaks first (default initiator)")
+    parser.add_argument("--first", choices=scenesim.ROLES, default=d.first, help="who speaks first (default initiator)")
     parser.add_argument("--board", metavar="FILE", help="board file (default: the project's hardware/board.json)")
     parser.add_argument("--voices", choices=("espeak", "synthetic", "auto"), default=d.voices,
                         help="speech source: espeak-ng, the built-in generator, or auto (espeak-ng where installed)")
 
 
 def run(args: argparse.Namespace) -> int:
-    config = scene.SceneConfig(
+    config = scenesim.SceneConfig(
         seed=args.seed, minutes=args.minutes, share=args.share,
         initiator_az_deg=args.initiator_az, partner_az_deg=args.partner_az,
         distance_m=(args.distance[0], args.distance[1]), rotation_deg=args.rotation,
@@ -54,10 +54,10 @@ def run(args: argparse.Namespace) -> int:
         noise=args.noise, noise_az_deg=args.noise_az, noise_distance_m=args.noise_distance,
     )
     config.validate()
-    desc = board.load(args.board)
+    desc = boardfile.load(args.board)
     started = time.perf_counter()
-    result = scene.render(config, desc)
-    truth_path = scene.write(result, args.out, args.truth)
+    result = scenesim.render(config, desc)
+    truth_path = scenesim.write(result, args.out, args.truth)
     elapsed = time.perf_counter() - started
     truth = result.truth
     talkers = ", ".join(f"{t['role']} {t['azimuth_deg']:g} deg {t['distance_m']:g} m ({t['voice']})"

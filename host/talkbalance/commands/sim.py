@@ -9,7 +9,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from talkbalance import board, ringview, sim, simports
+from talkbalance import boardfile, devicesim, ringview, simports
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -28,12 +28,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    desc = board.load(args.board) if args.board else None
+    desc = boardfile.load(args.board) if args.board else None
     if args.flash and (Path(args.flash) / "board.json").is_file():
-        desc = board.load(Path(args.flash) / "board.json")
+        desc = boardfile.load(Path(args.flash) / "board.json")
     tmp = tempfile.TemporaryDirectory(prefix="tb-sim-")
     try:
-        audio = sim.board_audio(args.audio, desc or board.load(), Path(tmp.name)) if args.audio else None
+        audio = devicesim.board_audio(args.audio, desc or boardfile.load(), Path(tmp.name)) if args.audio else None
         return _run(args, audio, tmp)
     finally:
         tmp.cleanup()
@@ -42,9 +42,9 @@ def run(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace, audio: Path | None, tmp: tempfile.TemporaryDirectory) -> int:
     flash = Path(args.flash) if args.flash else Path(tmp.name) / "flash"
     if not args.blank and not (flash / "main.py").exists():
-        sim.install_firmware(flash, compiled=args.compiled, board=Path(args.board) if args.board else None)
+        devicesim.install_firmware(flash, compiled=args.compiled, board=Path(args.board) if args.board else None)
     leds = flash / "leds.log" if args.ring else None
-    device = sim.SimDevice(flash, audio=audio, speed=args.speed, leds=leds, button=args.button,
+    device = devicesim.SimDevice(flash, audio=audio, speed=args.speed, leds=leds, button=args.button,
                            heapsize=args.heapsize, log=args.log)
     port = device.start()
     print(port, flush=True)
@@ -52,7 +52,7 @@ def _run(args: argparse.Namespace, audio: Path | None, tmp: tempfile.TemporaryDi
         return _serve(args, device, flash, leds)
 
 
-def _serve(args: argparse.Namespace, device: sim.SimDevice, flash: Path, leds: Path | None) -> int:
+def _serve(args: argparse.Namespace, device: devicesim.SimDevice, flash: Path, leds: Path | None) -> int:
     stop = {"now": False}
 
     def _stop(signum, frame):
@@ -61,14 +61,14 @@ def _serve(args: argparse.Namespace, device: sim.SimDevice, flash: Path, leds: P
     signal.signal(signal.SIGTERM, _stop)
     try:
         ring = ringview.load_ring(flash / "board.json") if args.ring and (flash / "board.json").exists() else None
-        follower = sim.LedTail(leds) if ring is not None and leds is not None else None
+        follower = devicesim.LedTail(leds) if ring is not None and leds is not None else None
         while not stop["now"]:
             if follower is not None and ring is not None:
                 grb = follower.latest()
                 if grb is not None:
                     sys.stderr.write("\r" + ringview.terminal_line(ring, grb) + "  ")
                     sys.stderr.flush()
-            if not device.running and device.exit_codes and device.exit_codes[-1] != sim.RESTART:
+            if not device.running and device.exit_codes and device.exit_codes[-1] != devicesim.RESTART:
                 print(f"talkbalance: the simulated device stopped (exit {device.exit_codes[-1]})", file=sys.stderr)
                 return 1
             time.sleep(0.1)

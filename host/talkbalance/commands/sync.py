@@ -10,7 +10,7 @@ from typing import TextIO
 from talkbalance.commands import _progress
 from talkbalance.commands._common import add_db, open_store
 from talkbalance.commands._link import add_port, connect, warn
-from talkbalance.sync import sync
+from talkbalance.recordsync import sync
 
 PROGRESS_MIN_RECORDS = 5  # fewer than this finish too fast for a bar
 

@@ -7,7 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from talkbalance import board, paths, wiring
+from talkbalance import boardfile, paths, wiringdocs
 from talkbalance.errors import InputError
 
 
@@ -20,18 +20,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    desc = board.load(args.board)
+    desc = boardfile.load(args.board)
     if args.check:
         out = Path(args.out) if args.out else Path(args.board or paths.board_path()).parent
-        stale = wiring.drift(desc, out)
+        stale = wiringdocs.drift(desc, out)
         if stale:
             raise InputError(f"out of date with the board file: {', '.join(stale)} in {out}",
                              f"run: talkbalance wiring --out {out}")
         print(f"wiring files in {out} match the board file")
         return 0
     if not args.out:
-        sys.stdout.write(wiring.wiring_markdown(desc))
+        sys.stdout.write(wiringdocs.wiring_markdown(desc))
         return 0
-    for path in wiring.write(desc, Path(args.out)):
+    for path in wiringdocs.write(desc, Path(args.out)):
         print(path)
     return 0

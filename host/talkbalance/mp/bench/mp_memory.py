@@ -3,7 +3,7 @@
 #
 # LIB_DIR holds the tbfw package: the firmware folder (source, as `talkbalance
 # bench` runs it) or, for the deployed figure, a folder of .mpy files made by
-# talkbalance.sim.install_firmware(..., compiled=True) (its lib/ folder).
+# talkbalance.devicesim.install_firmware(..., compiled=True) (its lib/ folder).
 #
 # Measures, in bytes of the GC heap (gc.mem_alloc after gc.collect):
 #   import_heap_bytes    tbfw.app and tbfw.board_sim imported (the simulated

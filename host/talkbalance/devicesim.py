@@ -21,7 +21,7 @@ import tty
 import wave
 from pathlib import Path
 
-from talkbalance import deploy, paths
+from talkbalance import deployment, paths
 from talkbalance.errors import InputError, TalkbalanceError
 from talkbalance.recording import check_rate, pcm16_chunks, read_format
 
@@ -35,7 +35,7 @@ def install_firmware(flash: Path, compiled: bool = False, board: Path | None = N
     for a 32-bit build), as a board gets .mpy files for xtensawin; main.py
     stays source, as on a board.
     """
-    arch = deploy.unix_port().arch if compiled else ""
+    arch = deployment.unix_port().arch if compiled else ""
     flash.mkdir(parents=True, exist_ok=True)
     src = paths.firmware_dir()
     (flash / "lib" / "tbfw").mkdir(parents=True, exist_ok=True)

@@ -28,8 +28,7 @@ from pathlib import Path
 import numpy as np
 from scipy import signal
 
-from talkbalance import board as boardmod
-from talkbalance import scenenoise, signals, speech
+from talkbalance import boardfile, scenenoise, signals, speech
 from talkbalance.errors import InputError
 
 SCHEMA = 1
@@ -450,9 +449,9 @@ class Scene:
 def render(config: SceneConfig, board: dict | None = None) -> Scene:
     """Render a scene for a board (default: the project's board file)."""
     config.validate()
-    board = board if board is not None else boardmod.load()
+    board = board if board is not None else boardfile.load()
     rate = int(board["sample_rate_hz"])
-    mics = boardmod.mic_positions(board)
+    mics = boardfile.mic_positions(board)
     channels = len(mics)
     conv = converse(config, rate)
     # (the fourth stream, places of noise sources, came later: the first

@@ -17,12 +17,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from talkbalance import ringview, scene, sim
+from talkbalance import devicesim, ringview, scenesim
 from talkbalance.device import Device
 from talkbalance.errors import TalkbalanceError
 from talkbalance.localstore import LocalStore
 from talkbalance.records import format_record
-from talkbalance.sync import sync
+from talkbalance.recordsync import sync
 
 Say = Callable[[str], None]
 
@@ -45,11 +45,11 @@ def run_demo(out: Path, minutes: float = 3.0, speed: float = 30.0, seed: int = 7
     t0 = time.monotonic()
     out.mkdir(parents=True, exist_ok=True)
     wav, truth_path = out / "conversation.wav", out / "conversation.truth.json"
-    cfg = scene.with_overrides(scene.random_config(seed, minutes=minutes), share=share)
+    cfg = scenesim.with_overrides(scenesim.random_config(seed, minutes=minutes), share=share)
     say(f"1/5 simulating a {minutes:g}-minute conversation: initiator aims for {100 * share:.0f}% of the talk, "
         f"room RT60 {cfg.rt60_s} s, SNR {cfg.snr_db} dB, device rotated {cfg.rotation_deg} deg")
-    rendered = scene.render(cfg)
-    scene.write(rendered, wav, truth_path)
+    rendered = scenesim.render(cfg)
+    scenesim.write(rendered, wav, truth_path)
     truth = json.loads(truth_path.read_text())
     say(f"    voices: {', '.join(t['voice'] for t in truth['talkers'])}; wrote {wav}")
 
@@ -57,10 +57,10 @@ def run_demo(out: Path, minutes: float = 3.0, speed: float = 30.0, seed: int = 7
     if flash.exists():
         for f in sorted(flash.rglob("*"), reverse=True):
             f.unlink() if f.is_file() else f.rmdir()
-    sim.install_firmware(flash)
+    devicesim.install_firmware(flash)
     leds = out / "leds.log"
     leds.unlink(missing_ok=True)
-    device = sim.SimDevice(flash, audio=wav, speed=speed, leds=leds, log=out / "device.log")
+    device = devicesim.SimDevice(flash, audio=wav, speed=speed, leds=leds, log=out / "device.log")
     port = device.start()
     say(f"2/5 simulated device on {port}: the real firmware on the MicroPython unix port, "
         f"audio at {speed:g}x real time")
@@ -82,10 +82,10 @@ def run_demo(out: Path, minutes: float = 3.0, speed: float = 30.0, seed: int = 7
     if not stored:
         raise TalkbalanceError("the simulated device recorded no session", f"see {out / 'device.log'}")
     rec = stored[-1].record
-    from talkbalance import report  # matplotlib: only when the report is drawn
+    from talkbalance import meetingreport  # matplotlib: only when the report is drawn
 
-    rep = report.session_report(rec, "demo partner", stored[-1].date_s)
-    png = report.write_png(rep.figure, out / "report.png")
+    rep = meetingreport.session_report(rec, "demo partner", stored[-1].date_s)
+    png = meetingreport.write_png(rep.figure, out / "report.png")
     say("5/5 the session as the laptop stored it:")
     say(format_record(rec))
     ini = rec["talkers"][0]
@@ -96,11 +96,11 @@ def run_demo(out: Path, minutes: float = 3.0, speed: float = 30.0, seed: int = 7
     return DemoResult(rec, truth, png, db, time.monotonic() - t0)
 
 
-def _play(dev: Device, device: sim.SimDevice, leds: Path, board: Path, duration_s: float, speed: float,
+def _play(dev: Device, device: devicesim.SimDevice, leds: Path, board: Path, duration_s: float, speed: float,
           show_ring: bool, say: Say) -> None:
     """Wait for the device to hear the whole recording, showing the ring."""
     ring = ringview.load_ring(board)
-    follower = sim.LedTail(leds)
+    follower = devicesim.LedTail(leds)
     need_frames = int(duration_s * 50)
     tty = show_ring and sys.stdout.isatty()
     last_print = 0.0
@@ -120,7 +120,7 @@ def _play(dev: Device, device: sim.SimDevice, leds: Path, board: Path, duration_
             last_print = now
         if frames >= need_frames:
             break
-        if not device.running and device.exit_codes and device.exit_codes[-1] != sim.RESTART:
+        if not device.running and device.exit_codes and device.exit_codes[-1] != devicesim.RESTART:
             raise TalkbalanceError("the simulated device stopped", "see device.log in the demo folder")
         time.sleep(0.25)
     if tty:

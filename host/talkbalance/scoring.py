@@ -26,7 +26,7 @@ from pathlib import Path
 import talkbalance.fw  # noqa: F401  (puts the firmware on sys.path)
 from talkbalance import figures as truth_figures
 from talkbalance import scenecache
-from talkbalance.analyze import analyze
+from talkbalance.analysis import analyze
 
 # isort: split
 from tbfw.talker import angle_diff  # the firmware's own definition
@@ -364,7 +364,7 @@ def markdown(scores: list[SceneScore], summary: Summary, command: str) -> str:
         "(`talkbalance scene`: RT60 0.2-0.6 s, SNR 10-30 dB, talkers 90-180 degrees apart at "
         "0.7-1.5 m, random device rotation, initiator share 20-50%, heated passages), each "
         "analysed by the firmware pipeline on the MicroPython unix port (`talkbalance analyze`) "
-        "and scored against the scene's ground truth (`host/talkbalance/evaluate.py`).\n\n"
+        "and scored against the scene's ground truth (`host/talkbalance/scoring.py`).\n\n"
         f"```sh\n{command}\n```\n\n"
         "Attribution counts the frames where exactly one person spoke (truth) and the pipeline "
         "heard speech; a frame given to the other person, to both, or to nobody known counts "

@@ -21,8 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from talkbalance import board as boardfile
-from talkbalance import paths, recording
+from talkbalance import boardfile, paths, recording
 from talkbalance.errors import InputError, TalkbalanceError
 from talkbalance.fw import config as fwconfig
 from talkbalance.records import mmss
