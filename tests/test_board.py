@@ -32,6 +32,11 @@ def test_default_board_geometry_matches_design():
     (lambda b: b["pairs"][0].update(minus=9), "pairs[0].minus"),
     (lambda b: b["ring"].update(count=0), "ring.count"),
     (lambda b: b["ring"].update(direction="up"), "ring.direction"),
+    (lambda b: b["ring"].pop("channel_ma"), "ring.channel_ma"),
+    (lambda b: b["ring"].update(channel_ma=0), "ring.channel_ma"),
+    (lambda b: b["ring"].pop("budget_ma"), "ring.budget_ma"),
+    # 20 mA a channel: 2570 mA would let the ring's sum of values reach 2^15 (tbfw.ring._finish's bound)
+    (lambda b: b["ring"].update(budget_ma=2570), "ring.budget_ma"),
     (lambda b: b["mics"].pop(), "mics"),
     (lambda b: b["pairs"][0].update(minus=2), "pairs[0]."),
     (lambda b: b["button"].update(pin=b["ring"]["pin"]), "button.pin"),

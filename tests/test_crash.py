@@ -109,7 +109,8 @@ def test_crashes_at_boot_stop_at_the_limit_with_the_repl_reachable(tmp_path):
 
 
 def test_the_error_pattern_check_knows_the_error_from_the_idle_ring(tmp_path):
-    leds = ring.Ring({"count": 16, "led0_azimuth_deg": 0.0, "direction": "ccw", "max_brightness": 64})
+    leds = ring.Ring({"count": 16, "led0_azimuth_deg": 0.0, "direction": "ccw", "max_brightness": 64,
+                      "channel_ma": 20, "budget_ma": 200})
     lines = []
     for mode in (ring.MODE_ERROR, ring.MODE_IDLE, ring.MODE_LISTENING):
         state = ring.RingState()

@@ -22,7 +22,7 @@ IMG = ROOT / "docs" / "img" / "ring"
 
 def _ring(count=16, led0=0.0, direction="ccw", cap=64) -> fwring.Ring:
     return fwring.Ring({"pin": 38, "count": count, "led0_azimuth_deg": led0, "direction": direction,
-                        "max_brightness": cap})
+                        "max_brightness": cap, "channel_ma": 20, "budget_ma": 200})
 
 
 def _nearest(count, led0, direction, az) -> set[int]:

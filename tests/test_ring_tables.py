@@ -21,7 +21,8 @@ def test_gamma_curve_is_2_2_in_q16():
 def test_gamma_table_matches_the_float_formula_for_every_cap():
     off_by_one = 0
     for cap in range(256):
-        table = ring.Ring({"count": 12, "max_brightness": cap, "direction": "ccw", "led0_azimuth_deg": 0})._gamma
+        table = ring.Ring({"count": 12, "max_brightness": cap, "direction": "ccw", "led0_azimuth_deg": 0,
+                           "channel_ma": 20, "budget_ma": 200})._gamma
         for v in range(256):
             exact = int(cap * (v / 255) ** 2.2 + 0.5)
             assert abs(table[v] - exact) <= 1, (cap, v)

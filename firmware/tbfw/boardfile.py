@@ -151,6 +151,9 @@ def validate(board):
     if _need(ring, "direction", "ring.") not in _DIRECTIONS:
         raise ConfigError("ring.direction", "must be 'ccw' or 'cw'")
     _int(ring, "max_brightness", "ring.", 1, 255)
+    channel_ma = _int(ring, "channel_ma", "ring.", 1, 100)
+    # The ring's sum of channel values stays under 2^15 (tbfw.ring._finish's bound).
+    _int(ring, "budget_ma", "ring.", 1, 32767 * channel_ma // 255)
     button = _need(board, "button", "")
     active_low = button.get("active_low", True)
     if not isinstance(active_low, bool):

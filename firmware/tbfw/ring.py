@@ -27,7 +27,7 @@
 #
 # Output chain: perceptual level 0..255 -> gamma 2.2 under the board's cap
 # (ring.max_brightness) -> brightness_pct (linear in light) -> power budget
-# (sum of all channel values <= _SUM_MAX) -> GRB bytes.
+# (sum of all channel values <= Ring.budget, from the board file) -> GRB bytes.
 
 import sys
 
@@ -114,14 +114,11 @@ _FAULT_BLINK_MS = const(2000)  # mic fault: 1 s on, 1 s off
 _STORAGE_BLINK_MS = const(4000)  # storage nearly full: 1 s on in 4
 _WRAP_S = const(300)  # wrap-up cue in the last five minutes
 
-# Power. A WS2812 draws about 20 mA per channel at value 255 (60 mA per LED
-# at full white). The ring shares the USB port's 500 mA with the ESP32-S3
-# (~100-150 mA with both I2S buses running) and the LEDs' own idle current
-# (~1 mA each), so the ring's channels get 200 mA: the sum of all channel
-# values is held at or below 200 * 255 / 20 = 2550.
-_RING_BUDGET_MA = const(200)
-_MA_PER_CHANNEL = const(20)
-_SUM_MAX = const(_RING_BUDGET_MA * 255 // _MA_PER_CHANNEL)
+# Power: the board file's ring.channel_ma (what one colour channel draws at
+# value 255) and ring.budget_ma (what all the ring's channels may draw);
+# the sum of all channel values is held at or below
+# budget_ma * 255 // channel_ma (2550 on the reference board: 200 mA at
+# 20 mA per channel; under 2^15, which tbfw.boardfile checks).
 _FAULT_FLOOR_PCT = const(20)  # faults stay visible at night or brightness 0
 
 _WAVE_STEPS = const(64)
@@ -238,7 +235,7 @@ def _finish(lin, out, gamma, order, n: int, bright_q8: int, budget: int) -> int:
     # Returns the sum of the output values (<= budget).
     # Bounds (signed 32-bit): v * bright_q8 + 128 <= 255 * 256 + 128 < 2^17;
     # total <= 3 * 64 LEDs * 255 = 48,960 < 2^16; budget << 16 < 2^31 for
-    # budget < 32,768 (ours: 2550); v * scale_q16 <= 255 * 65,536 < 2^24.
+    # budget < 32,768 (tbfw.boardfile checks it; 2550 on the reference board); v * scale_q16 <= 255 * 65,536 < 2^24.
     src = ptr8(lin)
     dst = ptr8(out)
     g = ptr8(gamma)
@@ -366,7 +363,7 @@ class Ring:
         self.cap = ring_desc["max_brightness"]
         self.ccw = ring_desc["direction"] == "ccw"
         self.led0_azimuth_deg = ring_desc["led0_azimuth_deg"]
-        self.budget = _SUM_MAX
+        self.budget = ring_desc["budget_ma"] * 255 // ring_desc["channel_ma"]
         self._led0_dd = int(round(self.led0_azimuth_deg * 10)) % 3600
         self._lin = bytearray(3 * n)
         self._order = bytearray(n)

@@ -28,10 +28,10 @@ RING_SIZES_MM = {12: (37.0, 23.0), 16: (44.5, 31.75), 24: (65.6, 52.3)}
 _LED_PITCH_MM = 7.6   # other counts: LED pitch on the mean circle
 _RING_WIDTH_MM = 6.8
 
-# Power budget (mA). WS2812B: up to 20 mA per colour channel at full PWM,
-# about 1 mA per LED idle; INMP441 1.4 mA; ESP32-S3 module with the radio
-# off, USB active and both cores busy, with margin.
-LED_CHANNEL_MA = 20.0
+# Power budget (mA). WS2812B: what a colour channel draws at full PWM is the
+# board file's ring.channel_ma (20), about 1 mA per LED idle; INMP441 1.4 mA;
+# ESP32-S3 module with the radio off, USB active and both cores busy, with
+# margin.
 LED_IDLE_MA = 1.0
 MIC_MA = 1.4
 MCU_MA = 120.0
@@ -104,8 +104,8 @@ def connections(board: dict) -> list[Connection]:
 def power_budget(board: dict) -> dict[str, float]:
     ring = board["ring"]
     duty = ring["max_brightness"] / 255.0
-    leds_max = ring["count"] * (3 * LED_CHANNEL_MA * duty + LED_IDLE_MA)
-    leds_full = ring["count"] * (3 * LED_CHANNEL_MA + LED_IDLE_MA)
+    leds_max = ring["count"] * (3 * ring["channel_ma"] * duty + LED_IDLE_MA)
+    leds_full = ring["count"] * (3 * ring["channel_ma"] + LED_IDLE_MA)
     mics = board["channels"] * MIC_MA
     total = leds_max + mics + MCU_MA
     return {
@@ -123,7 +123,7 @@ def max_safe_brightness(board: dict) -> int:
     """Highest ring.max_brightness whose worst case (all white) fits USB."""
     ring = board["ring"]
     spare = USB_BUDGET_MA - MCU_MA - board["channels"] * MIC_MA - ring["count"] * LED_IDLE_MA
-    cap = int(spare / (ring["count"] * 3 * LED_CHANNEL_MA) * 255)
+    cap = int(spare / (ring["count"] * 3 * ring["channel_ma"]) * 255)
     return max(0, min(255, cap))
 
 
@@ -198,8 +198,10 @@ def wiring_markdown(board: dict) -> str:
         f"| headroom | {p['headroom_ma']:.0f} |",
         "",
         f"Without the firmware cap the ring alone could draw {p['leds_uncapped_ma']:.0f} mA "
-        f"({LED_CHANNEL_MA:.0f} mA per colour channel). The highest `ring.max_brightness` whose worst case "
-        f"fits the USB budget with this ring is **{max_safe_brightness(board)}**.",
+        f"({ring['channel_ma']} mA per colour channel, `ring.channel_ma`). The highest `ring.max_brightness` "
+        f"whose worst case fits the USB budget with this ring is **{max_safe_brightness(board)}**. Whatever the "
+        f"cap, the firmware holds the sum of the ring's channel values at or below what `ring.budget_ma` "
+        f"({ring['budget_ma']} mA) allows.",
         "",
     ]
     return "\n".join(lines)

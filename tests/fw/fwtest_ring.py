@@ -173,6 +173,8 @@ def _every_state():
 
 
 def test_brightness_cap_and_power_budget_hold_for_every_state():
+    ring_desc = _board()["ring"]  # the budget is the board file's: 200 mA at 20 mA a channel
+    assert (ring_desc["budget_ma"], ring_desc["channel_ma"]) == (200, 20)
     budget_used = 0
     for count in SIZES:
         for cap in (64, 160, 255):
