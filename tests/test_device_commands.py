@@ -90,7 +90,7 @@ def test_config_get_set(rig, capsys):
 
 
 def test_every_config_key_has_its_help():
-    from talkbalance.commands.config import key_help
+    from talkbalance.settings import key_help
     from tbfw import config
 
     texts = key_help()

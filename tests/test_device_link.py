@@ -15,7 +15,7 @@ import pytest
 import serial
 from ptydevice import AppDevice, PtyDevice, frame
 from talkbalance import device as devmod
-from talkbalance.device import CorruptRecord, Device, DeviceError, open_port
+from talkbalance.device import ConfigRefused, CorruptRecord, Device, DeviceError, open_port
 from talkbalance.errors import LinkError
 
 import talkbalance.fw  # noqa: F401  isort: skip
@@ -33,16 +33,16 @@ def test_hello_info_clock_config_over_a_pty(rig):
         hello = dev.hello()
         assert hello["protocol"] == wire.PROTOCOL and hello["device"] == "tb-test"
         assert dev.device_id == "tb-test"
-        info = dev.call("info")
+        info = dev.info()
         assert info["counters"]["stored"] == 0 and info["link"]["requests"] == 2
-        assert dev.call("clock-set", {"time": 1_750_000_000})["time"] == 1_750_000_000
-        assert dev.call("clock")["time"] == 1_750_000_000
-        cfg = dev.call("config-set", {"set": {"meeting_min": 45, "night": True}})["config"]
+        assert dev.set_clock(1_750_000_000)["time"] == 1_750_000_000
+        assert dev.clock()["time"] == 1_750_000_000
+        cfg = dev.set_config({"meeting_min": 45, "night": True})["config"]
         assert cfg["meeting_min"] == 45 and cfg["night"] is True
-        with pytest.raises(DeviceError) as err:
-            dev.call("config-set", {"set": {"meeting_min": 2}})
+        with pytest.raises(ConfigRefused) as err:
+            dev.set_config({"meeting_min": 2})
         assert err.value.code == wire.E_CONFIG and err.value.detail == {"field": "meeting_min"}
-        assert dev.call("config")["config"]["meeting_min"] == 45  # the refused change did nothing
+        assert dev.config()["meeting_min"] == 45  # the refused change did nothing
     assert rig.dev.cfg["meeting_min"] == 45
 
 

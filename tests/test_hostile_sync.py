@@ -108,14 +108,15 @@ def test_a_clock_the_laptop_cannot_show_is_printed_not_a_crash(tmp_path, capsys,
     assert "not a date this laptop can show" in out
 
 
-class _EvictingDevice:
-    """config-set as the firmware answers it when a change would evict."""
+class _EvictingDevice(Device):
+    """config-set as the firmware answers it when a change would evict
+    (Device's own set_config over a fake call: no port)."""
 
     def __init__(self, lost):
         self.lost = lost
         self.calls = []
 
-    def call(self, name, args=None):
+    def call(self, name, args=None, **_kw):
         self.calls.append(args)
         if args.get("evict", 0) < self.lost:
             raise DeviceError(wire.E_WOULD_EVICT, f"{self.lost} unsynced sessions would be deleted",

@@ -73,6 +73,19 @@ class DeviceError(LinkError):
         self.detail = detail or {}
 
 
+class ConfigRefused(DeviceError):
+    """The device refused a settings change (a key or value it does not take)."""
+
+
+class WouldEvict(DeviceError):
+    """A settings change would delete `unsynced` sessions not yet synced."""
+
+    def __init__(self, code: str, message: str, detail: dict | None = None):
+        super().__init__(code, message, detail)
+        lost = self.detail.get("unsynced")
+        self.unsynced = lost if isinstance(lost, int) and not isinstance(lost, bool) else 0
+
+
 class CorruptRecord(LinkError):
     """A record failed its check (on the device's flash or on the way)."""
 
@@ -377,6 +390,47 @@ class Device:
     def info(self) -> dict:
         """The device's info answer (docs/protocol.md)."""
         return self.call("info")
+
+    def clock(self) -> dict:
+        """The device's clocks: {"time" (wall clock, Unix seconds), "boot",
+        "uptime_ms", "set" (whether set since power-up), ...}."""
+        return self.call("clock")
+
+    def set_clock(self, unix_s: int) -> dict:
+        """Set the device's wall clock; returns the clock answer after it."""
+        return self.call("clock-set", {"time": int(unix_s)})
+
+    def config(self) -> dict:
+        """The device's user settings, key -> value."""
+        return self.call("config")["config"]
+
+    def set_config(self, changes: dict, evict: int = 0) -> dict:
+        """Change user settings; returns {"config", "applies" (key -> when)}.
+
+        Raises WouldEvict when the change would delete more unsynced
+        sessions than `evict` allows, ConfigRefused when the device refuses
+        a key or value.
+        """
+        try:
+            return self.call("config-set", {"set": changes, "evict": max(0, evict)})
+        except DeviceError as exc:
+            if exc.code == wire.E_WOULD_EVICT:
+                raise WouldEvict(exc.code, exc.device_message, exc.detail) from None
+            if exc.code == wire.E_CONFIG:
+                raise ConfigRefused(exc.code, exc.device_message, exc.detail) from None
+            raise
+
+    def selftest(self, tests: list[str], timeout: float) -> dict:
+        """Run the device's self-test (asked once: a test may need the user)."""
+        return self.call("selftest", {"tests": tests}, timeout=timeout, retries=0)
+
+    def live(self, on: bool) -> dict:
+        """Turn the live events on or off (off is asked once: the device may be gone)."""
+        return self.call("live", {"on": on}, retries=None if on else 0)
+
+    def live_events(self, seconds: float) -> list[dict]:
+        """The bodies of the live events that arrive within `seconds`."""
+        return [msg.body for msg in self.read_events(seconds) if msg.name == "live"]
 
     def read_events(self, seconds: float) -> list[wire.Message]:
         """Events (e.g. "live") that arrive within `seconds` (and any kept before)."""

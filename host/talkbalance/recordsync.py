@@ -155,14 +155,14 @@ def sync(dev: Device, store: LocalStore, *, set_clock: bool = True, progress: Pr
     result = SyncResult(device_id, str(hello.get("firmware")))
 
     # The device's clocks beside the laptop's: what dates this boot's sessions.
-    answer = dev.call("clock")
+    answer = dev.clock()
     now = DeviceTime.from_answer(answer, clock())
     result.device_boot = now.boot
     if now.offset_s is not None:
         result.clock_offset_s = round(now.offset_s)
     if set_clock and (result.clock_offset_s is None or abs(result.clock_offset_s) >= CLOCK_TOLERANCE_S
                       or now.clock_set is False):
-        dev.call("clock-set", {"time": round(clock())})
+        dev.set_clock(round(clock()))
         result.clock_set = True
 
     listed = []

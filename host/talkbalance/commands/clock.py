@@ -27,9 +27,9 @@ def _whole(value) -> int:
 
 def run(args: argparse.Namespace) -> int:
     with connect(args) as dev:
-        before = _whole(dev.call("clock").get("time"))
+        before = _whole(dev.clock().get("time"))
         offset = before - int(time.time())
-        after = _whole(dev.call("clock-set", {"time": int(time.time())}).get("time")) if args.set else None
+        after = _whole(dev.set_clock(int(time.time())).get("time")) if args.set else None
     if args.json:
         print(json.dumps({"device_time": before, "offset_s": offset, "set_to": after}))
         return 0

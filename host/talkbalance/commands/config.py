@@ -6,14 +6,10 @@ import argparse
 import json
 import sys
 
-import talkbalance.fw  # noqa: F401  (puts the firmware on sys.path)
+from talkbalance import settings
 from talkbalance.commands._link import add_port, connect
-from talkbalance.device import DeviceError
+from talkbalance.device import ConfigRefused, WouldEvict
 from talkbalance.errors import InputError
-
-# isort: split
-from tbfw import config as fwconfig
-from tbfw import wire
 
 # The device's answer to config-set says when each change applies.
 APPLIES_TEXT = {"now": "applies now", "next_session": "applies from the next session",
@@ -47,36 +43,34 @@ def parse_changes(items: list[str]) -> dict:
     """KEY=VALUE pairs, each checked with the firmware's own rules."""
     if not items:
         raise InputError("config set needs KEY=VALUE pairs",
-                         "keys: " + ", ".join(sorted(fwconfig.USER_KEYS)))
+                         "keys: " + ", ".join(sorted(settings.USER_KEYS)))
     changes = {}
     for item in items:
         key, sep, text = item.partition("=")
         if not sep or not key:
             raise InputError(f"{item!r} is not KEY=VALUE")
         try:
-            changes[key] = fwconfig.check_user_value(key, parse_value(text))
-        except fwconfig.ConfigError as exc:
+            changes[key] = settings.check(key, parse_value(text))
+        except settings.ConfigError as exc:
             raise InputError(str(exc)) from None
     return changes
 
 
 def _set(dev, changes: dict, evict: int) -> dict:
-    """config-set; when the device answers that the change would delete
+    """Change settings; when the device answers that the change would delete
     unsynced sessions, it is sent again only if the user allows that many
     (--evict N, or yes at the prompt on a terminal)."""
     try:
-        return dev.call("config-set", {"set": changes, "evict": max(0, evict)})
-    except DeviceError as exc:
-        if exc.code != wire.E_WOULD_EVICT:
-            raise
-        lost = exc.detail.get("unsynced")
-        if isinstance(lost, bool) or not isinstance(lost, int) or lost <= 0:
+        return dev.set_config(changes, evict)
+    except WouldEvict as exc:
+        lost = exc.unsynced
+        if lost <= 0:
             raise
     what = f"{lost} unsynced session{'' if lost == 1 else 's'}"
     if not _confirm(f"This change deletes {what} from the device at its next save. Go on? [y/N] "):
         raise InputError(f"the change would delete {what} from the device",
                          f"sync first (talkbalance sync), or allow it with --evict {lost}")
-    return dev.call("config-set", {"set": changes, "evict": lost})
+    return dev.set_config(changes, lost)
 
 
 def _confirm(question: str) -> bool:
@@ -87,36 +81,23 @@ def _confirm(question: str) -> bool:
     return sys.stdin.readline().strip().lower() in ("y", "yes")
 
 
-def key_help() -> dict[str, str]:
-    """What each user config key means: the "key: text" lines of
-    tbfw.config.user_help's docstring (kept there, out of the device's heap)."""
-    out = {}
-    for line in (fwconfig.user_help.__doc__ or "").splitlines():
-        key, sep, text = line.strip().partition(": ")
-        if sep and key in fwconfig.USER_KEYS:
-            out[key] = text
-    return out
-
-
 def run(args: argparse.Namespace) -> int:
     changes = parse_changes(args.items) if args.action == "set" else None
     if args.action == "get":
         for key in args.items:
-            if key not in fwconfig.USER_KEYS:
-                raise InputError(f"unknown key {key!r}", "keys: " + ", ".join(sorted(fwconfig.USER_KEYS)))
+            if key not in settings.USER_KEYS:
+                raise InputError(f"unknown key {key!r}", "keys: " + ", ".join(sorted(settings.USER_KEYS)))
     applies: dict = {}
     with connect(args) as dev:
         try:
             if changes is None:
-                cfg = dev.call("config")["config"]
+                cfg = dev.config()
             else:
                 answer = _set(dev, changes, args.evict)
                 cfg = answer["config"]
                 applies = answer.get("applies") or {}
-        except DeviceError as exc:
-            if exc.code == wire.E_CONFIG:
-                raise InputError(f"the device refused: {exc.device_message}") from None
-            raise
+        except ConfigRefused as exc:
+            raise InputError(f"the device refused: {exc.device_message}") from None
     keys = list(changes) if changes else (args.items or sorted(cfg))
     if args.json:
         shown = {k: cfg.get(k) for k in keys}
@@ -125,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
     for key in keys:
         value = cfg.get(key)
         text = value if isinstance(value, str) else json.dumps(value)
-        help_text = key_help().get(key, "")
+        help_text = settings.key_help().get(key, "")
         when = APPLIES_TEXT.get(str(applies.get(key)), "") if changes else ""
         print(f"{key}={text}" + (f"  ({when})" if when else "")
               + (f"  # {help_text}" if help_text and not args.items else ""))

@@ -30,19 +30,17 @@ def run(args: argparse.Namespace) -> int:
     shown = 0
     deadline = time.monotonic() + args.seconds if args.seconds > 0 else None
     with connect(args) as dev:
-        dev.call("live", {"on": True})
+        dev.live(True)
         try:
             while deadline is None or time.monotonic() < deadline:
                 wait = 0.5 if deadline is None else max(0.0, min(0.5, deadline - time.monotonic()))
-                for msg in dev.read_events(wait):
-                    if msg.name != "live":
-                        continue
+                for body in dev.live_events(wait):
                     if args.json:
-                        line = json.dumps(msg.body)
+                        line = json.dumps(body)
                     else:
-                        line = liveview.numbers(msg.body)
+                        line = liveview.numbers(body)
                         if ring is not None:
-                            line = ring(msg.body) + "  " + line
+                            line = ring(body) + "  " + line
                     if tty and not args.json:
                         sys.stdout.write("\r\x1b[2K" + line)
                     else:
@@ -57,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
             if tty and shown and not args.json:
                 sys.stdout.write("\n")
             try:
-                dev.call("live", {"on": False}, retries=0)
+                dev.live(False)
             except LinkError:  # the device may be gone; nothing to undo then
                 pass
     return 0

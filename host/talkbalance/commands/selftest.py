@@ -55,8 +55,7 @@ def run(args: argparse.Namespace) -> int:
     with connect(args) as dev:
         if interactive:
             print("follow the ring: tap by the lit microphone, press the button when asked")
-        result = dev.call("selftest", {"tests": tests}, timeout=max(args.timeout, 60 if interactive else 15),
-                          retries=0)
+        result = dev.selftest(tests, timeout=max(args.timeout, 60 if interactive else 15))
     if args.json:
         print(json.dumps(result, indent=2))
     else:
