@@ -154,6 +154,7 @@ class FrontEnd:
         self.frame_db_q8 = _SILENT_Q8
         self.noise_db_q8 = _SILENT_Q8
         self.speech = False
+        self.voiced = False  # over the threshold in this frame (speech without the hangover)
         self.vad_conf_q8 = 0
         self.lag_q8 = zeros("i", self.pairs)
         self.lag_conf_q8 = zeros("i", self.pairs)
@@ -262,6 +263,7 @@ class FrontEnd:
         if self.frames <= self._warm_frames:
             self.warming_up = True
             self.speech = False
+            self.voiced = False
             self.vad_conf_q8 = 0
             return
         self.warming_up = False
@@ -290,6 +292,7 @@ class FrontEnd:
         elif self._hang > 0:
             self._hang -= 1
         self.speech = cand or self._hang > 0
+        self.voiced = cand
         conf = above * 128 // _VAD_ON_Q8
         self.vad_conf_q8 = 0 if conf < 0 else (256 if conf > 256 else conf)
         if cand:

@@ -128,8 +128,10 @@ class Conversation:
             self.bound_by = "claim"
             self._bind()
 
-    def frame(self, speech, direction_valid, azimuth_deg, conf_q8, level_db_q8, now_s):
-        """One front-end frame. Returns the attribution (talker.* code)."""
+    def frame(self, speech, direction_valid, azimuth_deg, conf_q8, level_db_q8, now_s, voiced=True):
+        """One front-end frame. Returns the attribution (talker.* code).
+        `voiced`: the frame itself was over the voice threshold (False when
+        only the voice activity's hangover holds it as speech)."""
         if self.state == ENDED:
             return talker.NONE
         if self.state == IDLE:
@@ -153,7 +155,7 @@ class Conversation:
         if self._prefix_pending:
             if self.model.learned:
                 # Credit the earlier frames; this one is attributed normally.
-                self._fold_prefix()
+                self._fold_prefix(who)
                 if self.state == LISTENING:
                     self.state = SESSION
                     self.session_no += 1
@@ -166,7 +168,7 @@ class Conversation:
                 who = talker.UNKNOWN if speech else talker.NONE
         tally = self.tally
         if tally is not None:
-            tally.add(who, level_db_q8)
+            tally.add(who, level_db_q8, voiced)
         self.who = who
         self._check_end()
         return who
@@ -205,14 +207,16 @@ class Conversation:
             # the meeting ended at its last words, not when the silence was judged
             self._tail = self._frames - self._last_speech
 
-    def _fold_prefix(self):
-        """Credit speech heard before both talkers were learned."""
+    def _fold_prefix(self, who):
+        """Credit speech heard before both talkers were learned; `who` is
+        this frame's attribution (its talker's turn is the credited one)."""
         self._prefix_pending = False
         self.fold_frame = self._frames
         self.fold_slot_az[0], self.fold_slot_az[1] = self.model.slot_az
         tally = self.tally
         if tally is None:
             return
+        tally.settle()  # the prefix's last frames, if held back, counted before they are moved
         counts = [0, 0]
         for b in range(_BINS):
             n = self._prefix[b]
@@ -231,6 +235,8 @@ class Conversation:
             tally.unknown += self._prefix_nodir
         for slot in (0, 1):
             tally.credit(slot, counts[slot])
+        if (who == talker.SLOT_A or who == talker.SLOT_B) and counts[who - talker.SLOT_A]:
+            tally.hold(who - talker.SLOT_A)  # the turn under way is the one credited
         # Frames already counted by add() as UNKNOWN during the prefix.
         tally.unknown -= self._prefix_nodir + sum(self._prefix)
         if tally.unknown < 0:

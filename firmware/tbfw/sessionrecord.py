@@ -14,6 +14,8 @@ def record(conv, now_s=None, timeline=True):
     """The session record (a dict; JSON-serialisable). timeline=False
     leaves the per-minute timeline out (write_record streams it)."""
     tally = conv.tally
+    if tally is not None:
+        tally.settle()  # hangover frames still held back end the speech
     fps = conv.frames_per_s
     ini = conv.initiator_slot if conv.initiator_slot >= 0 else 0
     slots = (ini, 1 - ini)

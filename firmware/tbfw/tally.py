@@ -8,10 +8,14 @@
 # Slots are the talker model's A and B (index 0 and 1); roles are bound
 # later (claim or rule), so the tally stays in slot terms.
 #
-# Floor model: a talker "takes the floor" after TAKE_FRAMES of their own
-# speech since the other last spoke; shorter utterances are backchannels.
-# A take that starts while the other is still speaking (or overlapping) is
-# an interruption; one that starts after a pause records that pause as a
+# Floor model (docs/record.md, "The conversation figures"): a talker
+# "takes the floor" after TAKE_FRAMES of their own speech since the other
+# last spoke alone; shorter utterances are backchannels. The hangover after
+# a talker's last word (frames the voice activity holds as speech without
+# being over its threshold) is talk time, but does not count towards taking
+# the floor. A take is an interruption when the floor's holder spoke over
+# the run that took it for at least over_frames (overlap, "both"); a take
+# after a pause records that pause, from the other's last word, as a
 # response gap (a histogram gives the median without storing every gap).
 
 from array import array
@@ -24,10 +28,12 @@ _GAP_BINS = const(50)  # response gap histogram: 100 ms bins up to 5 s
 _GAP_BIN_MS = const(100)
 _HEAT_WINDOW_S = const(10)
 _HEAT_RISE_DB = const(4)  # level rise over own baseline that counts as heated
+_HEAT_BOTH_DB = const(3)  # both talkers this much over their baselines: contested
 _HEAT_OVERLAP_PM = const(60)  # overlap frames per mille of speech in a window
 _HEAT_ON_WINDOWS = const(2)
 _HEAT_OFF_WINDOWS = const(2)
 _BASELINE_WINDOWS = const(6)  # calm windows that set a talker's baseline
+_HELD_MAX = const(50)  # hangover frames held back at most (the front end holds 8)
 _TIMELINE_FIELDS = const(4)  # per minute: initiator-slot A s, B s, overlap s, heat flag
 
 
@@ -44,7 +50,7 @@ class Tally:
         self.frame_ms = frame_ms
         self.frames_per_s = 1000 // frame_ms
         self.take_frames = 800 // frame_ms  # 0.8 s of speech takes the floor
-        self.overlap_recent = 2  # frames: "still speaking" for interruptions
+        self.over_frames = 80 // frame_ms  # overlap that makes a take an interruption
         self.run_pause = 300 // frame_ms  # a pause this long ends a run of speech
         self.target_pm = target_pm
         self.band_pm = band_pm
@@ -66,13 +72,19 @@ class Tally:
         # the record takes the initiator's count. Each <= 3 h of frames.
         self.in_band_frames = [0, 0]
         self.band_frames = 0
+        # hangover frames held back (add): how many, whose, their dB sum
+        self._held = 0
+        self._held_who = talker.NONE
+        self._held_db = 0
+        self._tailing = False
         # floor state
         self.floor = -1  # slot holding the floor, -1 none
         self._floor_start = 0
         self._last_speech = [-1000000, -1000000]  # frame of each slot's last speech
+        self._last_voiced = [-1000000, -1000000]  # ... not in the hangover after a word
         self._run_start = [-1, -1]  # start frame of a run that may take the floor
         self._run_len = [0, 0]
-        self._run_interrupt = [False, False]
+        self._run_over = [0, 0]  # frames of a run the floor's holder spoke over
         self._run_gap = [-1, -1]
         # heat
         self._win_frames = _HEAT_WINDOW_S * self.frames_per_s
@@ -83,6 +95,7 @@ class Tally:
         self._win_interrupts = 0
         self._baseline = [0, 0]
         self._baseline_n = [0, 0]
+        self._rise_db = [-1000, -1000]  # each talker's latest window over their baseline, dB
         self._hot_windows = 0
         self._cool_windows = 0
         self.heated = False
@@ -101,32 +114,26 @@ class Tally:
 
     # -- per frame ---------------------------------------------------------
 
-    def add(self, who, level_db_q8):
-        """Count one frame: `who` is a talker.* attribution."""
+    def add(self, who, level_db_q8, voiced=True):
+        """Count one frame: `who` is a talker.* attribution; `voiced`: the
+        frame itself was over the voice threshold (False when only the
+        voice activity's hangover holds it). Hangover frames are held back
+        until the same voice resumes (then they were a pause inside speech)
+        or not (then they were the tail after a last word): talk time
+        either way, but a tail does not count towards taking the floor,
+        and a response gap is measured from the word before it."""
         f = self.frames
         self.frames = f + 1
-        if who == talker.SLOT_A or who == talker.SLOT_B:
-            slot = who - talker.SLOT_A
-            self.talk[slot] += 1
-            self._minute[slot] += 1
-            self._win_speech += 1
-            db = level_db_q8 >> 8
-            self.level_sum_db[slot] += db
-            self.level_n[slot] += 1
-            self._win_level[slot] += db
-            self._win_n[slot] += 1
-            self._speech(slot, f, False)
-        elif who == talker.BOTH:
-            self.both += 1
-            self._minute[2] += 1
-            self._win_both += 1
-            self._win_speech += 1
-            self._speech(0, f, True)
-            self._speech(1, f, True)
-        elif who == talker.UNKNOWN:
-            self.unknown += 1
+        if who != talker.NONE and not voiced:
+            if self._held and (who != self._held_who or self._held >= _HELD_MAX):
+                self._release(who == self._held_who)
+            self._held += 1
+            self._held_who = who
+            self._held_db += level_db_q8 >> 8  # |dB| <= 120: at most 120 * _HELD_MAX
         else:
-            self.silence += 1
+            if self._held:
+                self._release(who == self._held_who)  # another voice: these were a tail
+            self._count(who, level_db_q8 >> 8, f)
         if self.floor >= 0:
             span = self._last_speech[self.floor] - self._floor_start + 1
             if span > self.longest[self.floor]:
@@ -144,21 +151,75 @@ class Tally:
         if (f + 1) % self._minute_frames == 0:
             self._close_minute()
 
+    def _count(self, who, db, f):
+        """Count frame f (its level `db`, whole dB) for `who`."""
+        if who == talker.SLOT_A or who == talker.SLOT_B:
+            slot = who - talker.SLOT_A
+            self.talk[slot] += 1
+            self._minute[slot] += 1
+            self._win_speech += 1
+            self.level_sum_db[slot] += db
+            self.level_n[slot] += 1
+            self._win_level[slot] += db
+            self._win_n[slot] += 1
+            self._speech(slot, f, False)
+        elif who == talker.BOTH:
+            self.both += 1
+            self._minute[2] += 1
+            self._win_both += 1
+            self._win_speech += 1
+            first = 1 if self.floor == 0 else 0  # the holder last: its speech is over the other's run
+            self._speech(first, f, True)
+            self._speech(1 - first, f, True)
+        elif who == talker.UNKNOWN:
+            self.unknown += 1
+        else:
+            self.silence += 1
+
+    def _release(self, inner):
+        """Count the held hangover frames: as speech either way; when no
+        voice of the same talker followed (not `inner`), as the tail after
+        their last word, which neither takes the floor nor delays the
+        other's response gap."""
+        n = self._held
+        who = self._held_who
+        db = self._held_db // n
+        f = self.frames - 1 - n  # the first held frame (the current one is not held)
+        self._tailing = not inner
+        for i in range(n):
+            self._count(who, db, f + i)
+        self._tailing = False
+        self._held = 0
+        self._held_db = 0
+
+    def settle(self):
+        """Count any held frames as a tail (the record is being made)."""
+        if self._held:
+            self.frames += 1  # _release counts frames before the current one
+            self._release(False)
+            self.frames -= 1
+
     def _speech(self, slot, f, overlapped):
         other = 1 - slot
         paused = f - self._last_speech[slot] > self.run_pause
         self._last_speech[slot] = f
+        if not self._tailing:
+            self._last_voiced[slot] = f
         if self.floor == slot:
-            self._run_len[other] = 0
+            if overlapped:
+                self._run_over[other] += 1  # the other's run goes on over this
+            else:
+                self._run_len[other] = 0  # alone: the other's run was a fragment
             return
         if self._run_len[slot] == 0 or paused:
             # a new run: a backchannel and a later turn after a pause are two runs
             self._run_len[slot] = 0
+            self._run_over[slot] = 0
             self._run_start[slot] = f
-            other_recent = f - self._last_speech[other] <= self.overlap_recent
-            self._run_interrupt[slot] = overlapped or (self.floor == other and other_recent)
-            gap = f - self._last_speech[other] - 1
-            self._run_gap[slot] = gap if self.floor == other and gap > 0 else -1
+            gap = f - self._last_voiced[other] - 1
+            self._run_gap[slot] = gap if self.floor == other and gap >= 0 else -1
+        if self._tailing:
+            return
         self._run_len[slot] += 1
         if self._run_len[slot] >= self.take_frames or self.floor < 0:
             self._take(slot)
@@ -166,11 +227,11 @@ class Tally:
     def _take(self, slot):
         if self.floor >= 0:
             self.changes += 1
-            if self._run_interrupt[slot]:
+            gap = self._run_gap[slot]
+            if self._run_over[slot] >= self.over_frames:
                 self.interruptions[slot] += 1
                 self._win_interrupts += 1
-            gap = self._run_gap[slot]
-            if gap >= 0:
+            elif gap >= 0:
                 b = gap * self.frame_ms // _GAP_BIN_MS
                 hist = self.gaps[slot]
                 b = b if b < _GAP_BINS else _GAP_BINS - 1
@@ -206,6 +267,13 @@ class Tally:
             i -= 1
         m[slot] += left  # nothing should be left: the speech was heard in these minutes
 
+    def hold(self, slot):
+        """`slot` holds the floor from this frame without a new turn: its
+        turn began in speech credited before (credit)."""
+        self.floor = slot
+        self._floor_start = self.frames
+        self._run_len[0] = self._run_len[1] = 0
+
     # -- windows -----------------------------------------------------------
 
     def _close_heat_window(self, f):
@@ -221,10 +289,16 @@ class Tally:
                     self._baseline[slot] = (self._baseline[slot] * bn + level) // (bn + 1)
                     self._baseline_n[slot] = bn + 1
                 continue
+            self._rise_db[slot] = level - self._baseline[slot]
             if level - self._baseline[slot] >= _HEAT_RISE_DB:
                 rise = True
         speech = self._win_speech
-        contested = self._win_interrupts > 0 or (speech and self._win_both * 1000 >= _HEAT_OVERLAP_PM * speech)
+        # contested: cut in on, spoken over, or both people louder (the
+        # other's latest window with speech): one person alone getting
+        # louder (leaning in, turning to the device) is not heat
+        both_louder = self._rise_db[0] >= _HEAT_BOTH_DB and self._rise_db[1] >= _HEAT_BOTH_DB
+        contested = both_louder or self._win_interrupts > 0 or (
+            speech and self._win_both * 1000 >= _HEAT_OVERLAP_PM * speech)
         if rise and contested:
             self._hot_windows += 1
             self._cool_windows = 0
@@ -302,18 +376,22 @@ class Tally:
         return after, inside
 
     def median_gap_ms(self, slot):
+        """Median response gap, ms (-1: none): interpolated within its
+        100 ms bin, as if the gaps in it were spread evenly over it."""
         hist = self.gaps[slot]
         n = 0
         for c in hist:
             n += c
         if n == 0:
             return -1
-        half = (n + 1) // 2
         seen = 0
         for b in range(_GAP_BINS):
-            seen += hist[b]
-            if seen >= half:
-                return b * _GAP_BIN_MS + _GAP_BIN_MS // 2
+            c = hist[b]
+            if 2 * (seen + c) >= n:
+                # the median's place in this bin: (n / 2 - seen) of c gaps;
+                # 2 * n * 100 < 2^30 for n < 2^22 gaps (a bin holds < 65536)
+                return b * _GAP_BIN_MS + (_GAP_BIN_MS * (n - 2 * seen)) // (2 * c)
+            seen += c
         return -1
 
     def heat_episodes(self):

@@ -270,3 +270,30 @@ def test_pcm16_to_words_puts_each_sample_in_the_top_half():
     for i, s in enumerate(samples):
         assert words[2 * i] == s * 65536, (i, words[2 * i])
         assert words[2 * i + 1] == (-s - 1) * 65536, (i, words[2 * i + 1])
+
+
+def test_voiced_is_the_threshold_without_the_hangover():
+    # loud noise after a quiet floor: speech and voiced together; then quiet
+    # again: speech held 160 ms by the hangover (8 frames), never voiced
+    fe = _fe()
+    quiet = _pcm_frame(fe, _quiet(fe, 30, 9))
+    loud = _delayed_noise_frames(fe, 10, 6000, 1, seed=2)
+    for _ in range(30):
+        fe.ingest_pcm16(quiet)
+        fe.process()
+        assert not fe.voiced
+    for fr in loud:
+        fe.ingest_pcm16(fr)
+        fe.process()
+        assert fe.voiced and fe.speech
+    seen = []
+    for _ in range(20):
+        fe.ingest_pcm16(quiet)
+        fe.process()
+        seen.append((fe.voiced, fe.speech))
+    # the first quiet frame may still be over the threshold (the DC filter
+    # settling); after the last voiced frame, the hangover's frames: speech
+    # (7 frames: the hangover counts 8 down from the voiced frame itself)
+    last = max(i for i in range(-1, 20) if i < 0 or seen[i][0])
+    assert last <= 0, seen
+    assert [s for v, s in seen[last + 1:]] == [True] * 7 + [False] * (19 - last - 7), seen

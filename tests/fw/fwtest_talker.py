@@ -203,3 +203,19 @@ def test_a_settings_change_during_a_session_applies_from_the_next():
         conv.frame(s, v, a, c, lv, 0)
     assert conv.session_cfg["target_share_pct"] == 45 and conv.tally.target_pm == 450
     assert conv.record()["target_share"] == 0.45 and conv.record()["initiator_bound_by"] == "second"
+
+
+def test_the_turn_under_way_when_the_talkers_are_learned_is_counted_once():
+    # A 10 s, B 10 s, A 10 s, B 10 s from two directions: the session learns
+    # B's direction a second or so into B's first turn and credits the speech
+    # before it; that turn, still under way, is not a second one for B
+    conv = Conversation(config.merge_user({}), 20)
+    for az in (30, 200, 30, 200):
+        for _ in range(500):
+            conv.frame(True, True, az, 200, -30 * 256, 0)
+        for _ in range(25):
+            conv.frame(False, False, -1, 0, -60 * 256, 0)
+    rec = conv.record()
+    assert [t["turns"] for t in rec["talkers"]] == [2, 2], rec["talkers"]
+    assert [t["interruptions"] for t in rec["talkers"]] == [0, 0]
+    assert [t["response_gap_s"] for t in rec["talkers"]] == [0.55, 0.55]

@@ -6,10 +6,11 @@ A, B, N, BOTH = talker.SLOT_A, talker.SLOT_B, talker.NONE, talker.BOTH
 
 
 def _feed(t, pattern):
-    """pattern: list of (code, seconds)."""
-    for code, seconds in pattern:
-        for _ in range(int(seconds * 50)):
-            t.add(code, -20 * 256)
+    """pattern: list of (code, seconds) or (code, seconds, voiced)."""
+    for step in pattern:
+        voiced = step[2] if len(step) > 2 else True
+        for _ in range(int(step[1] * 50 + 0.5)):
+            t.add(step[0], -20 * 256, voiced)
 
 
 def test_turns_after_pauses_are_not_interruptions():
@@ -37,6 +38,125 @@ def test_starting_while_the_other_talks_and_taking_the_floor_is_an_interruption(
     assert t.turns == [1, 1]
     assert t.interruptions == [0, 1]
     assert t.both == 25
+
+
+def test_a_take_straight_after_the_other_is_a_response_not_an_interruption():
+    # back to back, no overlap: a response gap of 0 (the median read within
+    # its 100 ms bin: 50 ms for the one gap), never an interruption
+    t = Tally(20, 300, 50)
+    _feed(t, [(A, 4), (B, 3)])
+    assert t.turns == [1, 1] and t.interruptions == [0, 0]
+    assert t.median_gap_ms(1) == 50
+
+
+def test_an_interruption_needs_the_holder_to_speak_over_it_for_80_ms():
+    t = Tally(20, 300, 50)
+    _feed(t, [(A, 4), (BOTH, 0.06), (B, 3)])  # 3 frames over: the start of a reply
+    assert t.turns == [1, 1] and t.interruptions == [0, 0]
+    assert t.median_gap_ms(1) == 50  # a response with no gap
+    t = Tally(20, 300, 50)
+    _feed(t, [(A, 4), (BOTH, 0.08), (B, 3)])  # 4 frames over
+    assert t.turns == [1, 1] and t.interruptions == [0, 1]
+    assert t.median_gap_ms(1) == -1  # an interruption is no response
+
+
+def test_overlap_keeps_the_run_going_but_the_holder_alone_ends_it():
+    # B speaks 0.6 s over A, A goes on alone, B again 0.6 s over A: two
+    # backchannel-length runs, not one turn; then B over A for a full 0.8 s
+    t = Tally(20, 300, 50)
+    _feed(t, [(A, 3), (BOTH, 0.6), (A, 0.2), (BOTH, 0.6), (A, 1)])
+    assert t.turns == [1, 0] and t.interruptions == [0, 0]
+    _feed(t, [(BOTH, 0.4), (B, 0.4), (A, 0.02)])
+    assert t.turns == [1, 1] and t.interruptions == [0, 1]
+
+
+def test_the_hangover_after_a_last_word_is_talk_but_takes_no_floor():
+    # B says 0.7 s in A's pause; the voice activity holds it 0.16 s more:
+    # 0.86 s of talk, but under the 0.8 s of speech that takes the floor
+    t = Tally(20, 300, 50)
+    _feed(t, [(A, 3), (N, 0.5), (B, 0.7), (B, 0.16, False), (N, 1), (A, 2)])
+    assert t.turns == [1, 0]
+    assert t.talk == [250, 43]
+    # the same 0.86 s all over the threshold does take it
+    t = Tally(20, 300, 50)
+    _feed(t, [(A, 3), (N, 0.5), (B, 0.86), (N, 1), (A, 2)])
+    assert t.turns == [2, 1]
+
+
+def test_a_hangover_inside_speech_counts_towards_the_floor():
+    # a dip under the threshold between two words of the same voice
+    t = Tally(20, 300, 50)
+    _feed(t, [(A, 3), (N, 0.5), (B, 0.5), (B, 0.1, False), (B, 0.3), (N, 1)])
+    assert t.turns == [1, 1] and t.talk == [150, 45]
+
+
+def test_a_response_gap_runs_from_the_others_last_word():
+    # A's last word, 0.16 s of hangover, 0.34 s of silence, then B: 0.5 s
+    t = Tally(20, 300, 50)
+    _feed(t, [(A, 3), (A, 0.16, False), (N, 0.34), (B, 3)])
+    assert t.turns == [1, 1] and t.interruptions == [0, 0]
+    assert t.median_gap_ms(1) == 550  # 500 ms bin, the one gap in it
+
+
+def test_held_hangover_frames_are_counted_when_the_record_is_made():
+    t = Tally(20, 300, 50)
+    _feed(t, [(A, 2), (A, 0.08, False)])
+    assert t.talk == [100, 0] and t.frames == 104
+    t.settle()
+    assert t.talk == [104, 0] and t.frames == 104
+    t.settle()  # nothing held: no change
+    assert t.talk == [104, 0]
+
+
+def test_the_median_gap_is_read_within_its_bin():
+    # gaps of 0.2, 0.24 and 0.5 s: two in the 200 ms bin, one in the 500 ms
+    # bin; the middle one is read at 3/4 of the 200 ms bin (the two spread
+    # evenly over it), so 275 ms
+    t = Tally(20, 300, 50)
+    _feed(t, [(A, 2), (N, 0.2), (B, 2), (N, 0.24), (A, 2), (N, 0.5), (B, 2)])
+    assert t.turns == [2, 2] and t.interruptions == [0, 0]
+    gaps = [t.gaps[0][b] for b in range(50)], [t.gaps[1][b] for b in range(50)]
+    assert gaps[1][2] == 1 and gaps[0][2] == 1 and gaps[1][5] == 1
+    t.gaps[0][2] = 0
+    t.gaps[1][2] = 2
+    assert t.median_gap_ms(1) == 275
+
+
+def test_the_gap_median_fits_32_bits_with_full_bins():
+    # every bin at its 65535 ceiling: 3.3 million gaps, the median's
+    # arithmetic stays under 2^30 (a small int on a 32-bit port)
+    t = Tally(20, 300, 50)
+    for b in range(50):
+        t.gaps[0][b] = 65535
+    m = t.median_gap_ms(0)
+    assert 2400 <= m <= 2600, m
+
+
+def _windows(t, a_db, b_db, n):
+    # n 10-s windows of A 5 s then B 5 s at the given levels, clean switches
+    for _ in range(n):
+        for _ in range(250):
+            t.add(A, a_db * 256)
+        for _ in range(250):
+            t.add(B, b_db * 256)
+
+
+def test_heat_when_both_get_louder_without_overlap():
+    t = Tally(20, 300, 50)
+    _windows(t, -30, -32, 8)  # baselines
+    assert not t.heated and t.heat_episodes() == []
+    _windows(t, -25, -28, 3)  # A 5 dB, B 4 dB over their own
+    assert t.heated
+    _windows(t, -30, -32, 3)
+    assert not t.heated and len(t.heat) == 1 and t.interruptions == [0, 0]
+
+
+def test_one_person_louder_alone_is_not_heat():
+    # A leans in (6 dB louder), B stays as before, nobody speaks over anyone
+    t = Tally(20, 300, 50)
+    _windows(t, -30, -32, 8)
+    _windows(t, -24, -31, 6)
+    assert not t.heated and t.heat_episodes() == []
 
 
 def test_a_short_overlap_that_does_not_take_the_floor_is_no_turn():
