@@ -50,14 +50,10 @@
 # that do not fit are dropped first, answers that do not fit are dropped and
 # counted (the host times out and asks again).
 
+from micropython import const
+
 from tbfw import config, wire
 from tbfw.store import StoreCorrupt
-
-try:
-    from micropython import const  # pyright: ignore[reportAssignmentType]
-except ImportError:  # CPython (host tests)
-    def const(value):
-        return value
 
 _PENDING_MAX = const(4)  # requests waiting to be served
 # What an argument from the wire may be: what the device can hold and the

@@ -29,25 +29,10 @@
 # (ring.max_brightness) -> brightness_pct (linear in light) -> power budget
 # (sum of all channel values <= Ring.budget, from the board file) -> GRB bytes.
 
-import sys
+import micropython
+from micropython import const
 
-if sys.implementation.name == "micropython":
-    import micropython  # pyright: ignore[reportAssignmentType]
-    from micropython import const  # pyright: ignore[reportAssignmentType]
-else:  # CPython: the host's previews run this same module
-
-    class micropython:  # noqa: N801 (stands in for the MicroPython module)
-        @staticmethod
-        def viper(func):
-            return func
-
-    def const(value):
-        return value
-
-    def ptr8(buf):
-        return buf
-
-from tbfw.tally import in_band  # noqa: E402 (after the CPython stand-ins)
+from tbfw.tally import in_band
 
 MODE_IDLE = const(0)
 MODE_LISTENING = const(1)

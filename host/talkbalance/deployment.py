@@ -267,10 +267,7 @@ def mip_package() -> dict:
     """The package.json that `mpremote mip install` reads: every firmware
     file mapped to its path on the device (relative URLs resolve against
     the folder holding package.json)."""
-    import talkbalance.fw  # noqa: F401  (puts the firmware on sys.path)
-
-    # isort: split
-    from tbfw import version
+    from talkbalance.fw import version
 
     fw = paths.firmware_dir()
     urls = [[src.relative_to(fw).as_posix()] * 2 for src in paths.firmware_files()]

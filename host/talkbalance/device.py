@@ -34,11 +34,8 @@ from collections.abc import Callable, Iterator
 
 import serial
 
-import talkbalance.fw  # noqa: F401  (puts the firmware on sys.path)
 from talkbalance.errors import LinkError
-
-# isort: split
-from tbfw import wire
+from talkbalance.fw import wire
 
 BAUD = 115200
 DEFAULT_TIMEOUT = 2.0  # seconds to wait for an answer

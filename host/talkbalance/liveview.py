@@ -14,11 +14,8 @@ can send more.
 
 from __future__ import annotations
 
-import talkbalance.fw  # noqa: F401  (puts the firmware on sys.path)
 from talkbalance import ringview
-
-# isort: split
-from tbfw import ring as fwring
+from talkbalance.fw import ring as fwring
 
 _SPEAKING = ("nobody", "initiator", "partner", "both")
 

@@ -27,12 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-import talkbalance.fw  # noqa: F401  (puts the firmware's tbfw on the path)
-
-# isort: split
-from tbfw import config as fwconfig
-from tbfw import talker
-from tbfw.session import ENDED, Conversation
+from talkbalance.fw import config as fwconfig
+from talkbalance.fw import session, talker
 
 FRAME_MS = 20
 VAD_MODES = (0, 1, 2, 3)
@@ -235,7 +231,7 @@ def conversation(speech: np.ndarray, azimuth: np.ndarray, level_q8: np.ndarray,
     Conversation, frame by frame, as the device would; returns its record and
     the per-frame role codes (slots mapped to roles once bound)."""
     cfg = fwconfig.merge_user(cfg or {})
-    conv = Conversation(cfg, cfg["frame_ms"], "peer", 0)
+    conv = session.Conversation(cfg, cfg["frame_ms"], "peer", 0)
     n = min(len(speech), len(azimuth), len(level_q8))
     slots = bytearray(n)
     frame_s = cfg["frame_ms"] / 1000
@@ -245,10 +241,10 @@ def conversation(speech: np.ndarray, azimuth: np.ndarray, level_q8: np.ndarray,
         valid = bool(speech[i]) and not math.isnan(az)
         slots[i] = conv.frame(bool(speech[i]), valid, int(round(az)) % 360 if valid else 0, conf_q8,
                               int(level_q8[i]), int(i * frame_s))
-        if conv.state == ENDED:
+        if conv.state == session.ENDED:
             done = i + 1
             break
-    if conv.state != ENDED:
+    if conv.state != session.ENDED:
         conv.end_reason = "end_of_recording"
     record = conv.record()
     record["frames_analyzed"] = done

@@ -15,12 +15,9 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import talkbalance.fw  # noqa: F401 (puts the firmware folder on sys.path)
 from talkbalance import boardfile
 from talkbalance.errors import InputError
-
-# isort: split
-from tbfw import ring as fwring
+from talkbalance.fw import ring as fwring
 
 _GAMMA = 2.2
 _BACKGROUND = "#1d2126"

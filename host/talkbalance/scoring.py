@@ -23,13 +23,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import talkbalance.fw  # noqa: F401  (puts the firmware on sys.path)
 from talkbalance import figures as truth_figures
 from talkbalance import scenecache
 from talkbalance.analysis import analyze
-
-# isort: split
-from tbfw.talker import angle_diff  # the firmware's own definition
+from talkbalance.fw import talker  # talker.angle_diff: the firmware's own definition
 
 
 @dataclass
@@ -157,9 +154,9 @@ def score(name: str, record: dict, frames: str, truth: dict) -> SceneScore:
     for role in ("initiator", "partner"):
         az = roles.get(role, {}).get("azimuth_deg")
         if az is not None:
-            az_errors.append(angle_diff(az, true_roles[role]["azimuth_deg"]))
+            az_errors.append(talker.angle_diff(az, true_roles[role]["azimuth_deg"]))
     ini_az = roles.get("initiator", {}).get("azimuth_deg")
-    initiator_found = ini_az is not None and angle_diff(ini_az, true_roles["initiator"]["azimuth_deg"]) < angle_diff(
+    initiator_found = ini_az is not None and talker.angle_diff(ini_az, true_roles["initiator"]["azimuth_deg"]) < talker.angle_diff(
         ini_az, true_roles["partner"]["azimuth_deg"])
     heat_true = truth.get("heat", [])
     heat_found = record.get("heat", [])

@@ -335,12 +335,7 @@ def load(module: str = "dsp") -> types.ModuleType:
 
 def frontend_module(dsp: types.ModuleType | None = None) -> types.ModuleType:
     """tbfw.frontend imported under CPython over the 32-bit kernels."""
-    import talkbalance.fw  # noqa: F401  (firmware on sys.path, micropython shim)
-
-    mp = sys.modules["micropython"]
-    for attr in ("viper", "native"):
-        if not hasattr(mp, attr):
-            setattr(mp, attr, lambda f: f)
+    import talkbalance.fw  # noqa: F401  (the firmware on sys.path and the micropython stand-in)
     kernels = dsp or load("dsp")
     path = paths.firmware_dir() / "tbfw" / "frontend.py"
     spec = importlib.util.spec_from_file_location("tbfw_frontend_viper32", path)

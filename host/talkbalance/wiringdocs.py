@@ -17,9 +17,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from tbfw import ring as fwring
-
-import talkbalance.fw  # noqa: F401  (puts the firmware on sys.path)
+from talkbalance.fw import ring as fwring
 
 SOURCE_NOTE = "generated from hardware/board.json by `talkbalance wiring --out hardware/`; do not edit"
 
