@@ -182,14 +182,19 @@ def test_counters_count_calls_and_iterations_on_the_unix_port(tmp_path):
 
 @needs_objdump
 def test_session_counts_match_the_frame_size():
-    """Over a whole pipeline pass, each ingest and prep call runs its loop once
-    per sample of a frame (16 kHz, 20 ms: 320)."""
+    """Over a whole pipeline pass, each ingest call runs its loop once per
+    sample of a frame (16 kHz, 20 ms: 320); each prep call covers the frame's
+    320 samples too: the first itself, then _emph four a step and the rest
+    one a step."""
     functions, audio_s = chip.run_counts(None)
     by = {f.qualname: f for f in functions}
     assert audio_s > 0
-    for name in ("tbfw.dsp.ingest_bus", "tbfw.dsp.prep"):
-        calls, loop = by[name].parts[0].runs, by[name].parts[1].runs
-        assert calls > 0 and loop == 320 * calls
+    calls, loop = by["tbfw.dsp.ingest_bus"].parts[0].runs, by["tbfw.dsp.ingest_bus"].parts[1].runs
+    assert calls > 0 and loop == 320 * calls
+    calls = by["tbfw.dsp.prep"].parts[0].runs
+    emph = by["tbfw.dsp._emph"].parts
+    assert calls > 0 and emph[0].runs == calls
+    assert calls + 4 * emph[1].runs + emph[2].runs == 320 * calls and emph[2].runs == 3 * calls
     assert by["tbfw.dsp.ingest_bus"].parts[0].runs == 2 * 50 * audio_s  # two buses, 50 frames a second
     total = sum(chip.per_audio_s(f, audio_s) for f in chip.device_functions(functions))
     rows = {r.metric: r.value for r in chip.rows(functions, audio_s)}

@@ -214,6 +214,47 @@ def pcm16_to_words(src, words, n: int, channels: int, lr: int) -> int:
 
 
 @micropython.viper
+def _emph(v: int, ps: ptr16, dst: ptr16, shift: int, off: int, count: int) -> int:
+    """prep's loop over `count` samples: dst[j] = v_j + off with
+    v_j = (q[j] - (29 q[j - 1] >> 5)) >> shift, q[j - 1] = ps[j], q[j] = ps[j + 1].
+
+    v, ps   the two registers viper gives locals on the ESP32 (the first two
+            parameters): v holds the sample's v (pass 0), ps walks the input
+    q is taken as u = q + 2^15 (its int16 bits with the sign bit flipped,
+    0..2^16 - 1), so no sign extension is needed:
+    q - (29 qp >> 5) = u - (29 up >> 5) - 3072 exactly (29 * 2^15 / 32 = 29696,
+    less the 2^15 of u: 3072 more to take off).
+    Bounds: 29 up < 2^21; as prep's. Returns the energy sum v^2.
+    Cost: about 44 Xtensa instructions a sample, four samples a step.
+    """
+    e = 0
+    end = int(ps) + 2 * (count & ~3)
+    while end > int(ps):
+        v = ((int(ps[1]) ^ 0x8000) - (((int(ps[0]) ^ 0x8000) * _EMPH_Q5) >> 5) - 3072) >> shift
+        e = v * v + e
+        dst[0] = v + off
+        v = ((int(ps[2]) ^ 0x8000) - (((int(ps[1]) ^ 0x8000) * _EMPH_Q5) >> 5) - 3072) >> shift
+        e = v * v + e
+        dst[1] = v + off
+        v = ((int(ps[3]) ^ 0x8000) - (((int(ps[2]) ^ 0x8000) * _EMPH_Q5) >> 5) - 3072) >> shift
+        e = v * v + e
+        dst[2] = v + off
+        v = ((int(ps[4]) ^ 0x8000) - (((int(ps[3]) ^ 0x8000) * _EMPH_Q5) >> 5) - 3072) >> shift
+        e = v * v + e
+        dst[3] = v + off
+        ps = ptr16(int(ps) + 8)
+        dst = ptr16(int(dst) + 8)
+    end = int(ps) + 2 * (count & 3)
+    while end > int(ps):
+        v = ((int(ps[1]) ^ 0x8000) - (((int(ps[0]) ^ 0x8000) * _EMPH_Q5) >> 5) - 3072) >> shift
+        e = v * v + e
+        dst[0] = v + off
+        ps = ptr16(int(ps) + 2)
+        dst = ptr16(int(dst) + 2)
+    return e
+
+
+@micropython.viper
 def prep(src, dst, st, shift: int, bits: int) -> int:
     """Correlator input of one channel: pre-emphasis, block scaling, offset.
 
@@ -222,6 +263,7 @@ def prep(src, dst, st, shift: int, bits: int) -> int:
          q[-1] = st[S_PREVQ]. The caller picks shift so that
          |q[i] - 29/32 q[i-1]| < 2^(bits + shift), i.e. |v| <= 2^bits.
     Bounds: |w| < 2^16; v*v <= 2^(2 bits); energy < N 2^(2 bits) <= 2^29.
+    The first sample here, the rest in _emph.
     Returns the energy sum v^2 over the frame.
     """
     s = ptr16(src)
@@ -230,14 +272,10 @@ def prep(src, dst, st, shift: int, bits: int) -> int:
     n = int(t[S_N])
     prev = ((int(t[S_PREVQ]) & _M30) ^ _B30) - _B30
     off = 1 << bits
-    e = 0
-    for i in range(n):
-        q = (int(s[i]) ^ 0x8000) - 0x8000
-        v = (q - ((prev * _EMPH_Q5) >> 5)) >> shift
-        prev = q
-        e += v * v
-        d[i] = v + off
-    return e
+    q = (int(s[0]) ^ 0x8000) - 0x8000
+    v = (q - ((prev * _EMPH_Q5) >> 5)) >> shift
+    d[0] = v + off
+    return v * v + int(_emph(0, src, ptr16(int(d) + 2), shift, off, n - 1))
 
 
 @micropython.viper

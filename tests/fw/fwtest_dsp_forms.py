@@ -60,3 +60,35 @@ def test_xcorr_same_as_plain_form():
                 assert outs[0] == outs[1], (n, lags, kind, outs)
                 checked += 1
     assert checked > 80, checked
+
+
+def _q_frame(n, kind, rnd):
+    if kind == "random":
+        return array.array("h", [rnd.below(65536) - 32768 for _ in range(n)])
+    if kind == "top":
+        return array.array("h", [32767] * n)
+    if kind == "bottom":
+        return array.array("h", [-32768] * n)
+    return array.array("h", [32767 if i & 1 else -32768 for i in range(n)])  # rail to rail
+
+
+def test_prep_same_as_plain_form():
+    rnd = Rand(777)
+    checked = 0
+    for n in (320, 161, 7, 4, 1):
+        for kind in ("random", "top", "bottom", "alternating", "random"):
+            q = _q_frame(n, kind, rnd)
+            for prev in (0, 32767, -32768, rnd.below(65536) - 32768):
+                for shift, bits in ((0, 10), (3, 10), (7, 10), (6, 14), (1, 12)):
+                    outs = []
+                    for fn in (dsp.prep, dspref.prep):
+                        st = array.array("i", [0] * dsp.STATE_WORDS)
+                        st[dsp.S_N] = n
+                        st[dsp.S_PREVQ] = prev
+                        dst = array.array("H", [0] * (n + 1))
+                        dst[n] = 4321  # past the frame: left alone
+                        e = fn(q, dst, st, shift, bits)
+                        outs.append((e, list(dst), list(st)))
+                    assert outs[0] == outs[1], (n, kind, prev, shift, bits)
+                    checked += 1
+    assert checked == 500, checked
