@@ -182,15 +182,15 @@ def test_counters_count_calls_and_iterations_on_the_unix_port(tmp_path):
 
 @needs_objdump
 def test_session_counts_match_the_frame_size():
-    """Over a whole pipeline pass, each ingest call runs its loop once per
-    sample of a frame (16 kHz, 20 ms: 320); each prep call covers the frame's
+    """Over a whole pipeline pass, each ingest call runs its loop (in
+    _ingest_pair) once per sample pair of a frame (16 kHz, 20 ms: 320); each prep call covers the frame's
     320 samples too: the first itself, then _emph four a step and the rest
     one a step."""
     functions, audio_s = chip.run_counts(None)
     by = {f.qualname: f for f in functions}
     assert audio_s > 0
-    calls, loop = by["tbfw.dsp.ingest_bus"].parts[0].runs, by["tbfw.dsp.ingest_bus"].parts[1].runs
-    assert calls > 0 and loop == 320 * calls
+    calls, loop = by["tbfw.dsp._ingest_pair"].parts[0].runs, by["tbfw.dsp._ingest_pair"].parts[1].runs
+    assert calls > 0 and loop == 320 * calls and by["tbfw.dsp.ingest_bus"].parts[0].runs == calls
     calls = by["tbfw.dsp.prep"].parts[0].runs
     emph = by["tbfw.dsp._emph"].parts
     assert calls > 0 and emph[0].runs == calls
@@ -208,7 +208,7 @@ def test_command_output(capsys):
     out = capsys.readouterr().out
     lines = out.splitlines()
     assert lines[0].split()[:2] == ["function", "part"]
-    assert any(line.startswith("tbfw.dsp.ingest_bus") and "loop 1 (line" in line for line in lines)
+    assert any(line.startswith("tbfw.dsp._ingest_pair") and "loop 1 (line" in line for line in lines)
     assert any(line.startswith("Viper code on the device:") and "240 MHz core" in line for line in lines)
     table = [line.split() for line in lines if line.startswith("chip ")]
     metrics = {cells[1]: cells for cells in table}

@@ -92,3 +92,54 @@ def test_prep_same_as_plain_form():
                     assert outs[0] == outs[1], (n, kind, prev, shift, bits)
                     checked += 1
     assert checked == 500, checked
+
+
+def _words(n, kind, rnd):
+    """One I2S bus frame: 2n little-endian int32 words, 24-bit samples in bits 31..8."""
+    w = array.array("i", [0] * (2 * n))
+    for i in range(2 * n):
+        if kind == "random":  # every bit, the low byte too
+            v = ((rnd.below(65536) << 16) | rnd.below(65536)) - (1 << 31)
+        elif kind == "quiet":
+            v = (rnd.below(8001) - 4000) << 8
+        elif kind == "loud":  # large, rarely at the rails
+            v = (rnd.below(1 << 24) - (1 << 23)) << 8
+        elif kind == "right_loud":  # left quiet, right half scale
+            v = ((rnd.below(8001) - 4000) << 8) if (i & 1) == 0 else ((rnd.below(1 << 23) - (1 << 22)) << 8)
+        elif kind == "rails":
+            v = (0x7FFFFF << 8) if i & 2 else -(1 << 31)
+        else:  # a square wave near full scale, one channel a step behind
+            v = (3 << 28) if (i // 2 + (i & 1)) & 8 else -(3 << 28)
+        w[i] = v
+    return w
+
+
+def test_ingest_bus_same_as_plain_form():
+    rnd = Rand(4242)
+    checked = 0
+    redo_seen = set()
+    for n in (320, 33, 1):
+        for kind in ("random", "quiet", "loud", "right_loud", "rails", "square", "quiet"):
+            src = _words(n, kind, rnd)
+            for k, shift in ((3, 8), (4, 6), (5, 8), (5, 0), (3, 2)):
+                dc = (rnd.below(1 << 24) - (1 << 23)) << k
+                outs = []
+                for fn in (dsp.ingest_bus, dspref.ingest_bus):
+                    qa = array.array("h", [7] * n)
+                    qb = array.array("h", [-7] * n)
+                    sts = []
+                    for side in (0, 1):
+                        st = array.array("i", [0] * dsp.STATE_WORDS)
+                        st[dsp.S_N] = n
+                        st[dsp.S_DCK] = k
+                        st[dsp.S_SHIFT] = shift
+                        st[dsp.S_DC] = dc + side
+                        st[dsp.S_LASTQ] = 1000 + side
+                        st[dsp.S_CLIPS] = 5
+                        sts.append(st)
+                    redo = fn(src, qa, qb, sts[0], sts[1])
+                    outs.append((redo, list(qa), list(qb), list(sts[0]), list(sts[1])))
+                assert outs[0] == outs[1], (n, kind, k, shift)
+                redo_seen.add(outs[0][0])
+                checked += 1
+    assert checked == 105 and redo_seen == {0, 1, 2, 3}, (checked, redo_seen)
