@@ -79,7 +79,8 @@ def test_compile_firmware_for_the_board_architecture(tmp_path, arch):
     plan = deployment.compile_firmware(tmp_path, arch=arch)
     fw = paths.firmware_dir()
     got = {dst for _, dst in plan.files}
-    assert got == {"main.py"} | {f"lib/tbfw/{f.stem}.mpy" for f in (fw / "tbfw").glob("*.py")}
+    sim = {f"lib/tbfw/{name}.mpy" for name in paths.SIM_MODULES}
+    assert got == {"main.py"} | {f"lib/tbfw/{f.stem}.mpy" for f in (fw / "tbfw").glob("*.py")} - sim
     cross = deployment.mpy_cross_version()
     native = 0
     for src, dst in plan.files:
@@ -103,9 +104,10 @@ class FakeTools:
     recorded); `mpy-cross --version` runs for real. The real build is
     test_compile_firmware_for_the_board_architecture."""
 
-    def __init__(self, implementation=S3_129, copy_fails=False):
+    def __init__(self, implementation=S3_129, copy_fails=False, arch="xtensawin"):
         self.implementation = implementation
         self.copy_fails = copy_fails
+        self.arch = arch
         self.calls: list[list[str]] = []
         self.compiled: list[str] = []
 
@@ -114,7 +116,7 @@ class FakeTools:
         if Path(cmd[0]).name == "mpy-cross":
             if "--version" in cmd:
                 return subprocess.run(cmd, capture_output=True, text=True)
-            assert "-march=xtensawin" in cmd
+            assert f"-march={self.arch}" in cmd
             self.compiled.append(cmd[-1])
             Path(cmd[cmd.index("-o") + 1]).write_bytes(b"M\x06")
             return subprocess.CompletedProcess(cmd, 0, "", "")
@@ -147,7 +149,10 @@ def test_deploy_checks_then_copies_then_starts(tmp_path):
     assert text.endswith(str(paths.board_path()) + " :board.json")
     pkg_cp = copy.index(":lib/tbfw/")
     mpys = [Path(a).name for a in copy[:pkg_cp] if a.endswith(".mpy")]
-    assert sorted(mpys) == sorted(f.stem + ".mpy" for f in (paths.firmware_dir() / "tbfw").glob("*.py"))
+    # the device set: every tbfw module but the simulator's
+    assert sorted(mpys) == sorted(f.stem + ".mpy" for f in (paths.firmware_dir() / "tbfw").glob("*.py")
+                                  if f.stem not in paths.SIM_MODULES)
+    assert "board_sim.mpy" not in mpys and "wav.mpy" not in mpys and "board_esp32.mpy" in mpys
     assert started == ["/dev/ttyACM0"]
     assert sorted(Path(c).name for c in tools.compiled) == sorted(Path(m).stem + ".py" for m in mpys)
     assert result.compiled and "board.json" in result.files
@@ -166,6 +171,33 @@ def test_deploy_source_and_a_board_that_does_not_fit(tmp_path):
     copy = tools.calls[-1]
     assert not result.compiled and not any(a.endswith(".mpy") for a in copy)
     assert str(paths.firmware_dir() / "tbfw" / "wire.py") in copy and str(board) in copy
+
+
+def test_deploy_to_the_unix_port_adds_the_simulator_set():
+    """The unix port runs the simulated board: it gets the simulator set
+    (board_sim, wav) beside the device set."""
+    tools = FakeTools(UNIX32_128, arch="x86")
+    result = deployment.deploy("/dev/pts/3", run=tools)
+    copy = tools.calls[-1]
+    mpys = sorted(Path(a).name for a in copy if a.endswith(".mpy"))
+    assert mpys == sorted(f.stem + ".mpy" for f in (paths.firmware_dir() / "tbfw").glob("*.py"))
+    assert "lib/tbfw/board_sim.mpy" in result.files and "lib/tbfw/wav.mpy" in result.files
+
+
+def test_the_install_sets_split_the_firmware():
+    every = set(paths.firmware_files())
+    device, sim = set(paths.device_files()), set(paths.sim_files())
+    assert device | sim == every and not device & sim
+    assert {f.stem for f in sim} == set(paths.SIM_MODULES)
+    assert set(deployment.install_set("esp32")) == device
+    assert set(deployment.install_set("linux")) == every
+    # nothing in the device set imports the simulator's modules but the
+    # board choice itself, which takes board_sim only off the ESP32
+    for f in device:
+        for name in paths.SIM_MODULES:
+            uses = [line.strip() for line in f.read_text().splitlines() if f"import {name}" in line
+                    or f"tbfw.{name}" in line and "import" in line]
+            assert uses in ([], ["from tbfw import board_sim as module"]), (f.name, uses)
 
 
 def test_deploy_copy_failure_is_one_line():
@@ -189,14 +221,16 @@ def test_start_app_soft_resets_from_the_repl(tmp_path):
     assert b"\r\x02" in rig.received  # left the raw REPL first
 
 
-def test_package_json_lists_every_firmware_file():
-    path = paths.firmware_dir() / "package.json"
+@pytest.mark.parametrize("name, part, files", [("package.json", "device", paths.device_files),
+                                               ("package-sim.json", "sim", paths.sim_files)])
+def test_package_json_lists_each_install_set(name, part, files):
+    path = paths.firmware_dir() / name
     pkg = json.loads(path.read_text())
     fw = paths.firmware_dir()
-    want = sorted(f.relative_to(fw).as_posix() for f in paths.firmware_files())
+    want = sorted(f.relative_to(fw).as_posix() for f in files())
     assert sorted(dst for dst, _ in pkg["urls"]) == want, \
-        "firmware/package.json is stale: regenerate it with talkbalance deploy --write-package-json"
+        f"firmware/{name} is stale: regenerate it with talkbalance deploy --write-package-json"
     for dst, src in pkg["urls"]:
         assert (fw / src).is_file() and dst == src
     assert pkg["version"] == version.VERSION
-    assert pkg == deployment.mip_package()
+    assert pkg == deployment.mip_package(part)

@@ -9,10 +9,13 @@
    32-bit unix port, or any other mpy-cross targets), and (for compiled
    files) the same .mpy version as this mpy-cross. When it does not fit,
    say what to do.
-2. Compile every module of the tbfw package with `mpy-cross -march=ARCH`
-   for the board's architecture into a temporary folder (main.py stays
-   source: MicroPython runs main.py only), or with `--source` take the .py
-   files as they are.
+2. Choose the install set: on an ESP32 the device set
+   (`paths.device_files()`: main.py and the tbfw package less the
+   simulator's modules); on the unix port, the simulated device, the
+   simulator set (`paths.sim_files()`: board_sim, wav) beside it. Compile
+   each tbfw module with `mpy-cross -march=ARCH` for the board's
+   architecture into a temporary folder (main.py stays source: MicroPython
+   runs main.py only), or with `--source` take the .py files as they are.
 3. Copy with `mpremote connect PORT fs cp ...`: main.py, the package to
    lib/tbfw/ (emptied first: a stale .py would shadow a new .mpy; a tbfw
    folder, which would shadow lib, is removed), the board file to
@@ -196,12 +199,23 @@ def _device_path(rel: Path, suffix: str | None = None) -> str:
     return f"{_DEVICE_PACKAGE}/{rel.name}"
 
 
-def compile_firmware(out_dir: Path, run: Runner = _run, arch: str = TARGET_ARCH) -> Plan:
-    """main.py as source and every tbfw module compiled for `arch`."""
+def install_set(platform: str = "esp32") -> list[Path]:
+    """The firmware files a board of this sys.platform gets: the device set,
+    and the simulator set too where the board module is the simulated one."""
+    files = paths.device_files()
+    if BOARD_MODULES.get(platform) == "board_sim":
+        files += paths.sim_files()
+    return files
+
+
+def compile_firmware(out_dir: Path, run: Runner = _run, arch: str = TARGET_ARCH,
+                     files: list[Path] | None = None) -> Plan:
+    """main.py as source and each tbfw module of `files` (default: the
+    device set) compiled for `arch`."""
     plan = Plan(compiled=True)
     fw = paths.firmware_dir()
     (out_dir / "tbfw").mkdir(parents=True, exist_ok=True)
-    for src in paths.firmware_files():
+    for src in paths.device_files() if files is None else files:
         rel = src.relative_to(fw)
         if rel.parent == Path("."):
             plan.files.append((src, _device_path(rel)))
@@ -215,9 +229,11 @@ def compile_firmware(out_dir: Path, run: Runner = _run, arch: str = TARGET_ARCH)
     return plan
 
 
-def source_plan() -> Plan:
+def source_plan(files: list[Path] | None = None) -> Plan:
+    """`files` (default: the device set) as source."""
     fw = paths.firmware_dir()
-    return Plan([(src, _device_path(src.relative_to(fw))) for src in paths.firmware_files()], compiled=False)
+    chosen = paths.device_files() if files is None else files
+    return Plan([(src, _device_path(src.relative_to(fw))) for src in chosen], compiled=False)
 
 
 # Empties lib/tbfw (a stale x.py would be imported before a new x.mpy) and
@@ -263,23 +279,33 @@ class DeployResult:
         return text
 
 
-def mip_package() -> dict:
-    """The package.json that `mpremote mip install` reads: every firmware
-    file mapped to its path on the device (relative URLs resolve against
-    the folder holding package.json)."""
+MIP_PACKAGES = {"package.json": "device", "package-sim.json": "sim"}  # in firmware/
+
+
+def mip_package(part: str = "device") -> dict:
+    """A package.json that `mpremote mip install` reads, as micropython-lib
+    splits optional parts: "device" (firmware/package.json), the device set;
+    "sim" (firmware/package-sim.json), the simulator set alone, installed
+    beside it on a unix port. Each file is mapped to its path on the device
+    (relative URLs resolve against the folder holding package.json)."""
     from talkbalance.fw import version
 
     fw = paths.firmware_dir()
-    urls = [[src.relative_to(fw).as_posix()] * 2 for src in paths.firmware_files()]
+    files = paths.sim_files() if part == "sim" else paths.device_files()
+    urls = [[src.relative_to(fw).as_posix()] * 2 for src in files]
     return {"urls": urls, "version": version.VERSION}
 
 
-def write_mip_package() -> Path:
-    target = paths.firmware_dir() / "package.json"
-    pkg = mip_package()
-    rows = ",\n".join("    " + json.dumps(pair) for pair in pkg["urls"])
-    target.write_text('{\n  "urls": [\n' + rows + '\n  ],\n  "version": ' + json.dumps(pkg["version"]) + "\n}\n")
-    return target
+def write_mip_package() -> list[Path]:
+    """Write both package files into the firmware folder."""
+    written = []
+    for name, part in MIP_PACKAGES.items():
+        target = paths.firmware_dir() / name
+        pkg = mip_package(part)
+        rows = ",\n".join("    " + json.dumps(pair) for pair in pkg["urls"])
+        target.write_text('{\n  "urls": [\n' + rows + '\n  ],\n  "version": ' + json.dumps(pkg["version"]) + "\n}\n")
+        written.append(target)
+    return written
 
 
 def deploy(port: str, *, source: bool = False, board_file: Path | None = None, run: Runner = _run,
@@ -294,7 +320,8 @@ def deploy(port: str, *, source: bool = False, board_file: Path | None = None, r
     board = board_python(port, run)
     check_board(board, source, cross)
     with tempfile.TemporaryDirectory(prefix="talkbalance-deploy-") as tmp:
-        plan = source_plan() if source else compile_firmware(Path(tmp), run, board.arch)
+        files = install_set(board.platform)
+        plan = source_plan(files) if source else compile_firmware(Path(tmp), run, board.arch, files)
         say(f"copying {len(plan.files)} firmware files and the board file")
         proc = run(copy_commands(port, plan, board_file))
         if proc.returncode != 0:

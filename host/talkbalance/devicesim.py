@@ -29,7 +29,9 @@ RESTART = 3
 
 
 def install_firmware(flash: Path, compiled: bool = False, board: Path | None = None) -> list[Path]:
-    """Copy the firmware into a simulated flash as `talkbalance deploy` would.
+    """Copy the firmware into a simulated flash as `talkbalance deploy` would
+    to the unix port: the device set and the simulator set
+    (deployment.install_set).
 
     compiled: .mpy files for the unix port's own architecture (x64, or x86
     for a 32-bit build), as a board gets .mpy files for xtensawin; main.py
@@ -42,7 +44,9 @@ def install_firmware(flash: Path, compiled: bool = False, board: Path | None = N
     written = []
     shutil.copy(src / "main.py", flash / "main.py")
     written.append(flash / "main.py")
-    for module in sorted((src / "tbfw").glob("*.py")):
+    for module in deployment.install_set("linux"):
+        if module.parent != src / "tbfw":
+            continue  # main.py, copied above
         if compiled:
             out = flash / "lib" / "tbfw" / (module.stem + ".mpy")
             # -s: tracebacks name tbfw/<module>.py, as on a board, not this

@@ -31,12 +31,34 @@ def firmware_dir() -> Path:
                       "reinstall talkbalance")
 
 
+# The simulator's install set: the firmware modules only the simulated device
+# (the MicroPython unix port) runs, which an ESP32 never imports: its board
+# (audio from a WAV file, LED frames to a file) and the WAV reader.
+SIM_MODULES = ("board_sim", "wav")
+
+
 def firmware_files() -> list[Path]:
-    """Every firmware source file, relative paths as they go onto the device."""
+    """Every firmware source file: the device set and the simulator set."""
     root = firmware_dir()
     files = [root / "main.py"]
     files += sorted((root / "tbfw").glob("*.py"))
     return files
+
+
+def device_files() -> list[Path]:
+    """The device's install set: what `deploy` puts on an ESP32 (main.py and
+    the tbfw package less the simulator's modules)."""
+    return [f for f in firmware_files() if not _in_sim_set(f)]
+
+
+def sim_files() -> list[Path]:
+    """The simulator's install set (SIM_MODULES), installed beside the
+    device set on the MicroPython unix port."""
+    return [f for f in firmware_files() if _in_sim_set(f)]
+
+
+def _in_sim_set(path: Path) -> bool:
+    return path.parent.name == "tbfw" and path.stem in SIM_MODULES
 
 
 def checkout_dir() -> Path | None:

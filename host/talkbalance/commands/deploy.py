@@ -18,12 +18,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         "(default: hardware/board.json)")
     parser.add_argument("--no-start", action="store_true", help="leave the board at the REPL after copying")
     parser.add_argument("--write-package-json", action="store_true",
-                        help="regenerate firmware/package.json (for mpremote mip install) and stop")
+                        help="regenerate firmware/package.json (the device set) and package-sim.json (the "
+                        "simulator set) for mpremote mip install, and stop")
 
 
 def run(args: argparse.Namespace) -> int:
     if args.write_package_json:
-        print(deployment.write_mip_package())
+        for path in deployment.write_mip_package():
+            print(path)
         return 0
     port = serialports.find_device(args.port)
     result = deployment.deploy(port, source=args.source, board_file=args.board,
