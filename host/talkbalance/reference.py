@@ -260,11 +260,6 @@ def correlate(qa, qb, prev_a, prev_b, lags) -> tuple[float, float]:
     return k - lags + d, conf
 
 
-def cosine_peak(ym: float, y0: float, yp: float) -> float:
-    """Offset of the peak of A cos(w (t - d)) through three samples (-0.5..0.5)."""
-    return cosine_fit(ym, y0, yp)[0]
-
-
 def cosine_fit(ym: float, y0: float, yp: float) -> tuple[float, float]:
     """(d, A / y0) of y = A cos(w (t - d)) through three samples; A / y0 is
     at most sqrt(2) (the firmware's clamp)."""

@@ -1,7 +1,7 @@
 """Test signals for the audio front end: noise of several colours, speech-like
 bursts with ground truth, exact fractional delays, anechoic far-field
-rendering for a board's microphone geometry, and packing into the byte
-layouts the firmware ingests (interleaved int16 PCM, I2S 32-bit stereo words).
+rendering for a board's microphone geometry (talkbalance.boardfile's
+positions), and packing into the I2S 32-bit stereo words the firmware ingests.
 
 Everything is float64 in full-scale units (1.0 = 0 dBFS) until packed.
 """
@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
+
+from talkbalance import boardfile
 
 
 def white(n: int, rng: np.random.Generator) -> np.ndarray:
@@ -82,14 +84,6 @@ def delay(x: np.ndarray, d: float) -> np.ndarray:
     return np.fft.irfft(spec, pad)[:n]
 
 
-def add_noise(x: np.ndarray, snr_db: float, rng: np.random.Generator, signal_power: float | None = None,
-              colour: str = "white") -> np.ndarray:
-    """x plus independent noise at `snr_db` below `signal_power` (default: x's mean power)."""
-    p = float(np.mean(x * x)) if signal_power is None else signal_power
-    gen = white if colour == "white" else pink
-    return x + gen(x.size, rng) * math.sqrt(p / 10 ** (snr_db / 10.0))
-
-
 def diffuse_coherence(positions: np.ndarray, freqs_hz: np.ndarray, speed_m_s: float = 343.0) -> np.ndarray:
     """Coherence of a spherically diffuse field between microphones at
     `positions` ((channels, 2 or 3), metres): sinc(2 f d / c) for spacing d,
@@ -138,26 +132,12 @@ def diffuse_mix(sources: np.ndarray, positions: np.ndarray, rate: int, speed_m_s
     return out[:, hop:hop + n]
 
 
-def mic_positions(desc: dict) -> np.ndarray:
-    """(channels, 2) microphone positions in metres, in channel order."""
-    pos = np.zeros((desc["channels"], 2))
-    for mic in desc["mics"]:
-        pos[mic["channel"]] = (mic["x_m"], mic["y_m"])
-    return pos
-
-
 def far_field_delays(desc: dict, azimuth_deg: float) -> np.ndarray:
     """Arrival time of a far-field plane wave from `azimuth_deg` at each
     microphone, in samples, relative to the array origin (earlier = smaller)."""
     u = np.array([math.cos(math.radians(azimuth_deg)), math.sin(math.radians(azimuth_deg))])
     rate = desc["sample_rate_hz"]
-    return -(mic_positions(desc) @ u) * rate / desc["speed_of_sound_m_s"]
-
-
-def true_lags(desc: dict, azimuth_deg: float) -> list[float]:
-    """Per pair: arrival at `minus` minus arrival at `plus`, in samples."""
-    t = far_field_delays(desc, azimuth_deg)
-    return [float(t[minus] - t[plus]) for plus, minus, _spacing in desc["pair_lags"]]
+    return -(np.asarray(boardfile.mic_positions(desc)) @ u) * rate / desc["speed_of_sound_m_s"]
 
 
 def render_far_field(src: np.ndarray, desc: dict, azimuth_deg: float) -> np.ndarray:
@@ -169,13 +149,6 @@ def render_far_field(src: np.ndarray, desc: dict, azimuth_deg: float) -> np.ndar
 def to_int16(x: np.ndarray, scale: float) -> np.ndarray:
     """Float full-scale signal times `scale`, rounded and saturated to int16."""
     return np.clip(np.round(x * scale * 32768.0), -32768, 32767).astype(np.int16)
-
-
-def pcm16_frames(chans: np.ndarray, frame_samples: int) -> list[bytes]:
-    """(channels, n) int16 -> one interleaved PCM buffer per whole frame."""
-    inter = np.ascontiguousarray(chans.T).astype("<i2")
-    count = inter.shape[0] // frame_samples
-    return [inter[i * frame_samples:(i + 1) * frame_samples].tobytes() for i in range(count)]
 
 
 def i2s_words(left: np.ndarray, right: np.ndarray) -> bytes:
