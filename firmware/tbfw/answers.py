@@ -30,7 +30,7 @@ class Answers:
             "clock": app.board.time(),
             "clock_set": app.clock_is_set(),
             "uptime_s": app.uptime(),
-            "state": session.STATE_NAMES[app.conv.state],
+            "state": app.conv.state_name(),
             "counters": app.store.counters(),
             "frames": app.frames,
             "overruns": app.overruns,
@@ -62,7 +62,7 @@ class Answers:
         conv = app.conv
         fe = app.fe
         return {
-            "state": session.STATE_NAMES[conv.state],
+            "state": conv.state_name(),
             "who": conv.role_of(conv.who),
             "share_pm": conv.initiator_share_pm(),
             "elapsed_s": conv.elapsed_s(),
@@ -128,7 +128,7 @@ class Answers:
             conv.claim(not conv.claiming)
         else:
             raise CommandError(E_BAD_ARG, "unknown session action %s" % action)
-        return {"state": session.STATE_NAMES[conv.state], "saved": app.saved,
+        return {"state": conv.state_name(), "saved": app.saved,
                 "claiming": conv.claiming, "bound_by": conv.bound_by or None}
 
     def selftest(self, tests=None):

@@ -328,5 +328,5 @@ def main(board=None):
         gc.collect()  # the app's heap back for the handler (the crash may be a MemoryError)
         from tbfw import crash
 
-        return crash.crashed(exc, board, boot, ran_s)
+        return crash.crashed(exc, board, boot, ran_s, board_module)
     return None

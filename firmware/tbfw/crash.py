@@ -25,10 +25,12 @@ _SHOW_MS = const(3000)         # the error pattern before the reset
 _RING_PERIOD_MS = const(40)
 
 
-def crashed(exc, board, boot, ran_s):
+def crashed(exc, board, boot, ran_s, board_module):
     """Handle a crash of the app (tbfw.app.main): board None when it failed
-    before the board was made, boot None before the app was. Returns
-    "stopped" at the limit (back to the prompt); otherwise resets."""
+    before the board was made, boot None before the app was; board_module
+    gives the platform's board module (tbfw.app.board_module), whose
+    reset() restarts the chip. Returns "stopped" at the limit (back to the
+    prompt); otherwise resets."""
     count = 1 if ran_s >= _HEALTHY_S else read_count() + 1
     at_limit = count >= LIMIT
     _write_count(0 if at_limit else count)
@@ -44,7 +46,7 @@ def crashed(exc, board, boot, ran_s):
         return "stopped"
     if board is not None:
         _show_error(board, _SHOW_MS)
-    _reset(board)
+    _reset(board, board_module)
     return None
 
 
@@ -124,12 +126,10 @@ def _show_error(board, for_ms):
         pass
 
 
-def _reset(board):
+def _reset(board, board_module):
     if board is not None:
         board.reboot()
-    from tbfw import app as appmod
-
-    reset = getattr(appmod.board_module(), "reset", None)
+    reset = getattr(board_module(), "reset", None)
     if reset is not None:
         reset()  # board_esp32: machine.reset()
     sys.exit(3)  # the simulator: its launcher restarts the process, as a board restarts

@@ -24,8 +24,6 @@ from micropython import const
 from tbfw import ondemand, ring, talker
 from tbfw.tally import Tally
 
-SCHEMA = const(2)  # 2: uptime_s and clock_set
-
 IDLE = const(0)
 LISTENING = const(1)
 SESSION = const(2)
@@ -286,6 +284,10 @@ class Conversation:
 
     def elapsed_s(self):
         return self._frames // self.frames_per_s
+
+    def state_name(self):
+        """"idle", "listening", "session" or "ended"."""
+        return STATE_NAMES[self.state]
 
     def show(self, st, who):
         """The session as the ring shows it: while listening or in a session,

@@ -6,8 +6,11 @@
 
 import json
 
-from tbfw import session
+from micropython import const
+
 from tbfw.version import VERSION
+
+SCHEMA = const(2)  # 2: uptime_s and clock_set
 
 
 def record(conv, now_s=None, timeline=True):
@@ -43,7 +46,7 @@ def record(conv, now_s=None, timeline=True):
     minutes = 0
     frames = conv._frames - conv._tail
     rec = {
-        "schema": session.SCHEMA,
+        "schema": SCHEMA,
         "id": conv.record_id(),
         "device": conv.device_id,
         "boot": conv.boot,
@@ -52,7 +55,7 @@ def record(conv, now_s=None, timeline=True):
         "uptime_s": conv.start_uptime_s,
         "clock_set": conv.start_clock_set,
         "duration_s": _s(frames, fps),
-        "state": session.STATE_NAMES[conv.state],
+        "state": conv.state_name(),
         "end_reason": conv.end_reason or None,
         "initiator_bound_by": conv.bound_by or None,
         "talkers": talkers,
