@@ -292,16 +292,17 @@ def prep(src, dst, st, shift: int, bits: int) -> int:
 
 
 @micropython.viper
-def _lags8(x: int, pb: ptr16, a, o: ptr32, k: int, lags: int, m: int) -> int:
-    """Eight lags of xcorr: o[k + j] = sum over i in [0, m) of
-    a[lags + i] b[k + j + i], j = 0..7 (offset-binary inputs as in xcorr).
+def _lags7(x: int, pb: ptr16, a, o: ptr32, k: int, lags: int, m: int) -> int:
+    """Seven lags of xcorr: o[k + j] = sum over i in [0, m) of
+    a[lags + i] b[k + j + i], j = 0..6 (offset-binary inputs as in xcorr).
 
     x, pb   the two registers viper gives locals on the ESP32 (the first
             two parameters): x holds a[lags + i] (pass 0), pb walks b
     Returns the window sum of a[lags..lags + m) plus that of b[k..k + m).
     Bounds: as xcorr's acc, each s_j <= m 2^(2B+2) < 2^31; the sum < m 2^(B+2).
-    Cost: 8 Xtensa instructions per multiply-accumulate and 25 per i
-    (bench --only chip); the other accumulators live in the stack frame.
+    Cost: 8 Xtensa instructions per multiply-accumulate, 8 for the sum and
+    17 per i (bench --only chip); the accumulators live in the stack frame.
+    Seven, not eight: the default 13 lags are two blocks of seven.
     """
     pb = ptr16(int(pb) + 2 * k)
     d = int(ptr16(a)) + 2 * lags - int(pb)  # a[lags + i] is at pb + d
@@ -313,7 +314,6 @@ def _lags8(x: int, pb: ptr16, a, o: ptr32, k: int, lags: int, m: int) -> int:
     s4 = 0
     s5 = 0
     s6 = 0
-    s7 = 0
     sums = 0
     while end > int(pb):
         x = int(ptr16(int(pb) + d)[0])
@@ -325,7 +325,6 @@ def _lags8(x: int, pb: ptr16, a, o: ptr32, k: int, lags: int, m: int) -> int:
         s4 = int(pb[4]) * x + s4
         s5 = int(pb[5]) * x + s5
         s6 = int(pb[6]) * x + s6
-        s7 = int(pb[7]) * x + s7
         pb = ptr16(int(pb) + 2)
     o = ptr32(int(o) + 4 * k)
     o[0] = s0
@@ -335,7 +334,6 @@ def _lags8(x: int, pb: ptr16, a, o: ptr32, k: int, lags: int, m: int) -> int:
     o[4] = s4
     o[5] = s5
     o[6] = s6
-    o[7] = s7
     return sums
 
 
@@ -351,9 +349,9 @@ def xcorr(a, b, out, n: int, lags: int) -> int:
     Bounds: ca cb <= 2^(2B+2); acc <= m 2^(2B+2) < 2^31 (frontend picks B);
     O (Sa + Sb) < 2^31 likewise; |r| <= m 2^(2B) < 2^29. The offset terms
     cancel exactly in wrapping 32-bit arithmetic too.
-    Eight lags at a time share each load of a (_lags8; the last eight
-    overlap the ones before when 2 lags + 1 is no multiple of 8, which
-    recomputes the same sums). Fewer than eight lags: one lag at a time.
+    Seven lags at a time share each load of a (_lags7; the last seven
+    overlap the ones before when 2 lags + 1 is no multiple of 7, which
+    recomputes the same sums). Fewer than seven lags: one lag at a time.
     Returns the index k of the largest r.
     """
     o = ptr32(out)
@@ -362,15 +360,15 @@ def xcorr(a, b, out, n: int, lags: int) -> int:
     m = n - 2 * lags
     pb0 = ptr16(b)
     s = 0  # window sum of a[lags..lags + m) plus that of b[0..m)
-    if nk >= 8:
+    if nk >= 7:
         k = 0
         while k < nk:
-            if k + 8 > nk:
-                k = nk - 8
-            t = int(_lags8(0, b, a, out, k, lags, m))
+            if k + 7 > nk:
+                k = nk - 7
+            t = int(_lags7(0, b, a, out, k, lags, m))
             if k == 0:
                 s = t
-            k += 8
+            k += 7
     else:
         pa = ptr16(int(ptr16(a)) + 2 * lags)  # pa[i] = a[i + lags]
         for i in range(0, m):
