@@ -53,7 +53,7 @@
 from micropython import const
 
 from tbfw import config, wire
-from tbfw.store import StoreCorrupt
+from tbfw.store import StoreCorrupt, is_record_id
 
 _PENDING_MAX = const(4)  # requests waiting to be served
 # What an argument from the wire may be: what the device can hold and the
@@ -61,7 +61,6 @@ _PENDING_MAX = const(4)  # requests waiting to be served
 _TIME_MIN = const(946684800)  # 2000-01-01, the RTC's epoch
 _TIME_MAX = 4102444799  # 2099-12-31 23:59:59, the last second the RTC's calendar holds
 _SEQ_MAX = 0xFFFFFFFF  # a record's sequence number is 32 bits
-_ID_MAX = const(64)  # characters of a record id (tbfw.store)
 _ACK_MAX = const(64)  # ids per ack (a 1 KB line holds fewer)
 _EVICT_MAX = const(100000)  # more than any store holds
 _FIELD_MAX = const(32)  # characters of a config key quoted back
@@ -97,16 +96,6 @@ def _whole(body, key, low, high, default=None):
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise CommandError(wire.E_BAD_ARG, "%s: must be a whole number from %d to %d" % (key, low, high))
     return value
-
-
-def _is_id(value):
-    """A string that can be a record id (1.._ID_MAX printable ASCII)."""
-    if not isinstance(value, str) or not 0 < len(value) <= _ID_MAX:
-        return False
-    for ch in value:
-        if not " " < ch <= "~":
-            return False
-    return True
 
 
 class Link:
@@ -348,7 +337,7 @@ class Link:
 
     def _get(self, msg):
         rec_id = msg.body.get("rec")
-        if not _is_id(rec_id):
+        if not is_record_id(rec_id):
             raise CommandError(wire.E_BAD_ARG, "rec: must be a record id")
         offset = _whole(msg.body, "off", 0, _SEQ_MAX, 0)
         reader = self.device.open_record(rec_id)
@@ -403,7 +392,7 @@ class Link:
                 raise CommandError(wire.E_BAD_ARG, "recs: must be a list of record ids")
         for rec_id in recs:
             # A string that cannot be an id names no record: unknown.
-            done = self.device.ack(rec_id) if _is_id(rec_id) else None
+            done = self.device.ack(rec_id) if is_record_id(rec_id) else None
             (unknown if done is None else acked if done else already).append(rec_id)
         return {"acked": acked, "already": already, "unknown": unknown}
 

@@ -159,12 +159,20 @@ class OsFs:
             return False
 
 
-def _check_id(rec_id):
-    if not isinstance(rec_id, str) or not 0 < len(rec_id) <= MAX_ID:
-        raise ValueError("record id must be 1..%d characters" % MAX_ID)
-    for ch in rec_id:
+def is_record_id(value):
+    """What a record id can be: a string of 1..MAX_ID printable ASCII
+    characters without spaces (the link refuses anything else from the wire)."""
+    if not isinstance(value, str) or not 0 < len(value) <= MAX_ID:
+        return False
+    for ch in value:
         if not " " < ch <= "~":
-            raise ValueError("record id must be printable ASCII without spaces")
+            return False
+    return True
+
+
+def _check_id(rec_id):
+    if not is_record_id(rec_id):
+        raise ValueError("record id must be 1..%d printable ASCII characters without spaces" % MAX_ID)
 
 
 class _Rec:
