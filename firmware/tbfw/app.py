@@ -152,8 +152,8 @@ class App:
             self._save()
         if (self.later_acks or self.later_config is not None) and self.conv.state != session.SESSION:
             self._write_later()
-        self._update_ring_state(who)
-        if job is None or not job.uses_ring:
+        if (job is None or not job.uses_ring) and self.ring_driver.due(now_ms):
+            self._update_ring_state(who)  # only for a frame that is drawn (every other at 25 fps)
             self.ring_driver.update(self.ring_state, now_ms)
         self.link.poll()
         if self.storage_changed:

@@ -637,9 +637,14 @@ class RingDriver:
         self._due = 0
         self._started = False
 
+    def due(self, now_ms):
+        """True when update() at ticks_ms value `now_ms` draws a frame: the
+        caller fills the state only for the frames that are drawn."""
+        return not self._started or ticks_diff(now_ms, self._due) >= 0
+
     def update(self, state, now_ms):
         """Draw a frame if one is due at ticks_ms value `now_ms`."""
-        if self._started and ticks_diff(now_ms, self._due) < 0:
+        if not self.due(now_ms):
             return False
         self.ring.render(state, now_ms, self.buf)
         self.write(self.buf)

@@ -406,7 +406,9 @@ def test_driver_writes_25_frames_a_second_across_the_tick_wrap():
     st = _session(300)
     start = (1 << 30) - 500  # ticks_ms wraps half a second in
     for k in range(100):  # 2 s of 20 ms audio frames
-        drv.update(st, (start + 20 * k) & ((1 << 30) - 1))
+        now = (start + 20 * k) & ((1 << 30) - 1)
+        due = drv.due(now)  # what the app asks before filling the state
+        assert drv.update(st, now) == due and due == (k % 2 == 0)
     assert leds.writes == 50 and drv.frames == 50
     assert max(leds.buf) > 0
     assert ring.ticks_diff(5, (1 << 30) - 5) == 10

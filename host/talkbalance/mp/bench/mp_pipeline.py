@@ -34,7 +34,7 @@ import time
 
 sys.path.insert(0, sys.argv[1])
 from mpbench import Noise, proc_cpu_us  # noqa: E402
-from tbfw import config, dsp, ring, session, talker
+from tbfw import config, dsp, ring, session
 from tbfw.link import Link
 from tbfw.pipeline import Pipeline
 from tbfw.wav import WavReader
@@ -121,29 +121,12 @@ def _source(desc, n, path):
 
 
 def _ring_state(st, conv, who):
-    """The ring's state from the conversation, as the app fills it."""
-    state = conv.state
-    if state == session.SESSION or state == session.LISTENING:
-        ini = conv.initiator_slot
-        st.mode = ring.MODE_SESSION if state == session.SESSION and ini >= 0 else ring.MODE_LISTENING
-        if ini >= 0:
-            az = conv.model.slot_az
-            st.initiator_az = az[ini] if az[ini] >= 0 else None
-            st.partner_az = az[1 - ini] if az[1 - ini] >= 0 else None
-            if who == talker.BOTH:
-                st.speaking = ring.SPEAK_BOTH
-            elif who == talker.SLOT_A or who == talker.SLOT_B:
-                st.speaking = ring.SPEAK_INITIATOR if who - talker.SLOT_A == ini else ring.SPEAK_PARTNER
-            else:
-                st.speaking = ring.SPEAK_NONE
-            share = conv.initiator_share_pm()
-            st.share_pm = share if share >= 0 else 0
-            st.recent_share_pm = conv.tally.recent_share_pm(ini) if conv.tally is not None else -1
-            st.heat = 1 if conv.tally is not None and conv.tally.heated else 0
-        st.elapsed_s = conv.elapsed_s()
-    else:
-        st.mode = ring.MODE_ENDED if state == session.ENDED else ring.MODE_IDLE
+    """The ring's state from the conversation, as the app fills it
+    (Conversation.show; idle or the ended summary otherwise)."""
+    if not conv.show(st, who):
+        st.mode = ring.MODE_ENDED if conv.state == session.ENDED else ring.MODE_IDLE
         st.speaking = ring.SPEAK_NONE
+        st.heat = 0
 
 
 class _Rig:
@@ -174,8 +157,9 @@ def _frame(rig, words, k, times):
     now_ms = k * rig.frame_ms
     who = conv.frame(fe.speech, fe.direction_valid, fe.azimuth_deg, conf, fe.frame_db_q8, now_ms // 1000)
     t3 = time.ticks_us()
-    _ring_state(rig.state, conv, who)
-    rig.driver.update(rig.state, now_ms)
+    if rig.driver.due(now_ms):  # as the app: the state only for a frame that is drawn
+        _ring_state(rig.state, conv, who)
+        rig.driver.update(rig.state, now_ms)
     t4 = time.ticks_us()
     rig.link.poll()
     t5 = time.ticks_us()
