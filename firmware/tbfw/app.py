@@ -27,7 +27,6 @@ from tbfw.link import Link
 from tbfw.pipeline import Pipeline
 from tbfw.store import Store
 
-_RING_PERIOD_MS = const(40)  # 25 ring frames a second
 _ENDED_SHOW_S = const(60)  # the ring shows the ended session's summary this long
 _LIVE_EVERY_FRAMES = const(50)  # one live event a second at 20 ms frames
 _NEARLY_FULL_SAVES_DIV = const(10)
@@ -58,7 +57,7 @@ class App:
             self.fe.prepare_pcm16()
         self.ring = ring.from_board(self.desc)
         self.ring_state = ring.RingState()
-        self.ring_driver = ring.RingDriver(self.ring, board.ring_write, _RING_PERIOD_MS)
+        self.ring_driver = ring.RingDriver(self.ring, board.ring_write, ring.FRAME_MS)
         self.store = Store(board.flash_dir + "/sessions", self.cfg["store_max_records"],
                            self.cfg["store_max_flash_pct"])
         self.store_report = self.store.last_scan or self.store.scan()  # Store() has scanned already

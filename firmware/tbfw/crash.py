@@ -22,7 +22,6 @@ LIMIT = const(3)               # crashes in a row before the board stays at the 
 _HEALTHY_S = const(60)         # a crash after this long starts the count again
 _LOG_MAX = const(4096)         # crash.log keeps its newest bytes, about this many
 _SHOW_MS = const(3000)         # the error pattern before the reset
-_RING_PERIOD_MS = const(40)
 
 
 def crashed(exc, board, boot, ran_s, board_module):
@@ -121,7 +120,7 @@ def _show_error(board, for_ms):
             board.ring_write(buf)
             if time.ticks_diff(now, start) >= for_ms:
                 break
-            time.sleep_ms(_RING_PERIOD_MS)
+            time.sleep_ms(ring.FRAME_MS)
     except Exception:  # the ring or its board may be what failed
         pass
 

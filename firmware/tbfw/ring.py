@@ -90,6 +90,7 @@ _L_COMET = const(210)
 _L_FAULT = const(230)
 
 # Timing, milliseconds.
+FRAME_MS = const(40)  # a ring frame every 40 ms: 25 a second (RingDriver, the crash pattern)
 _BREATH_MS = const(10000)  # six breaths a minute
 _COMET_MS = const(8000)  # listening: one turn in 8 s
 _SYNC_MS = const(2000)
@@ -628,7 +629,7 @@ class RingDriver:
     ring runs at 25 frames a second.
     """
 
-    def __init__(self, ring, write, period_ms=40):
+    def __init__(self, ring, write, period_ms=FRAME_MS):
         self.ring = ring
         self.write = write
         self.period_ms = period_ms

@@ -41,7 +41,6 @@ from tbfw.wav import WavReader
 
 _PASSES = 3
 _SYNTH_S = 20
-_RING_PERIOD_MS = 40
 _TARGET_MS = 4
 STAGES = ("ingest", "frontend", "conversation", "ring", "link")
 
@@ -135,7 +134,7 @@ class _Rig:
         self.fe = self.pipe.fe
         self.conv = self.pipe.conv
         self.state = ring.RingState()
-        self.driver = ring.RingDriver(ring.from_board(desc), _ring_write, _RING_PERIOD_MS)
+        self.driver = ring.RingDriver(ring.from_board(desc), _ring_write, ring.FRAME_MS)
         self.link = Link(_no_rx, _tx, _IdleDevice())
         self.frame_ms = cfg["frame_ms"]
 

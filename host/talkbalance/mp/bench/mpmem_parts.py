@@ -22,7 +22,7 @@ def parts(board, dev, frame_samples, out):
         ("audio_buffers", lambda: board_sim.SimBoard.start_audio(board, frame_samples)),
         ("ring", lambda: ring.from_board(desc)),
         ("ring_state", lambda: ring.RingState()),
-        ("ring_driver", lambda: ring.RingDriver(dev.ring, board.ring_write, 40)),
+        ("ring_driver", lambda: ring.RingDriver(dev.ring, board.ring_write, ring.FRAME_MS)),
         ("store", lambda: store.Store(out["flash"] + "/data/sessions", 200, 50)),
         ("link", lambda: link.Link(board.serial_read, board.serial_write, dev)),
         ("button", lambda: button.Button()),
