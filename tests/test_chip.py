@@ -223,3 +223,22 @@ def test_command_skips_cleanly_without_the_disassembler(monkeypatch, capsys):
     captured = capsys.readouterr()
     assert "chip skipped" in captured.err and "binutils-xtensa-lx106" in captured.err
     assert "chip " not in captured.out
+
+
+def test_core_share_adds_the_bytecode_stages_at_the_calibrated_factor():
+    from talkbalance.bench import Row, calibration
+
+    fn = chip.ChipFunction("tbfw.dsp", "k", 100, [chip.Part("outside loops", 10, 0, 0),
+                                                  chip.Part("loop 1 (line 1)", 24, 0, 240_000)])
+    rows = [Row("calibrate", "pystones_per_s", calibration.ESP32_PYSTONES * 100, "pystones/s"),
+            Row("calibrate", "viper_speedup", 16, "x")]
+    assert chip.core_share([fn], 2.0, rows) == []  # no pipeline rows: nothing to add
+    rows += [Row("pipeline", f"{s}_ms_per_audio_s", ms, "ms")
+             for s, ms in (("ingest", 0.2), ("frontend", 0.5), ("conversation", 0.3), ("ring", 0.2), ("link", 0.1))]
+    text = "\n".join(chip.core_share([fn], 2.0, rows))
+    # viper: 24 x 240,000 / 2 s = 2.88 M instructions a second = 12 ms at 1 cycle, 18 ms at 1.5
+    assert "12 to 18 ms" in text
+    # bytecode: 0.6 ms x 100 = 60 ms; front end at most 0.5 ms x 100 = 50 ms
+    assert "60 ms" in text and "50 ms" in text
+    assert "7.2% (viper at 1 cycle" in text and "12.8% (1.5 cycles" in text
+    assert "frontend 10.0 us" in text

@@ -362,7 +362,48 @@ def summary(functions: list[ChipFunction], audio_s: float) -> list[str]:
     return lines
 
 
-def markdown(functions: list[ChipFunction], audio_s: float) -> str:
+def core_share(functions: list[ChipFunction], audio_s: float, rows: list) -> list[str]:
+    """The ESP32's share of a 240 MHz core: the viper code by count, plus
+    the bytecode parts from the pipeline section's stages on the unix port
+    scaled by the calibration's bytecode factor. [] without those rows."""
+    from talkbalance.bench import calibration
+
+    try:
+        cal = calibration.parse(rows)
+    except ValueError:
+        return []
+    stages = calibration.stage_costs(rows)
+    if not all(s in stages for s in calibration.BYTECODE_STAGES + ("frontend",)):
+        return []
+    viper_ms = [1e3 * sum(per_audio_s(f, audio_s) for f in device_functions(functions)) * cpi / CORE_HZ
+                for cpi in CPI]
+    byte_ms = sum(stages[s] for s in calibration.BYTECODE_STAGES) * cal.bytecode_factor
+    front_ms = stages["frontend"] * cal.bytecode_factor
+    per_frame = "; ".join(f"{s} {1000 * stages[s] / 50:.1f} us" for s in ("ingest", "frontend") +
+                          calibration.BYTECODE_STAGES if s in stages)
+    low = viper_ms[0] + byte_ms
+    high = viper_ms[1] + byte_ms + front_ms
+    return [
+        "### The ESP32's share of a core, counted and estimated",
+        "",
+        f"- Viper code, counted: {viper_ms[0]:.0f} to {viper_ms[1]:.0f} ms of a 240 MHz core per audio second "
+        "(1 to 1.5 cycles per instruction; the instructions of the runtime's helpers it calls, such as a "
+        "buffer's pointer cast, are not in the count).",
+        f"- Bytecode parts (talker model and tally, ring state and render, link): "
+        f"{sum(stages[s] for s in calibration.BYTECODE_STAGES):.2f} ms per audio second on the unix port here, "
+        f"times the bytecode factor {cal.bytecode_factor:.0f} (Pystone here over an ESP32's, above): "
+        f"{byte_ms:.0f} ms.",
+        f"- The front end's per-frame Python (levels, voice activity, direction; `@micropython.native`) "
+        f"cannot be told apart from its viper kernels on the port: at most the whole front-end stage at the "
+        f"bytecode factor, {front_ms:.0f} ms (its kernels then counted twice).",
+        f"- Together: {low / 10:.1f}% (viper at 1 cycle per instruction, without the front end's Python) to "
+        f"{high / 10:.1f}% (1.5 cycles, with the whole front-end stage again) of one 240 MHz core.",
+        f"- Per 20 ms frame on the unix port here: {per_frame}.",
+        "",
+    ]
+
+
+def markdown(functions: list[ChipFunction], audio_s: float, rows: list | None = None) -> str:
     """The "Chip" section of docs/benchmarks.md: method, table, totals."""
     from talkbalance.bench import report
 
@@ -406,4 +447,5 @@ def markdown(functions: list[ChipFunction], audio_s: float) -> str:
     ]
     lines += [f"- {line}" for line in summary(functions, audio_s)]
     lines.append("")
+    lines += core_share(functions, audio_s, rows or [])
     return "\n".join(lines)

@@ -135,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
             print(report.format_text(chip.table(functions, audio_s)))
             print("\n".join(chip.summary(functions, audio_s)))
             print()
-            chip_md = chip.markdown(functions, audio_s)
+            chip_md = chip.markdown(functions, audio_s, rows)
 
     if HEAP32 in wanted:
         why = heap32.available()
