@@ -184,10 +184,11 @@ class Tally:
         n = self._held
         who = self._held_who
         db = self._held_db // n
+        extra = self._held_db - db * n  # 0..n-1 frames a dB higher: the sum kept exactly
         f = self.frames - 1 - n  # the first held frame (the current one is not held)
         self._tailing = not inner
         for i in range(n):
-            self._count(who, db, f + i)
+            self._count(who, db + 1 if i < extra else db, f + i)
         self._tailing = False
         self._held = 0
         self._held_db = 0

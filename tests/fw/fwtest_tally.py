@@ -256,3 +256,15 @@ def test_credited_speech_fills_the_minutes_it_was_heard_in():
     assert t.minute(0)[0] == 50 * 50 and t._minute[0] == 30 * 50
     _feed(t, [(A, 30)])
     assert [t.minute(i)[0] for i in range(t.minutes)] == [50 * 50, 60 * 50]
+
+
+def test_held_frames_keep_their_levels_sum():
+    # hangover frames at -40, -41 and -43 dB: counted later, their levels'
+    # sum (so the talker's mean level) is the same as if counted at once
+    t = Tally(20, 300, 50)
+    _feed(t, [(A, 1)])
+    for db in (-40, -41, -43):
+        t.add(A, db * 256, False)
+    t.add(A, -20 * 256, True)
+    assert t.talk == [54, 0]
+    assert t.level_sum_db[0] == 51 * -20 - 40 - 41 - 43 and t.level_n[0] == 54
