@@ -208,3 +208,14 @@ def test_the_host_imports_have_no_cycle():
     graph = import_graph(HOST, "talkbalance")
     assert "talkbalance.paths" in graph["talkbalance.fw"]
     assert cycles(graph) == []
+
+
+def test_the_host_code_map_names_every_library_module():
+    """docs/host.md ("How the code is laid out") has a row for every library module."""
+    doc = (HOST.parent.parent / "docs" / "host.md").read_text()
+    section = doc.split("## How the code is laid out", 1)[1].split("\n## ", 1)[0]
+    rows = [line.split("|")[1] for line in section.splitlines() if line.startswith("| `")]
+    named = {name.strip("` ") for row in rows for name in row.split(",")}
+    modules = {p.stem for p in HOST.glob("*.py")} - {"__init__", "__main__", "cli"}
+    assert modules <= named, sorted(modules - named)
+    assert named - {"bench/"} <= modules, sorted(named - modules - {"bench/"})
