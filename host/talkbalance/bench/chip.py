@@ -391,7 +391,7 @@ def core_share(functions: list[ChipFunction], audio_s: float, rows: list) -> lis
         "buffer's pointer cast, are not in the count).",
         f"- Bytecode parts (talker model and tally, ring state and render, link): "
         f"{sum(stages[s] for s in calibration.BYTECODE_STAGES):.2f} ms per audio second on the unix port here, "
-        f"times the bytecode factor {cal.bytecode_factor:.0f} (Pystone here over an ESP32's, above): "
+        f"times the bytecode factor {cal.bytecode_factor:.0f} (Pystone in the same run over the ESP32's 1,802): "
         f"{byte_ms:.0f} ms.",
         f"- The front end's per-frame Python (levels, voice activity, direction; `@micropython.native`) "
         f"cannot be told apart from its viper kernels on the port: at most the whole front-end stage at the "
