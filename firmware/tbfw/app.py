@@ -28,10 +28,8 @@ from tbfw.pipeline import Pipeline
 from tbfw.store import Store
 
 _ENDED_SHOW_S = const(60)  # the ring shows the ended session's summary this long
-_LIVE_EVERY_FRAMES = const(50)  # one live event a second at 20 ms frames
 _NEARLY_FULL_SAVES_DIV = const(10)
 _PROBLEMS_SHOWN = const(4)  # the last says how many more
-_OVERRUN_LOG_FRAMES = const(50)  # log an overrun at most once a second
 
 
 class App:
@@ -50,6 +48,9 @@ class App:
         # cannot make the device issue an id it has issued before.
         self.conv.boot_id = _boot_nonce()
         self.frame_ms = self.cfg["frame_ms"]
+        # A live event and the link's rate once a second, an overrun logged
+        # at most once a second, whatever the frame length.
+        self.frames_per_s = 1000 // self.frame_ms
         self.frame_samples = self.pipe.frame_samples
         self.audio = board.start_audio(self.frame_samples)
         self._pcm16 = getattr(board, "frame_format", "i2s") == "pcm16"
@@ -84,7 +85,7 @@ class App:
         self.saved = 0
         self.save_errors = 0
         self._ended_at = -1
-        self._last_overrun_log = -_OVERRUN_LOG_FRAMES
+        self._last_overrun_log = -self.frames_per_s
         self._ended_share = -1
         self.nearly_full = False
         self.link_tx_bps = 0  # bytes the link sent in the last second
@@ -158,7 +159,7 @@ class App:
         if self.storage_changed:
             self._check_storage()
         self.frames += 1
-        if self.frames % _LIVE_EVERY_FRAMES == 0:
+        if self.frames % self.frames_per_s == 0:
             self._link_rate(now_ms)
             if self.answers.live_on:
                 self.link.event("live", self.answers.live_event())
@@ -173,7 +174,7 @@ class App:
             self.worst_frame_us = cost
         if cost > self.frame_ms * 1000:
             self.overruns += 1
-            if self.frames - self._last_overrun_log >= _OVERRUN_LOG_FRAMES:
+            if self.frames - self._last_overrun_log >= self.frames_per_s:
                 self._last_overrun_log = self.frames
                 board.log("warn-frame-overrun %d us (budget %d us), %d so far" % (
                     cost, self.frame_ms * 1000, self.overruns))

@@ -68,3 +68,29 @@ def test_the_ring_never_calls_an_unknown_share_in_band():
     assert st.mode == ring.MODE_ENDED and (st.target_pm, st.band_pm) == (100, 100)
     assert (ring.band_of(st.share_pm, st.target_pm, st.band_pm) == ring.BAND_IN) == truth_in_band
     c.uninstall()
+
+
+def test_live_events_come_once_a_second_whatever_the_frame_length():
+    import os
+
+    import chip
+    import fwlib
+    from fwtest_chip import _RUNS
+    from tbfw import app, config
+
+    for frame_ms in (10, 20, 25):
+        _RUNS[0] += 1
+        flash = fwlib.scratch_dir() + "/chip%d" % _RUNS[0]
+        os.mkdir(flash)
+        c = chip.Chip(flash, "esp32s3")
+        c.install()
+        config.save_json(flash + "/config.json", {"frame_ms": frame_ms})
+        a = app.App(c.board(config.load_board(fwlib.board_path())))
+        assert a.frame_ms == frame_ms
+        events = []
+        a.link.event = lambda name, body=None: events.append(name)
+        a.answers.live(True)
+        run = Run(c, a)
+        run.frames(3000 // frame_ms)  # three seconds of audio
+        assert events == ["live"] * 3, (frame_ms, events)
+        c.uninstall()
