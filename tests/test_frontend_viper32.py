@@ -16,8 +16,8 @@ from talkbalance.fw import config
 RATE = 16000
 # kernels whose integer results are bounded accumulators (pcm16_to_words
 # builds 32-bit bit patterns on purpose and is left out)
-ACCUMULATING = ("ingest_bus", "_ingest_pair", "ingest32_exact", "prep", "_emph", "xcorr", "_lags7", "db20_q8",
-                "bitlen", "isqrt", "atan2_q8", "peak_q8")
+ACCUMULATING = ("ingest_bus", "_ingest_pair", "ingest32_exact", "prep", "_emph", "xcorr", "_lags7", "_lags6",
+                "db20_q8", "bitlen", "isqrt", "atan2_q8", "peak_q8")
 
 
 @pytest.fixture(scope="module")

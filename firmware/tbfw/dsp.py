@@ -302,7 +302,6 @@ def _lags7(x: int, pb: ptr16, a, o: ptr32, k: int, lags: int, m: int) -> int:
     Bounds: as xcorr's acc, each s_j <= m 2^(2B+2) < 2^31; the sum < m 2^(B+2).
     Cost: 8 Xtensa instructions per multiply-accumulate, 8 for the sum and
     17 per i (bench --only chip); the accumulators live in the stack frame.
-    Seven, not eight: the default 13 lags are two blocks of seven.
     """
     pb = ptr16(int(pb) + 2 * k)
     d = int(ptr16(a)) + 2 * lags - int(pb)  # a[lags + i] is at pb + d
@@ -338,6 +337,40 @@ def _lags7(x: int, pb: ptr16, a, o: ptr32, k: int, lags: int, m: int) -> int:
 
 
 @micropython.viper
+def _lags6(x: int, pb: ptr16, a, o: ptr32, k: int, lags: int, m: int) -> int:
+    """Six lags of xcorr, as _lags7 without the window sum: o[k + j] for
+    j = 0..5. x, pb: the registers, as in _lags7. Same bounds.
+    Cost: 8 Xtensa instructions per multiply-accumulate and 17 per i.
+    """
+    pb = ptr16(int(pb) + 2 * k)
+    d = int(ptr16(a)) + 2 * lags - int(pb)  # a[lags + i] is at pb + d
+    end = int(pb) + 2 * m
+    s0 = 0
+    s1 = 0
+    s2 = 0
+    s3 = 0
+    s4 = 0
+    s5 = 0
+    while end > int(pb):
+        x = int(ptr16(int(pb) + d)[0])
+        s0 = int(pb[0]) * x + s0
+        s1 = int(pb[1]) * x + s1
+        s2 = int(pb[2]) * x + s2
+        s3 = int(pb[3]) * x + s3
+        s4 = int(pb[4]) * x + s4
+        s5 = int(pb[5]) * x + s5
+        pb = ptr16(int(pb) + 2)
+    o = ptr32(int(o) + 4 * k)
+    o[0] = s0
+    o[1] = s1
+    o[2] = s2
+    o[3] = s3
+    o[4] = s4
+    o[5] = s5
+    return 0
+
+
+@micropython.viper
 def xcorr(a, b, out, n: int, lags: int) -> int:
     """Cross-correlation of two offset-binary correlator inputs over lags
     -lags..+lags, with the same m = n - 2 lags terms at every lag.
@@ -349,9 +382,10 @@ def xcorr(a, b, out, n: int, lags: int) -> int:
     Bounds: ca cb <= 2^(2B+2); acc <= m 2^(2B+2) < 2^31 (frontend picks B);
     O (Sa + Sb) < 2^31 likewise; |r| <= m 2^(2B) < 2^29. The offset terms
     cancel exactly in wrapping 32-bit arithmetic too.
-    Seven lags at a time share each load of a (_lags7; the last seven
-    overlap the ones before when 2 lags + 1 is no multiple of 7, which
-    recomputes the same sums). Fewer than seven lags: one lag at a time.
+    Seven lags at a time share each load of a (_lags7), the last one to
+    six lags six at a time (_lags6, overlapping the lags before, which
+    recomputes the same sums): the default 13 lags are 7 + 6. Fewer than
+    seven lags: one lag at a time.
     Returns the index k of the largest r.
     """
     o = ptr32(out)
@@ -361,14 +395,13 @@ def xcorr(a, b, out, n: int, lags: int) -> int:
     pb0 = ptr16(b)
     s = 0  # window sum of a[lags..lags + m) plus that of b[0..m)
     if nk >= 7:
-        k = 0
-        while k < nk:
-            if k + 7 > nk:
-                k = nk - 7
-            t = int(_lags7(0, b, a, out, k, lags, m))
-            if k == 0:
-                s = t
+        s = int(_lags7(0, b, a, out, 0, lags, m))
+        k = 7
+        while k + 7 <= nk:
+            _lags7(0, b, a, out, k, lags, m)
             k += 7
+        if k < nk:  # the last one to six lags: six, overlapping the ones before
+            _lags6(0, b, a, out, nk - 6, lags, m)
     else:
         pa = ptr16(int(ptr16(a)) + 2 * lags)  # pa[i] = a[i + lags]
         for i in range(0, m):
