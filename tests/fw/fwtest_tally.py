@@ -268,3 +268,27 @@ def test_held_frames_keep_their_levels_sum():
     t.add(A, -20 * 256, True)
     assert t.talk == [54, 0]
     assert t.level_sum_db[0] == 51 * -20 - 40 - 41 - 43 and t.level_n[0] == 54
+
+
+def test_no_allocation_per_frame_with_hangover_and_overlap():
+    # the held-back hangover, overlap, takes of the floor and gaps: nothing
+    # allocated frame by frame (40 s, inside one minute: no timeline entry)
+    import gc
+
+    t = Tally(20, 300, 50)
+    codes = (A, A, A, B, BOTH, N, A, B, B, N)
+    voiced = (True, False, True, True, True, True, False, False, True, True)
+    pattern = []
+    for k in range(10):
+        pattern.append((codes[k], voiced[k]))
+    for i in range(500):  # warm up: every path taken once
+        c, v = pattern[(i // 25) % 10]
+        t.add(c, -30 * 256, v)
+    gc.collect()
+    before = gc.mem_alloc()
+    for i in range(2000):
+        c, v = pattern[(i // 25) % 10]
+        t.add(c, -30 * 256, v)
+    grown = gc.mem_alloc() - before
+    assert grown == 0, grown
+    assert t.turns[0] > 5 and t.turns[1] > 5
