@@ -15,8 +15,9 @@
 # being over its threshold) is talk time, but does not count towards taking
 # the floor. A take is an interruption when the floor's holder spoke over
 # the run that took it for at least over_frames (overlap, "both"); a take
-# after a pause records that pause, from the other's last word, as a
-# response gap (a histogram gives the median without storing every gap).
+# after a pause records that pause, from the other's last word (or the
+# pause just before, when the new talker's first words went to the other),
+# as a response gap (a histogram gives the median without storing every gap).
 
 from array import array
 
@@ -51,6 +52,7 @@ class Tally:
         self.frames_per_s = 1000 // frame_ms
         self.take_frames = 800 // frame_ms  # 0.8 s of speech takes the floor
         self.over_frames = 80 // frame_ms  # overlap that makes a take an interruption
+        self.gap_lag = 200 // frame_ms  # the talker model's pause: it may take this long to change talker
         self.run_pause = 300 // frame_ms  # a pause this long ends a run of speech
         self.target_pm = target_pm
         self.band_pm = band_pm
@@ -77,6 +79,11 @@ class Tally:
         self._held_who = talker.NONE
         self._held_db = 0
         self._tailing = False
+        # the last pause of the voice (frames not over the threshold): its
+        # length and the frame the voice resumed at
+        self._quiet = 0
+        self._quiet_last = 0
+        self._quiet_end = -1000000
         # floor state
         self.floor = -1  # slot holding the floor, -1 none
         self._floor_start = 0
@@ -124,6 +131,13 @@ class Tally:
         and a response gap is measured from the word before it."""
         f = self.frames
         self.frames = f + 1
+        if voiced and who != talker.NONE:
+            if self._quiet:  # a pause ends: kept for a response gap
+                self._quiet_last = self._quiet
+                self._quiet_end = f
+                self._quiet = 0
+        else:
+            self._quiet += 1  # <= frames counted
         if who != talker.NONE and not voiced:
             if self._held and (who != self._held_who or self._held >= _HELD_MAX):
                 self._release(who == self._held_who)
@@ -218,6 +232,11 @@ class Tally:
             self._run_over[slot] = 0
             self._run_start[slot] = f
             gap = f - self._last_voiced[other] - 1
+            if f - self._quiet_end <= self.gap_lag and self._quiet_last > gap:
+                # the pause before the voice resumed, when the talker model
+                # gave this person's first words to the other (it needs up
+                # to gap_lag to change talker after a short pause)
+                gap = self._quiet_last
             self._run_gap[slot] = gap if self.floor == other and gap >= 0 else -1
         if self._tailing:
             return

@@ -98,6 +98,20 @@ def test_a_response_gap_runs_from_the_others_last_word():
     assert t.median_gap_ms(1) == 550  # 500 ms bin, the one gap in it
 
 
+def test_a_reply_whose_first_words_went_to_the_other_keeps_its_pause():
+    # A stops; 0.3 s later B answers, but the talker model gives B's first
+    # 80 ms to A (it needs a few votes to change talker): the gap is still
+    # the 0.3 s pause, not 0
+    t = Tally(20, 300, 50)
+    _feed(t, [(A, 3), (N, 0.3), (A, 0.08), (B, 3)])
+    assert t.turns == [1, 1] and t.interruptions == [0, 0]
+    assert t.median_gap_ms(1) == 350  # the 300 ms bin, the one gap in it
+    # a pause further back than the talker model's 200 ms is not this reply's
+    t = Tally(20, 300, 50)
+    _feed(t, [(A, 3), (N, 0.3), (A, 0.5), (B, 3)])
+    assert t.median_gap_ms(1) == 50
+
+
 def test_held_hangover_frames_are_counted_when_the_record_is_made():
     t = Tally(20, 300, 50)
     _feed(t, [(A, 2), (A, 0.08, False)])
