@@ -183,14 +183,14 @@ def test_counters_count_calls_and_iterations_on_the_unix_port(tmp_path):
 @needs_objdump
 def test_session_counts_match_the_frame_size():
     """Over a whole pipeline pass, each ingest call runs its loop (in
-    _ingest_pair) once per sample pair of a frame (16 kHz, 20 ms: 320); each prep call covers the frame's
-    320 samples too: the first itself, then _emph four a step and the rest
-    one a step."""
+    _ingest_pair) once per two sample pairs of a frame (16 kHz, 20 ms: 320
+    pairs); each prep call covers the frame's 320 samples too: the first
+    itself, then _emph four a step and the rest one a step."""
     functions, audio_s = chip.run_counts(None)
     by = {f.qualname: f for f in functions}
     assert audio_s > 0
     calls, loop = by["tbfw.dsp._ingest_pair"].parts[0].runs, by["tbfw.dsp._ingest_pair"].parts[1].runs
-    assert calls > 0 and loop == 320 * calls and by["tbfw.dsp.ingest_bus"].parts[0].runs == calls
+    assert calls > 0 and 2 * loop == 320 * calls and by["tbfw.dsp.ingest_bus"].parts[0].runs == calls
     calls = by["tbfw.dsp.prep"].parts[0].runs
     emph = by["tbfw.dsp._emph"].parts
     assert calls > 0 and emph[0].runs == calls
