@@ -291,9 +291,8 @@ def _arc_k(lin, n: int, centre: int, half_q8: int, rgb: int, level: int):
     # Max-blend an arc into lin (3n bytes, RGB per slot): half-width half_q8
     # in 1/256 slots either side of slot `centre` (0..n-1); a slot is lit in
     # proportion to how much of it the arc covers. rgb: 0xRRGGBB; level:
-    # 0..256. Bounds: half_q8 <= 64 * 128 = 8192; level * cov <= 2^16;
-    # component * lit <= 255 * 256 < 2^16.
-    p = ptr8(lin)
+    # 0..256. Bounds: half_q8 <= 64 * 128 = 8192; level * cov <= 2^16, so
+    # each slot's level (level * cov >> 8) is 0..256, as _paint takes it.
     low = 0 - (n >> 1)
     k = low
     while k < low + n:
@@ -306,20 +305,7 @@ def _arc_k(lin, n: int, centre: int, half_q8: int, rgb: int, level: int):
                 cov = cov * 2  # the cell opposite the centre is reached from both sides
             if cov > 256:
                 cov = 256
-            lit = level * cov >> 8
-            slot = centre + k
-            if slot < 0:
-                slot += n
-            elif slot >= n:
-                slot -= n
-            i = slot * 3
-            shift = 16
-            while shift >= 0:
-                v = ((rgb >> shift) & 255) * lit >> 8
-                if v > int(p[i]):
-                    p[i] = v
-                i += 1
-                shift -= 8
+            _paint(lin, n, centre + k, rgb, level * cov >> 8, _OP_MAX)
         k += 1
 
 
