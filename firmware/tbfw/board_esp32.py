@@ -414,12 +414,7 @@ class Esp32Board:
         n = 0
         cap = len(buf)
         one = self._one
-        while n < cap:
-            ready = False
-            for _event in self._in_poll.ipoll(0):
-                ready = True
-            if not ready or not self._in.readinto(one):
-                break
+        while n < cap and config.read_waiting_byte(self._in_poll, self._in, one):
             buf[n] = one[0]
             n += 1
         return n

@@ -173,12 +173,7 @@ class SimBoard:
         n = 0
         cap = len(buf)
         one = self._one
-        while n < cap:
-            ready = False
-            for _event in self._in_poll.ipoll(0):
-                ready = True
-            if not ready or not self._in.readinto(one):
-                break
+        while n < cap and config.read_waiting_byte(self._in_poll, self._in, one):
             if one[0] == _CTRL_C:
                 self._interrupt()
             buf[n] = one[0]
@@ -188,12 +183,7 @@ class SimBoard:
     def _interrupt(self):
         # What the board's USB/UART driver does with Ctrl-C: stop the program.
         # Keep what follows for the REPL (mpremote sends "\r\x01" right after).
-        while True:
-            ready = False
-            for _event in self._in_poll.ipoll(0):
-                ready = True
-            if not ready or not self._in.readinto(self._one):
-                break
+        while config.read_waiting_byte(self._in_poll, self._in, self._one):
             PENDING.append(self._one[0])
         raise KeyboardInterrupt
 

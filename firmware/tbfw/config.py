@@ -148,3 +148,13 @@ def load_user(path):
     except OSError:
         return defaults()
     return merge_user(load_json(path, "config"))
+
+
+def read_waiting_byte(poll, stream, one):
+    """True when a byte was waiting on `stream` (registered for input with
+    `poll`) and is now one[0]; never blocks. The board modules' serial input
+    (tbfw.board_esp32 and tbfw.board_sim both load this module)."""
+    ready = False
+    for _event in poll.ipoll(0):
+        ready = True
+    return ready and bool(stream.readinto(one))
