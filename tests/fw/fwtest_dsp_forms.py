@@ -4,22 +4,8 @@
 import array
 
 import dspref
+from fwlib import Xorshift32
 from tbfw import dsp
-
-
-class Rand:
-    """xorshift32: below(k) gives an int in 0..k-1."""
-
-    def __init__(self, seed):
-        self.s = seed
-
-    def below(self, k):
-        s = self.s
-        s ^= (s << 13) & 0xFFFFFFFF
-        s ^= s >> 17
-        s ^= (s << 5) & 0xFFFFFFFF
-        self.s = s
-        return (s >> 4) % k
 
 
 def _cbits(n):
@@ -39,7 +25,7 @@ def _corr_inputs(n, top, kind, rnd):
 
 
 def test_xcorr_same_as_plain_form():
-    rnd = Rand(12345)
+    rnd = Xorshift32(12345)
     checked = 0
     for n in (320, 160, 41):
         bits = _cbits(n)
@@ -73,7 +59,7 @@ def _q_frame(n, kind, rnd):
 
 
 def test_prep_same_as_plain_form():
-    rnd = Rand(777)
+    rnd = Xorshift32(777)
     checked = 0
     for n in (320, 161, 7, 4, 1):
         for kind in ("random", "top", "bottom", "alternating", "random"):
@@ -115,7 +101,7 @@ def _words(n, kind, rnd):
 
 
 def test_ingest_bus_same_as_plain_form():
-    rnd = Rand(4242)
+    rnd = Xorshift32(4242)
     checked = 0
     redo_seen = set()
     for n in (320, 33, 1):

@@ -3,23 +3,9 @@
 import array
 import gc
 
+from fwlib import Xorshift32
 from fwlib import board as _board
 from tbfw import config, dsp, frontend
-
-
-class Noise:
-    """xorshift32 noise; sample() gives an int roughly uniform in -amp..amp."""
-
-    def __init__(self, seed):
-        self.s = seed
-
-    def sample(self, amp):
-        s = self.s
-        s ^= (s << 13) & 0xFFFFFFFF
-        s ^= s >> 17
-        s ^= (s << 5) & 0xFFFFFFFF
-        self.s = s
-        return ((s >> 8) % (2 * amp + 1)) - amp
 
 
 def _fe(overrides=None, board=None):
@@ -31,7 +17,7 @@ def _quiet(fe, amp, seed):
     """One frame of independent low-level noise per channel, as columns."""
     cols = []
     for ch in range(fe.channels):
-        g = Noise(seed + ch)
+        g = Xorshift32(seed + ch)
         cols.append([g.sample(amp) for _ in range(fe.frame_samples)])
     return cols
 
@@ -53,8 +39,8 @@ def _delayed_noise_frames(fe, count, amp, delay, seed=1):
     samples later (integer delay), plus a little independent noise."""
     n = fe.frame_samples
     c = fe.channels
-    src = Noise(seed)
-    mic = Noise(seed + 7)
+    src = Xorshift32(seed)
+    mic = Xorshift32(seed + 7)
     total = count * n + 32
     # an array, not a list: on a 32-bit MicroPython the list's 4-byte slots
     # and the noise generator's long ints do not fit the default heap together
