@@ -18,6 +18,14 @@ def scratch_dir():
     return os.getenv("TB_TEST_SCRATCH")
 
 
+def take(buf, pending):
+    """A fake serial input: up to len(buf) bytes of `pending` copied into
+    buf. Returns (count, what is left of pending)."""
+    n = min(len(buf), len(pending))
+    buf[:n] = pending[:n]
+    return n, pending[n:]
+
+
 class Xorshift32:
     """xorshift32 noise: the same integers on every port and run, no numpy."""
 

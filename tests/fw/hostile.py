@@ -3,7 +3,7 @@
 # that talks to the running app through it, and flash-folder tools.
 import os
 
-from fwlib import board_path
+from fwlib import board_path, take
 from tbfw import app, board_sim, wire
 
 _MAX_STEPS = 3000  # audio frames to wait for one answer (60 s of device time)
@@ -33,9 +33,7 @@ class MemBoard(board_sim.SimBoard):
         return True
 
     def serial_read(self, buf):
-        n = min(len(buf), len(self.rx))
-        buf[:n] = self.rx[:n]
-        self.rx = self.rx[n:]
+        n, self.rx = take(buf, self.rx)
         return n
 
     def serial_write(self, data):

@@ -1,5 +1,6 @@
 # A fake device, a fake serial port and a small host for link tests
 # (MicroPython and CPython). The device keeps its records in a real Store.
+from fwlib import take
 from tbfw import config, link, wire
 from tbfw.version import VERSION
 
@@ -83,9 +84,7 @@ class FakePort:
         self.max_write = 0
 
     def read_into(self, buf):
-        n = min(len(buf), len(self.to_device))
-        buf[:n] = self.to_device[:n]
-        self.to_device = self.to_device[n:]
+        n, self.to_device = take(buf, self.to_device)
         return n
 
     def write(self, data):
