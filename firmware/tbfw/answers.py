@@ -69,6 +69,7 @@ class Answers:
             "azimuth_deg": fe.azimuth_deg if fe.direction_valid else None,
             "level_db": fe.frame_db_q8 // 256,
             "heat": 1 if conv.tally is not None and conv.tally.heated else 0,
+            "hearing_low": conv.hearing_low(),
             "talkers": [a for a in conv.model.slot_az],
             "overruns": app.overruns,
             "lost_samples": getattr(app.board, "lost_samples", 0),

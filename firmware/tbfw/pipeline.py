@@ -24,6 +24,7 @@ class Pipeline:
             if c < conf:
                 conf = c
         self.frames += 1
+        self.conv.noise_db_q8 = fe.noise_db_q8
         self.who = self.conv.frame(fe.speech, fe.direction_valid, fe.azimuth_deg, conf, fe.frame_db_q8, now_s, fe.voiced)
         return self.who
 

@@ -88,6 +88,9 @@ _L_CLAIM = const(230)
 _L_IDLE = const(120)
 _L_COMET = const(210)
 _L_FAULT = const(230)
+_L_ARC_HEARING_LOW = const(90)  # the share, dimmed, while it cannot be trusted
+_L_HEAR_LOW = const(40)  # "can't hear well": two neutral side marks, 40..140
+_L_HEAR_SWING = const(100)
 
 # Timing, milliseconds.
 FRAME_MS = const(40)  # a ring frame every 40 ms: 25 a second (RingDriver, the crash pattern)
@@ -99,6 +102,7 @@ _ERROR_PULSE_MS = const(4000)
 _FAULT_BLINK_MS = const(2000)  # mic fault: 1 s on, 1 s off
 _STORAGE_BLINK_MS = const(4000)  # storage nearly full: 1 s on in 4
 _WRAP_S = const(300)  # wrap-up cue in the last five minutes
+_HEAR_MS = const(6000)  # "can't hear well": one slow swell in 6 s
 
 # Power: the board file's ring.channel_ma (what one colour channel draws at
 # value 255) and ring.budget_ma (what all the ring's channels may draw);
@@ -171,6 +175,7 @@ class RingState:
         self.night = False
         self.brightness_pct = 50
         self.claim_pm = -1  # claim progress 0..1000, or -1 when not known
+        self.hearing_low = False  # the session cannot be heard well enough to trust the share
 
 
 def band_of(share_pm, target_pm, band_pm):
@@ -506,8 +511,18 @@ class Ring:
         return over
 
     def _session(self, state, now_ms):
-        self._gauge(state, _L_ARC)
-        self._trend(state)
+        if state.hearing_low:
+            # can't hear well: the share dimmed, no recent dots, and two
+            # warm-white marks at the sides swelling slowly (neither person's
+            # seat: it is the room, not them)
+            self._gauge(state, _L_ARC_HEARING_LOW)
+            level = _L_HEAR_LOW + (_L_HEAR_SWING * self._wave_at(now_ms, _HEAR_MS) >> 8)
+            quarter = self.count >> 2
+            self._set(self.centre + quarter, C_NEUTRAL, level)
+            self._set(self.centre - quarter, C_NEUTRAL, level)
+        else:
+            self._gauge(state, _L_ARC)
+            self._trend(state)
         over = self._pacing(state)
         self._markers(state, True)
         heat = state.heat

@@ -32,10 +32,12 @@ STATE_NAMES = ("idle", "listening", "session", "ended")
 
 _BINS = const(72)
 _BIN_DEG = const(5)
-_FIRST_VOTES = const(10)  # confident frames that decide who spoke first
+_FIRST_VOTES = const(40)  # confident frames kept to decide who spoke first ...
+_FIRST_WINS = const(3)  # ... the first talker with this many of them
 _LISTEN_SILENCE_S = const(60)  # listening gives up after this much silence
 _LISTEN_MAX_S = const(240)  # ... or after this long without a second talker
 _CLAIM_MIN_FRAMES = const(10)
+_HEAR_MIN_FRAMES = const(1500)  # speech heard before the ring judges it (30 s at 20 ms)
 
 
 class Conversation:
@@ -62,6 +64,10 @@ class Conversation:
     def reset(self):
         """Back to idle, ready for the next session."""
         self.state = IDLE
+        self.noise_db_q8 = -30720  # the front end's noise floor, set by the pipeline each frame
+        # the floor sampled once a second: sum of whole dB, |.| <= 120 * 14,400 < 2^21
+        self.noise_sum_db = 0
+        self.noise_n = 0
         self.session_cfg = self.cfg
         self._end_silence_frames = 0  # set from session_cfg by _begin
         self._max_frames = 0
@@ -81,10 +87,12 @@ class Conversation:
         self._frames = 0
         self._last_speech = 0
         self._prefix_nodir = 0
+        self._prefix_noise = 0  # prefix frames of the noise source, moved to silence
         self._prefix_pending = True
         self.confident = False
         self.fold_frame = -1  # frame at which earlier speech was credited
         self.fold_slot_az = [-1, -1]  # the talker directions it was credited by
+        self._bind_az = [-1, -1]  # the talkers' directions when the rule bound them
         self._n_first = 0
         for i in range(_BINS):
             self._prefix[i] = 0
@@ -149,7 +157,7 @@ class Conversation:
         if confident and self._n_first < _FIRST_VOTES:
             self._first[self._n_first] = azimuth_deg
             self._n_first += 1
-        who = self.model.update(speech, direction_valid, azimuth_deg, conf_q8)
+        who = self.model.update(speech, direction_valid, azimuth_deg, conf_q8, level_db_q8)
         if self._prefix_pending:
             if self.model.learned:
                 # Credit the earlier frames; this one is attributed normally.
@@ -164,9 +172,12 @@ class Conversation:
                     else:
                         self._prefix_nodir += 1
                 who = talker.UNKNOWN if speech else talker.NONE
+        elif self.initiator_slot >= 0 and self._frames % self.frames_per_s == 0:
+            self._rebind()
         tally = self.tally
         if tally is not None:
             tally.add(who, level_db_q8, voiced)
+            self._hear()
         self.who = who
         self._check_end()
         return who
@@ -219,8 +230,11 @@ class Conversation:
         for b in range(_BINS):
             n = self._prefix[b]
             if n:
-                slot = self.model.nearest_slot(b * _BIN_DEG + _BIN_DEG // 2)
-                if slot == talker.SLOT_A or slot == talker.SLOT_B:
+                az = b * _BIN_DEG + _BIN_DEG // 2
+                slot = self.model.nearest_slot(az)
+                if self.model.vote_slot(az) == talker.NONE:
+                    self._prefix_noise += n  # the noise source's: nobody's speech
+                elif slot == talker.SLOT_A or slot == talker.SLOT_B:
                     counts[slot - talker.SLOT_A] += n
                 else:
                     tally.unknown += n
@@ -237,8 +251,23 @@ class Conversation:
             tally.hold(who - talker.SLOT_A)  # the turn under way is the one credited
         # Frames already counted by add() as UNKNOWN during the prefix.
         tally.unknown -= self._prefix_nodir + sum(self._prefix)
+        tally.silence += self._prefix_noise
         if tally.unknown < 0:
             tally.unknown = 0
+        self._bind()
+
+    def _rebind(self):
+        """Bind again by the rule when a talker's direction has moved far
+        since the binding: a slot first taken by a noise source (a TV heard
+        before both people had spoken) that is now known as noise."""
+        model = self.model
+        moved = False
+        for i in (0, 1):
+            if talker.angle_diff(model.slot_az[i], self._bind_az[i]) > talker.GATE_DEG:
+                moved = True
+        if not moved or self.bound_by == "claim":
+            return
+        self.initiator_slot = -1
         self._bind()
 
     def _bind(self):
@@ -258,13 +287,19 @@ class Conversation:
             first = 1 - first
         self.initiator_slot = first
         self.bound_by = rule
+        self._bind_az[0], self._bind_az[1] = self.model.slot_az
 
     def _first_slot(self):
+        # the first talker to reach _FIRST_WINS of the earliest confident
+        # frames; frames that vote for neither talker (a TV playing before
+        # anyone spoke) are passed over
         votes = [0, 0]
         for i in range(self._n_first):
-            slot = self.model.nearest_slot(self._first[i])
+            slot = self.model.vote_slot(self._first[i])
             if slot == talker.SLOT_A or slot == talker.SLOT_B:
                 votes[slot - talker.SLOT_A] += 1
+                if votes[slot - talker.SLOT_A] >= _FIRST_WINS:
+                    return slot - talker.SLOT_A
         return 0 if votes[0] >= votes[1] else 1
 
     # -- outputs -----------------------------------------------------------
@@ -276,6 +311,22 @@ class Conversation:
         if (who == talker.SLOT_A or who == talker.SLOT_B) and self.initiator_slot >= 0:
             return "initiator" if who - talker.SLOT_A == self.initiator_slot else "partner"
         return ""
+
+    def _hear(self):
+        if self._frames % self.frames_per_s == 0:
+            self.noise_sum_db += self.noise_db_q8 >> 8
+            self.noise_n += 1
+
+    def hearing_low(self):
+        """For the ring and the live view: in a session with at least 30 s of
+        speech, less than talker.HEARD_MIN_PM of it could be given to a
+        talker, or a third source is as loud as the talkers (crowded)."""
+        t = self.tally
+        if self.state != SESSION or t is None:
+            return False
+        heard = t.talk[0] + t.talk[1] + t.both
+        speech = heard + t.unknown
+        return speech >= _HEAR_MIN_FRAMES and (heard * 1000 < talker.HEARD_MIN_PM * speech or self.model.crowded())
 
     def initiator_share_pm(self):
         if self.tally is None or self.initiator_slot < 0:
@@ -316,6 +367,7 @@ class Conversation:
             st.share_pm = self.initiator_share_pm()  # -1 until talk is attributed
             st.recent_share_pm = tally.recent_share_pm(ini) if tally is not None else -1
             st.heat = 1 if tally is not None and tally.heated else 0
+        st.hearing_low = self.hearing_low()
         st.elapsed_s = self.elapsed_s()
         if tally is not None:
             st.target_pm = tally.target_pm

@@ -8,6 +8,7 @@ import json
 
 from micropython import const
 
+from tbfw import talker
 from tbfw.version import VERSION
 
 SCHEMA = const(2)  # 2: uptime_s and clock_set
@@ -78,10 +79,37 @@ def record(conv, now_s=None, timeline=True):
             "heat": [[_s(a, fps), _s(min(b, frames), fps)] for a, b in tally.heat_episodes() if a < frames],
             "pacing": {"meeting_s": conv.meeting_s,
                        "over_s": max(0, frames // fps - conv.meeting_s)},
+            "hearing": _hearing(conv),
         })
         if timeline:
             rec["timeline"] = list(_timeline_rows(conv))
     return rec
+
+
+# the speech must stand this far over the noise floor (whole dB) for the
+# shares to be trusted (docs/record.md, `hearing`)
+SNR_MIN_DB = 3
+
+
+def _hearing(conv):
+    """How well the session was heard (docs/record.md): the estimated SNR
+    (the mean level of the frames given to one talker over the mean noise
+    floor), the share of the speech given to a talker or to both (whole per
+    mille), and whether the shares can be trusted: both talkers found, no
+    third source as loud as they (talker.crowded), at least HEARD_MIN_PM of
+    the speech attributed and the speech SNR_MIN_DB over the noise."""
+    tally = conv.tally
+    heard = tally.talk[0] + tally.talk[1] + tally.both
+    total = heard + tally.unknown
+    pm = heard * 1000 // total if total else -1
+    n = tally.level_n[0] + tally.level_n[1]
+    snr = None
+    if n and conv.noise_n:
+        snr = (tally.level_sum_db[0] + tally.level_sum_db[1]) // n - conv.noise_sum_db // conv.noise_n
+    model = conv.model
+    return {"snr_db": snr, "attributed": pm / 1000 if total else None,
+            "reliable": model.learned and not model.crowded() and pm >= talker.HEARD_MIN_PM
+            and snr is not None and snr >= SNR_MIN_DB}
 
 
 def _timeline_rows(conv):

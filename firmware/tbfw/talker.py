@@ -15,6 +15,14 @@
 # direction stay with the current talker while their burst lasts. Votes for
 # both talkers within a short window mark the frame as overlap ("both").
 # Frames are never guessed: a vote far from both talkers is "unknown".
+#
+# Directional noise (a fan, a TV at a fixed place) is told from a talker by
+# its level: beside the direction histogram the model keeps the
+# level-weighted votes of each bin, so every peak has a mean speech level. A
+# peak more than _NOISE_DB under the loudest one is a noise source, never a
+# talker slot; once one is known, frames voting for it and frames more than
+# _NOISE_DB under the quieter talker's level are background (NONE), so the
+# noise takes no share.
 
 from array import array
 
@@ -40,7 +48,7 @@ _PEAK_EVERY = const(50)  # frames between peak searches (1 s)
 MIN_SEPARATION_DEG = const(60)
 _MIN_PEAK_Q8 = const(256 * 40)  # about 0.8 s of confident speech in the window
 _SECOND_PEAK_PCT = const(15)  # second peak at least this share of the first
-_GATE_DEG = const(45)  # a vote within this of a talker can be theirs
+GATE_DEG = const(45)  # a vote within this of a talker can be theirs
 _MARGIN_DEG = const(8)  # and must be this much nearer than the other
 _LEAD_MAX = const(3)
 _LEAD_SWITCH = const(2)
@@ -49,6 +57,16 @@ _CARRY_FRAMES = const(15)  # direction-less speech stays with the talker this lo
 _OVERLAP_WINDOW = const(10)  # frames of vote history for overlap
 _OVERLAP_VOTES = const(2)  # votes for each talker within the window
 _WINDOW_MASK = const((1 << _OVERLAP_WINDOW) - 1)
+_SILENT_Q8 = const(-30720)  # -120 dBFS, the front end's level of digital silence
+_LVL_SHIFT = const(9)  # levels voted in 2 dB steps above -120 dBFS: 0..60
+_NOISE_DB = const(10)  # a peak this far under the loudest one is noise, not a talker
+_NOISE_Q8 = const(_NOISE_DB * 256)
+# How well it hears (docs/record.md, `hearing`): the shares are unreliable
+# when less than this per mille of the speech could be given to a talker
+HEARD_MIN_PM = const(750)
+_CROWD_Q8 = const(2 * 256)  # a third source within 2 dB of a talker: cannot tell which is which
+_CROWD_PEAK_PCT = const(25)  # a third source counts at this share of the strongest peak ...
+_THIRD_SEPARATION_DEG = const(30)  # ... this far from both talkers
 
 
 def angle_diff(a, b):
@@ -80,6 +98,13 @@ class TalkerModel:
     def __init__(self, min_conf_q8=64):
         self.min_conf_q8 = min_conf_q8
         self.hist = zeros("i", _BINS)
+        # level-weighted votes: conf_q8 * (level above -120 dBFS in 2 dB steps,
+        # 0..60); bound: 60 times the histogram's, < 1.5e8 a bin
+        self.lvl = zeros("i", _BINS)
+        self.slot_db_q8 = [_SILENT_Q8, _SILENT_Q8]  # mean speech level of each slot's peak
+        self.noise_az = -1  # direction of a directional noise source; -1: none found
+        self._searches = 0  # peak searches with two talkers found ...
+        self._crowded = 0  # ... and of those, with a third source as loud as a talker
         self._smooth = zeros("i", _BINS)
         self.slot_az = [-1, -1]  # degrees, -1 = not learned
         self.current = NONE  # SLOT_A / SLOT_B: who holds the voice now
@@ -105,16 +130,59 @@ class TalkerModel:
                     best, best_d = SLOT_A + i, d
         return best
 
-    def _learn(self, az, conf_q8):
+    def vote_slot(self, az):
+        """The slot a confident direction votes for, by the same gate and
+        margin as attribution: SLOT_A, SLOT_B, NONE (the noise source's) or
+        UNKNOWN (near neither)."""
+        if not self.learned:
+            return UNKNOWN
+        if self.background(True, az, 0):
+            return NONE
+        return self._vote(az)
+
+    def _vote(self, az):
+        da = angle_diff(az, self.slot_az[0])
+        db = angle_diff(az, self.slot_az[1])
+        if da <= GATE_DEG and da + _MARGIN_DEG <= db:
+            return SLOT_A
+        if db <= GATE_DEG and db + _MARGIN_DEG <= da:
+            return SLOT_B
+        return UNKNOWN
+
+    def _learn(self, az, conf_q8, level_db_q8):
         b = (az // _BIN_DEG) % _BINS
         hist = self.hist
+        lvl = self.lvl
+        steps = (level_db_q8 - _SILENT_Q8) >> _LVL_SHIFT
+        if steps < 0:
+            steps = 0
+        elif steps > 60:
+            steps = 60
         hist[b] += conf_q8
         hist[(b + 1) % _BINS] += conf_q8 >> 1
         hist[(b - 1) % _BINS] += conf_q8 >> 1
+        lvl[b] += conf_q8 * steps
+        lvl[(b + 1) % _BINS] += (conf_q8 >> 1) * steps
+        lvl[(b - 1) % _BINS] += (conf_q8 >> 1) * steps
         self._speech_frames += 1
         if self._speech_frames % _DECAY_EVERY == 0:
             for i in range(_BINS):
                 hist[i] -= hist[i] >> _DECAY_SHIFT
+                lvl[i] -= lvl[i] >> _DECAY_SHIFT
+
+    def _peak_db_q8(self, peak):
+        """Mean level (dBFS * 256) of the votes within the smoothing window
+        around a peak. Bounds: the sums are at most 5 bins of the histogram
+        (< 1.3e7) and of the level votes (< 7.4e8), under 2^30."""
+        h = 0
+        v = 0
+        for k in range(-_SMOOTH_HALF, _SMOOTH_HALF + 1):
+            h += self.hist[(peak + k) % _BINS]
+            v += self.lvl[(peak + k) % _BINS]
+        h >>= 8
+        if h <= 0:
+            return _SILENT_Q8
+        return _SILENT_Q8 + (v // h << _LVL_SHIFT) // 256
 
     def _find_peaks(self):
         hist, smooth = self.hist, self._smooth
@@ -126,35 +194,87 @@ class TalkerModel:
         for i in range(_BINS):
             smooth[i] = s
             s += hist[(i + _SMOOTH_HALF + 1) % _BINS] - hist[(i - _SMOOTH_HALF) % _BINS]
-        p1 = 0
+        # the loudest peak sets the level; quieter ones by _NOISE_DB are noise
+        top = 0
         for i in range(_BINS):
-            if smooth[i] > smooth[p1]:
-                p1 = i
-        if smooth[p1] < _MIN_PEAK_Q8:
+            if smooth[i] > smooth[top]:
+                top = i
+        if smooth[top] < _MIN_PEAK_Q8:
+            return
+        floor = smooth[top] * _SECOND_PEAK_PCT // 100
+        loud = _SILENT_Q8
+        for i in range(_BINS):
+            if smooth[i] >= floor and self._is_peak(i):
+                db = self._peak_db_q8(i)
+                if db > loud:
+                    loud = db
+        noise = -1
+        p1 = -1
+        for i in range(_BINS):
+            if smooth[i] >= floor and self._is_peak(i):
+                if self._peak_db_q8(i) < loud - _NOISE_Q8:
+                    if noise < 0 or smooth[i] > smooth[noise]:
+                        noise = i
+                elif p1 < 0 or smooth[i] > smooth[p1]:
+                    p1 = i
+        self.noise_az = self._centroid(noise) if noise >= 0 else -1
+        if p1 < 0 or smooth[p1] < _MIN_PEAK_Q8:
             return
         min_bins = MIN_SEPARATION_DEG // _BIN_DEG
         p2 = -1
         for i in range(_BINS):
             d = abs(i - p1)
             if min(d, _BINS - d) >= min_bins and (p2 < 0 or smooth[i] > smooth[p2]):
-                # a real peak: not on the shoulder of the first one
-                if smooth[i] >= smooth[(i - 1) % _BINS] and smooth[i] >= smooth[(i + 1) % _BINS]:
+                # a real peak (not on the shoulder of the first one), not noise
+                if self._is_peak(i) and (noise < 0 or self._peak_db_q8(i) >= loud - _NOISE_Q8):
                     p2 = i
         if p2 < 0 or smooth[p2] * 100 < smooth[p1] * _SECOND_PEAK_PCT or smooth[p2] < _MIN_PEAK_Q8 // 2:
             if not self.learned and self.slot_az[0] < 0:
                 self.slot_az[0] = self._centroid(p1)
             return
-        a1, a2 = self._centroid(p1), self._centroid(p2)
+        # a third source nearly as strong as the talkers (a TV or music): it
+        # is noise when 2 dB under both; otherwise which two are the people
+        # is a guess, and the model says so (crowded)
+        p3 = -1
+        near = _THIRD_SEPARATION_DEG // _BIN_DEG
+        for i in range(_BINS):
+            if smooth[i] * 100 >= smooth[top] * _CROWD_PEAK_PCT and self._is_peak(i) and \
+                    self._apart(i, p1, near) and self._apart(i, p2, near) and \
+                    (p3 < 0 or smooth[i] > smooth[p3]) and self._peak_db_q8(i) >= loud - _NOISE_Q8:
+                p3 = i
+        crowded = False
+        if p3 >= 0:
+            l1 = self._peak_db_q8(p1)
+            l2 = self._peak_db_q8(p2)
+            l3 = self._peak_db_q8(p3)
+            if l3 + _CROWD_Q8 <= l1 and l3 + _CROWD_Q8 <= l2:
+                self.noise_az = self._centroid(p3)
+            else:
+                crowded = True
+        self._searches += 1
+        if crowded:
+            self._crowded += 1
+        a1 = self._centroid(p1)
+        a2 = self._centroid(p2)
         s0, s1 = self.slot_az
         if s0 < 0 or s1 < 0:
             # Keep an existing single slot's identity.
-            if s0 >= 0 and angle_diff(s0, a2) < angle_diff(s0, a1):
-                a1, a2 = a2, a1
-            self.slot_az[0], self.slot_az[1] = a1, a2
-        elif angle_diff(s0, a1) + angle_diff(s1, a2) <= angle_diff(s0, a2) + angle_diff(s1, a1):
-            self.slot_az[0], self.slot_az[1] = a1, a2
+            swap = s0 >= 0 and angle_diff(s0, a2) < angle_diff(s0, a1)
         else:
-            self.slot_az[0], self.slot_az[1] = a2, a1
+            swap = angle_diff(s0, a1) + angle_diff(s1, a2) > angle_diff(s0, a2) + angle_diff(s1, a1)
+        k = 1 if swap else 0  # the slot of the first peak
+        self.slot_az[k] = a1
+        self.slot_az[1 - k] = a2
+        self.slot_db_q8[k] = self._peak_db_q8(p1)
+        self.slot_db_q8[1 - k] = self._peak_db_q8(p2)
+
+    def _apart(self, i, j, bins):
+        d = abs(i - j)
+        return min(d, _BINS - d) >= bins
+
+    def _is_peak(self, i):
+        smooth = self._smooth
+        return smooth[i] >= smooth[(i - 1) % _BINS] and smooth[i] >= smooth[(i + 1) % _BINS]
 
     def _centroid(self, peak):
         # Weighted mean of the bins around a peak, in degrees (bin centres).
@@ -167,14 +287,38 @@ class TalkerModel:
         offset = (moment * _BIN_DEG) // total if total else 0
         return (peak * _BIN_DEG + _BIN_DEG // 2 + offset) % 360
 
-    def update(self, speech, direction_valid, azimuth_deg, conf_q8):
-        """Attribute one frame. Returns NONE, SLOT_A, SLOT_B, BOTH or UNKNOWN."""
+    def crowded(self):
+        """Whether a third source as loud as a talker was heard in more than
+        a third of the peak searches: which two are the people is a guess."""
+        return self._crowded * 3 > self._searches
+
+    def background(self, confident, azimuth_deg, level_db_q8):
+        """Whether a speech frame is the known noise source's rather than a
+        talker's: a vote nearer the noise's direction than either talker's
+        (within GATE_DEG of it), or a level more than _NOISE_DB under the
+        quieter talker's."""
+        noise = self.noise_az
+        if noise < 0 or not self.learned:
+            return False
+        if level_db_q8 < min(self.slot_db_q8[0], self.slot_db_q8[1]) - _NOISE_Q8:
+            return True
+        if not confident:
+            return False
+        dn = angle_diff(azimuth_deg, noise)
+        return dn <= GATE_DEG and dn < angle_diff(azimuth_deg, self.slot_az[0]) and \
+            dn < angle_diff(azimuth_deg, self.slot_az[1])
+
+    def update(self, speech, direction_valid, azimuth_deg, conf_q8, level_db_q8=0):
+        """Attribute one frame (level: the front end's frame level, dBFS * 256).
+        Returns NONE, SLOT_A, SLOT_B, BOTH or UNKNOWN."""
         self._frames += 1
         confident = speech and direction_valid and conf_q8 >= self.min_conf_q8
         if confident:
-            self._learn(azimuth_deg, conf_q8)
+            self._learn(azimuth_deg, conf_q8, level_db_q8)
         if self._frames % _PEAK_EVERY == 0:
             self._find_peaks()
+        if speech and self.background(confident, azimuth_deg, level_db_q8):
+            speech = False
         if not speech:
             self._since_vote += 1
             self._silent += 1
@@ -187,14 +331,7 @@ class TalkerModel:
             self._lead = 0
             self.current = NONE
         self._silent = 0
-        vote = UNKNOWN
-        if confident and self.learned:
-            da = angle_diff(azimuth_deg, self.slot_az[0])
-            db = angle_diff(azimuth_deg, self.slot_az[1])
-            if da <= _GATE_DEG and da + _MARGIN_DEG <= db:
-                vote = SLOT_A
-            elif db <= _GATE_DEG and db + _MARGIN_DEG <= da:
-                vote = SLOT_B
+        vote = self._vote(azimuth_deg) if confident and self.learned else UNKNOWN
         self._shift_votes(vote == SLOT_A, vote == SLOT_B)
         if vote == SLOT_A or vote == SLOT_B:
             self._since_vote = 0

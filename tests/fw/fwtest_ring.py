@@ -417,3 +417,36 @@ def test_driver_writes_25_frames_a_second_across_the_tick_wrap():
     drv.update(st, now)
     drv.update(st, now + 500)
     assert not drv.update(st, now + 520) and drv.update(st, now + 540)
+
+
+def test_cant_hear_well_dims_the_share_and_swells_two_side_marks():
+    r = ring.Ring(_desc(16, cap=255))
+    out = bytearray(48)
+    st = _session(300, 270, 90)
+    st.brightness_pct = 100
+    st.recent_share_pm = 450
+    ini = r.led_of_slot(r.slot_of(270))
+    sides = (r.led_of_slot(r.slot_of(270) + 4), r.led_of_slot(r.slot_of(270) - 4))  # a quarter round
+    st.elapsed_s = 0
+    r.render(st, 3000, out)
+    clear = bytes(out)
+    arc_clear = sum(_pixel(out, r.led_of_slot(r.slot_of(270) + 1)))
+    st.hearing_low = True
+    levels = []
+    for now_ms in range(0, 12000, 500):
+        r.render(st, now_ms, out)
+        levels.append(sum(_pixel(out, sides[0])))
+        assert _pixel(out, sides[0]) == _pixel(out, sides[1])  # both sides alike
+        assert out[3 * ini:3 * ini + 3] == clear[3 * ini:3 * ini + 3]  # the seats stay
+        assert max(_pixel(out, sides[0])) == _pixel(out, sides[0])[0]  # warm: red leads, no blue cast
+    assert levels[:12] == levels[12:]  # one swell in 6 s
+    assert min(levels) > 0 and levels[6] == max(levels) > levels[0]
+    r.render(st, 3000, out)
+    assert bytes(out) != clear
+    assert 0 < sum(_pixel(out, r.led_of_slot(r.slot_of(270) + 1))) < arc_clear  # the share, dimmed
+    st.mode = ring.MODE_LISTENING  # only a session's share can be doubted
+    r.render(st, 3000, out)
+    st.hearing_low = False
+    again = bytearray(48)
+    r.render(st, 3000, again)
+    assert out == again

@@ -1,7 +1,10 @@
 # Talker model and session engine on frame-level conversations, under MicroPython.
 # fw: heapsize=128k
 from convsim import conversation
-from tbfw import config, talker
+
+# ring first: compiling its tables from source under the 128 KB limit needs
+# a block the session module's code would split (the device loads .mpy)
+from tbfw import config, ring, talker  # noqa: F401
 from tbfw.session import ENDED, SESSION, Conversation
 
 

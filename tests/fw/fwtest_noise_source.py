@@ -1,0 +1,53 @@
+# A directional noise source (a TV) in the talker model, on frame-level
+# conversations, under MicroPython.
+# fw: heapsize=256k
+from convsim import conversation
+from tbfw import config, talker
+from tbfw.session import Conversation
+
+
+def _with_tv(frames, tv_az, level_q8, seed=5):
+    # a TV at a fixed place: heard in every pause (when the talkers are
+    # silent), with a confident direction in 60% of those frames
+    state = seed
+    for truth, speech, valid, a, conf, level in frames:
+        state = (state * 1103515245 + 12345) & 0x7FFFFFFF
+        if not speech and state % 100 < 80:
+            ok = state % 100 < 60
+            yield truth, True, ok, tv_az, 200 if ok else 0, level_q8
+        else:
+            yield truth, speech, valid, a, conf, level
+
+
+def _run_tv(level_q8, seconds=240):
+    cfg = config.merge_user({})
+    conv = Conversation(cfg, 20)
+    truth_talk = [0, 0]
+    for truth, speech, valid, a, conf, level in _with_tv(conversation(3, (60, 200), 0.3, seconds), 300, level_q8):
+        conv.frame(speech, valid, a, conf, level, 0)
+        if truth:
+            truth_talk[truth - 1] += 1
+    return conv, truth_talk
+
+
+def test_a_tv_15_db_under_the_talkers_is_noise_and_takes_no_share():
+    conv, truth = _run_tv(-35 * 256)  # the talkers at -20 dBFS
+    model = conv.model
+    assert model.learned
+    assert min(talker.angle_diff(a, 60) for a in model.slot_az) < 10
+    assert min(talker.angle_diff(a, 200) for a in model.slot_az) < 10
+    assert talker.angle_diff(model.noise_az, 300) < 10, model.noise_az
+    rec = conv.record()
+    ini, par = rec["talkers"]
+    assert talker.angle_diff(ini["azimuth_deg"], 60) < 10  # the first voice, not the TV
+    # the TV's frames (a third of the time) went to nobody: each talker's
+    # time is within 5% of their true frames (hangover and carry aside)
+    assert ini["talk_s"] <= truth[0] * 0.02 * 1.05 and par["talk_s"] <= truth[1] * 0.02 * 1.05, (rec, truth)
+    assert rec["hearing"]["reliable"] is True and rec["hearing"]["attributed"] >= 0.9
+
+
+def test_a_tv_as_loud_as_the_talkers_makes_the_session_unreliable():
+    conv, _truth = _run_tv(-20 * 256)
+    rec = conv.record()
+    assert conv.model.crowded()
+    assert rec["hearing"]["reliable"] is False
