@@ -87,6 +87,21 @@ def test_the_checker_finds_each_kind_of_disagreement():
     short = make_record(seed=3, seconds=200)
     short["in_band_s"], short["in_band_share"] = 0.0, None
     assert {p.invariant for p in recordcheck.check(short)} == {"in band"}
+    # how well it heard (a record from the firmware's own session engine)
+    assert isinstance(rec["hearing"]["reliable"], bool)
+    heard = ini["talk_s"] + rec["talkers"][1]["talk_s"] - rec["overlap_s"]
+    assert rec["hearing"]["attributed"] == pytest.approx(heard / (heard + rec["unknown_s"]), abs=0.002)
+    assert problems(hearing__attributed=round(rec["hearing"]["attributed"] - 0.1, 3)) == {"hearing"}
+    assert problems(hearing__attributed=0.5, hearing__reliable=True) == {"hearing"}
+    assert problems(hearing__snr_db=1, hearing__reliable=True) == {"hearing"}
+    assert problems(hearing__snr_db=1.5) == {"hearing"}
+    assert problems(hearing__reliable="yes") == {"hearing"}
+    assert problems(hearing=None) == {"hearing"}
+    assert problems(talkers__1__azimuth_deg=None, hearing__reliable=True) == {"hearing"}
+    assert problems(hearing__reliable=False) == set()  # flagging is always allowed
+    older = json.loads(json.dumps(rec))
+    del older["hearing"]  # records from before it was added
+    assert recordcheck.check(older) == []
 
 
 # -- the evaluation suite --------------------------------------------------------

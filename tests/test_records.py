@@ -29,3 +29,25 @@ def test_verdict_uses_the_firmware_definition_at_the_edges():
     assert records.verdict(0.351, 0.3, 0.05) == "over"
     assert records.verdict(0.249, 0.3, 0.05) == "under"
     assert records.verdict(None, 0.3, 0.05) == "-"
+
+
+def test_a_record_that_could_not_hear_well_says_so_in_words_everywhere():
+    from talkbalance import liveview, meetingreport
+
+    rec = make_record(seed=3, share=0.3, seconds=420)
+    assert rec["hearing"]["reliable"] is True  # a clean simulated session
+    assert records.hearing_text(rec) is None
+    assert "could not hear" not in records.format_record(rec)
+    rec["hearing"] = {"snr_db": 2, "attributed": 0.612, "reliable": False}
+    text = records.hearing_text(rec)
+    assert text.startswith("could not hear well enough to trust these figures")
+    assert "about 2 dB over the noise" in text and "61% of the speech told apart" in text
+    assert "  " + text in records.format_record(rec).splitlines()
+    rep = meetingreport.session_report(rec)
+    assert any(line.lower().startswith("could not hear well") for line in rep.lines)
+    assert ["hearing", text] in rep.tables[0][2]
+    del rec["hearing"]  # older records say nothing about it
+    assert records.hearing_text(rec) is None
+    line = liveview.numbers({"state": "session", "share_pm": 300, "elapsed_s": 60, "hearing_low": True})
+    assert "can't hear well" in line
+    assert "hear" not in liveview.numbers({"state": "session", "share_pm": 300, "elapsed_s": 60, "hearing_low": False})

@@ -63,6 +63,8 @@ def numbers(body: dict) -> str:
         parts.append(f"{body['level_db']:.0f} dBFS")
     if state.heat:
         parts.append(f"heat {state.heat}")
+    if state.hearing_low is True:
+        parts.append("can't hear well: the share is not to be trusted")
     return "  ".join(parts)
 
 

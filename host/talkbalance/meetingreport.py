@@ -25,7 +25,16 @@ from pathlib import Path
 
 import matplotlib
 
-from talkbalance.records import date_text, ended_text, in_band_share, in_band_text, mmss, pct, verdict
+from talkbalance.records import (
+    date_text,
+    ended_text,
+    hearing_text,
+    in_band_share,
+    in_band_text,
+    mmss,
+    pct,
+    verdict,
+)
 from talkbalance.text import plural, printable
 
 matplotlib.use("Agg")
@@ -125,13 +134,16 @@ def session_report(rec: dict, partner: str | None = None, date_s: int | None = N
         f"{plural(len(heat), 'heated passage')}; follow-up {_follow(follow_up)}"
         + (f"; note: {printable(note)}" if note else ""),
     ]
+    hearing = hearing_text(rec)
+    if hearing:
+        rep.lines.append(hearing[0].upper() + hearing[1:])
     rep.tables.append(("The meeting", ["", ""], [
         ["session", rec["id"]], ["date", when or "-"], ["with", printable(partner) or "(no partner labelled)"],
         ["length", f"{mmss(rec['duration_s'])} of {planned_min:.0f} min planned"], ["ended", ended_text(rec)],
         ["initiator share", f"{pct(share)} (target {pct(target)} +/- {100 * band:.0f})"],
         ["against the band", verdict(share, target, band)], ["time in band", in_band_text(rec)],
         ["heated passages", str(len(heat))], ["follow-up", _follow(follow_up)], ["note", printable(note) or "-"],
-    ]))
+    ] + ([["hearing", hearing]] if hearing else [])))
     rep.tables.append(("Each talker", *talker_table(rec)))
 
     fig, (ax1, ax2) = plt.subplots(2, 1, figsize=FIG_SIZE, dpi=DPI, sharex=True,
@@ -212,6 +224,10 @@ def series_report(meetings: list[Meeting], partner: str) -> Report:
         f"+/- {100 * band:.0f}; in band in {sum(in_band)} of {plural(len(known), 'meeting')}",
         f"{plural(heat_total, 'heated passage')}; follow-up agreed after {follow} of {plural(len(meetings), 'meeting')}",
     ]
+    unheard = sum(1 for r in recs if hearing_text(r))
+    if unheard:
+        rep.lines.append(f"{unheard} of {plural(len(meetings), 'meeting')} could not be heard well enough to trust "
+                         "their figures (a loud room, or a TV or music nearby)")
     if undated:
         rep.lines.append(f"{plural(len(undated), 'meeting')} of unknown date: in the table, not on the plot")
     rows = []

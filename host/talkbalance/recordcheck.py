@@ -21,6 +21,11 @@ ROUND_S = 0.005  # half the rounding step of every time in the record
 ROUND_SHARE = 0.00005  # half the rounding step of a share
 BAND_AFTER_S = 300  # in-band time counts after minute 5
 ROLES = ("initiator", "partner")
+# docs/record.md, `hearing`: attribution is reliable only with both talkers
+# found, at least this share of the speech attributed ...
+HEARD_MIN = 0.75
+# ... and the speech at least this far over the noise floor (whole dB)
+SNR_MIN_DB = 3
 
 
 @dataclass(frozen=True)
@@ -90,6 +95,8 @@ class _Checker:
         self.shares(talkers, talk)
         if silence is not None and unknown is not None:
             self.totals(talk, overlap, silence, unknown, duration)
+        if unknown is not None and "hearing" in rec:
+            self.hearing(talkers, talk, overlap, unknown)
         self.timeline(talk, overlap, duration)
         self.in_band(duration)
         self.heat(duration)
@@ -148,6 +155,40 @@ class _Checker:
         covered = talk[0] + talk[1] - overlap + unknown + silence
         if abs(covered - duration) > self.frame_s + 5 * ROUND_S:
             self.bad("totals", f"talk, overlap, unknown and silence cover {covered:.2f} s of {duration} s")
+
+    def hearing(self, talkers: list[dict], talk: list, overlap: float, unknown: float) -> None:
+        hearing = self.rec["hearing"]
+        if not isinstance(hearing, dict):
+            self.bad("hearing", f"hearing is {hearing!r}, not an object")
+            return
+        snr, attributed, reliable = hearing.get("snr_db"), hearing.get("attributed"), hearing.get("reliable")
+        if snr is not None and not _whole(snr):
+            self.bad("hearing", f"snr_db is {snr!r}, not whole dB or null")
+            snr = None
+        if not isinstance(reliable, bool):
+            self.bad("hearing", f"reliable is {reliable!r}, not true or false")
+        heard = talk[0] + talk[1] - overlap
+        speech = heard + unknown
+        if attributed is None:
+            if speech > 2 * self.frame_s:
+                self.bad("hearing", f"attributed is null but {speech:.2f} s of speech were heard")
+        elif not _num(attributed) or not 0 <= attributed <= 1:
+            self.bad("hearing", f"attributed is {attributed!r}, not a share 0..1")
+            attributed = None
+        elif speech > 0:
+            # the record gives whole per mille, cut down; each time is rounded
+            slack = 0.001 + 4 * ROUND_S / speech
+            if not -slack <= heard / speech - attributed <= slack:
+                self.bad("hearing", f"attributed {attributed} but {heard:.2f} s of {speech:.2f} s of speech were "
+                                    f"given to a talker ({heard / speech:.4f})")
+        if reliable is True:
+            found = all(t.get("azimuth_deg") is not None for t in talkers)
+            why = [w for w, bad in (("a talker was not found", not found),
+                                    (f"attributed {attributed} < {HEARD_MIN}",
+                                     attributed is None or attributed < HEARD_MIN - 0.0005),
+                                    (f"snr_db {snr} < {SNR_MIN_DB}", snr is None or snr < SNR_MIN_DB)) if bad]
+            if why:
+                self.bad("hearing", "reliable is true but " + "; ".join(why))
 
     def timeline(self, talk: list, overlap: float, duration: float) -> None:
         rows = self.rec.get("timeline")

@@ -87,6 +87,25 @@ def iso_date(date_s: int | None) -> str | None:
     return datetime.fromtimestamp(date_s).astimezone().isoformat(timespec="seconds")
 
 
+def hearing_text(rec: dict) -> str | None:
+    """In words, when the record says it could not hear well enough to trust
+    its figures (docs/record.md, `hearing`); None when it heard well or the
+    record does not say."""
+    hearing = rec.get("hearing")
+    if not isinstance(hearing, dict) or hearing.get("reliable") is not False:
+        return None
+    why = []
+    snr, attributed = hearing.get("snr_db"), hearing.get("attributed")
+    if isinstance(snr, int) and not isinstance(snr, bool):
+        why.append(f"speech about {snr} dB over the noise")
+    if isinstance(attributed, (int, float)) and not isinstance(attributed, bool):
+        why.append(f"{100 * attributed:.0f}% of the speech told apart")
+    if any(t.get("azimuth_deg") is None for t in rec.get("talkers", []) if isinstance(t, dict)):
+        why.append("one person's place never found")
+    return ("could not hear well enough to trust these figures (a loud room, or a TV or music nearby)"
+            + (": " + ", ".join(why) if why else ""))
+
+
 def format_record(rec: dict, date: str = "") -> str:
     """A few lines a person can read after a meeting; `date` (date_text of a
     stored session) heads them when given."""
@@ -111,4 +130,7 @@ def format_record(rec: dict, date: str = "") -> str:
     bound = rec.get("initiator_bound_by")
     if bound:
         lines.append(f"  the initiator: {_BOUND.get(bound, str(bound))}")
+    hearing = hearing_text(rec)
+    if hearing:
+        lines.append(f"  {hearing}")
     return "\n".join(lines)

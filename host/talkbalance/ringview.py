@@ -69,6 +69,11 @@ SCENARIOS: list[Scenario] = [
              "blue, six breaths a minute, an invitation to the initiator to slow down and speak softly.",
              {"mode": "session", **_SEATS, "share_pm": 360, "recent_share_pm": 450, "speaking": 1,
               "heat": 2, "elapsed_s": 1400}, still_ms=5000, animate_ms=10000),
+    Scenario("session-cant-hear", "Can't hear well", "The room is too loud (or a TV or music too close) to "
+             "tell who is speaking: the arc dims, the recent dots go, and two soft warm-white marks at the "
+             "sides swell slowly. The share is not to be trusted until they go.",
+             {"mode": "session", **_SEATS, "share_pm": 300, "recent_share_pm": 320, "speaking": 0,
+              "elapsed_s": 900, "hearing_low": True}, still_ms=3000, animate_ms=6000),
     Scenario("session-wrap-up", "Wrap-up", "The last five minutes before the 40-minute mark: the pacing "
              "dot turns yellow and widens, time to agree when to meet again.",
              {"mode": "session", **_SEATS, "share_pm": 320, "recent_share_pm": 300, "speaking": 2,

@@ -60,6 +60,8 @@ def run(args: argparse.Namespace) -> int:
         print(scoring.scores_text(scores, summary))
     if args.markdown:
         argv = ["talkbalance", "evaluate"] + [a for a in sys.argv[2:]]
-        Path(args.markdown).write_text(scoring.markdown(scores, summary, shlex.join(argv)))
+        body = scoring.markdown(scores, summary, shlex.join(argv)).split("\n", 2)[2]  # without its title
+        tiers.write_markdown(Path(args.markdown), f"{tiers.BEGIN}\n{body}\n{tiers.END}", "Talker model evaluation",
+                             tiers.INTRO)
         print(f"wrote {args.markdown}", file=sys.stderr)
     return 0

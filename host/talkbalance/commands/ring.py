@@ -37,6 +37,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--night", action="store_true", help="night mode")
     parser.add_argument("--storage-full", action="store_true", help="storage nearly full")
     parser.add_argument("--mic-fault", action="store_true", help="microphone fault")
+    parser.add_argument("--cant-hear", action="store_true",
+                        help="in a session: the room is too loud to trust the share (docs/ring.md)")
     parser.add_argument("--time-ms", type=int, help="moment to draw, ms (animations)")
     parser.add_argument("--board", help="board file (default: the project's)")
     parser.add_argument("--count", type=int, help="override the ring's LED count (12, 16, 24 ...)")
@@ -87,6 +89,8 @@ def state_attrs(args: argparse.Namespace, base: dict) -> dict:
         attrs["storage_nearly_full"] = True
     if args.mic_fault:
         attrs["mic_fault"] = True
+    if args.cant_hear:
+        attrs["hearing_low"] = True
     return attrs
 
 
