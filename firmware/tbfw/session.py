@@ -66,8 +66,7 @@ class Conversation:
         self.state = IDLE
         self.noise_db_q8 = -30720  # the front end's noise floor, set by the pipeline each frame
         # the floor sampled once a second: sum of whole dB, |.| <= 120 * 14,400 < 2^21
-        self.noise_sum_db = 0
-        self.noise_n = 0
+        self.noise_sum_db = 0  # sampled at every whole second of the session (_frames // fps samples)
         self.session_cfg = self.cfg
         self._end_silence_frames = 0  # set from session_cfg by _begin
         self._max_frames = 0
@@ -315,7 +314,6 @@ class Conversation:
     def _hear(self):
         if self._frames % self.frames_per_s == 0:
             self.noise_sum_db += self.noise_db_q8 >> 8
-            self.noise_n += 1
 
     def hearing_low(self):
         """For the ring and the live view: in a session with at least 30 s of
@@ -326,7 +324,7 @@ class Conversation:
             return False
         heard = t.talk[0] + t.talk[1] + t.both
         speech = heard + t.unknown
-        return speech >= _HEAR_MIN_FRAMES and (heard * 1000 < talker.HEARD_MIN_PM * speech or self.model.crowded())
+        return speech >= _HEAR_MIN_FRAMES and (heard * 1000 < talker.HEARD_MIN_PM * speech or self.model.crowded)
 
     def initiator_share_pm(self):
         if self.tally is None or self.initiator_slot < 0:

@@ -104,11 +104,12 @@ def _hearing(conv):
     pm = heard * 1000 // total if total else -1
     n = tally.level_n[0] + tally.level_n[1]
     snr = None
-    if n and conv.noise_n:
-        snr = (tally.level_sum_db[0] + tally.level_sum_db[1]) // n - conv.noise_sum_db // conv.noise_n
+    seconds = conv._frames // conv.frames_per_s  # the noise floor's samples
+    if n and seconds:
+        snr = (tally.level_sum_db[0] + tally.level_sum_db[1]) // n - conv.noise_sum_db // seconds
     model = conv.model
     return {"snr_db": snr, "attributed": pm / 1000 if total else None,
-            "reliable": model.learned and not model.crowded() and pm >= talker.HEARD_MIN_PM
+            "reliable": model.learned and not model.crowded and pm >= talker.HEARD_MIN_PM
             and snr is not None and snr >= SNR_MIN_DB}
 
 

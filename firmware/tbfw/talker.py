@@ -105,6 +105,7 @@ class TalkerModel:
         self.noise_az = -1  # direction of a directional noise source; -1: none found
         self._searches = 0  # peak searches with two talkers found ...
         self._crowded = 0  # ... and of those, with a third source as loud as a talker
+        self.crowded = False
         self._smooth = zeros("i", _BINS)
         self.slot_az = [-1, -1]  # degrees, -1 = not learned
         self.current = NONE  # SLOT_A / SLOT_B: who holds the voice now
@@ -254,6 +255,9 @@ class TalkerModel:
         self._searches += 1
         if crowded:
             self._crowded += 1
+        # a third source as loud as a talker in more than a third of the
+        # searches: which two are the people is a guess
+        self.crowded = self._crowded * 3 > self._searches
         a1 = self._centroid(p1)
         a2 = self._centroid(p2)
         s0, s1 = self.slot_az
@@ -286,11 +290,6 @@ class TalkerModel:
             moment += w * k
         offset = (moment * _BIN_DEG) // total if total else 0
         return (peak * _BIN_DEG + _BIN_DEG // 2 + offset) % 360
-
-    def crowded(self):
-        """Whether a third source as loud as a talker was heard in more than
-        a third of the peak searches: which two are the people is a guess."""
-        return self._crowded * 3 > self._searches
 
     def background(self, confident, azimuth_deg, level_db_q8):
         """Whether a speech frame is the known noise source's rather than a

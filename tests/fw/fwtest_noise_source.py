@@ -49,5 +49,5 @@ def test_a_tv_15_db_under_the_talkers_is_noise_and_takes_no_share():
 def test_a_tv_as_loud_as_the_talkers_makes_the_session_unreliable():
     conv, _truth = _run_tv(-20 * 256)
     rec = conv.record()
-    assert conv.model.crowded()
+    assert conv.model.crowded
     assert rec["hearing"]["reliable"] is False
