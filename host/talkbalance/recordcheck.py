@@ -25,7 +25,7 @@ ROLES = ("initiator", "partner")
 # found, at least this share of the speech attributed ...
 HEARD_MIN = 0.75
 # ... and the speech at least this far over the noise floor (whole dB)
-SNR_MIN_DB = 3
+SNR_MIN_DB = 5
 
 
 @dataclass(frozen=True)
