@@ -473,7 +473,8 @@ def xcorr(a, b, out, n: int, lags: int) -> int:
 def db20_q8(v: int, tab) -> int:
     """20 log10(v) * 256 for 0 < v < 2^30 (0 for v <= 0).
 
-    tab  array('H') of 33: 20 log10(1 + i/32) * 256, i = 0..32.
+    tab  33 16-bit words (array('H') or little-endian bytes):
+         20 log10(1 + i/32) * 256, i = 0..32.
     log2 from the bit length, mantissa from the table with linear
     interpolation on the next 5 bits; error < 0.01 dB.
     Bounds: e <= 29; e * 1541 < 2^16; interpolation term < 2^16.
@@ -553,9 +554,10 @@ def isqrt(v: int) -> int:
 def atan2_q8(y: int, x: int, tab) -> int:
     """atan2(y, x) in degrees * 256 (-46080..46080) for |x|, |y| < 2^30.
 
-    tab  array('H') of 65: atan(i / 64) in degrees * 256. Octant reduction,
-         then the table on the tangent in Q10 with linear interpolation on
-         its low 4 bits; error < 0.01 degree.
+    tab  65 16-bit words (array('H') or little-endian bytes): atan(i / 64)
+         in degrees * 256. Octant reduction, then the table on the tangent
+         in Q10 with linear interpolation on its low 4 bits; error < 0.01
+         degree.
     Bounds: |x|, |y| scaled under 2^15, so (. << 10) < 2^25.
     """
     t = ptr16(tab)

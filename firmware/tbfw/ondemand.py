@@ -10,6 +10,7 @@
 #   startup        the user config read leniently, the data folder, the boot
 #                  counter (App), at boot
 #   storescan      the store's recovery scan and drop counters (Store), at boot
+#   frontsetup     the front end's buffers, tables and geometry (FrontEnd), at boot
 #   bootlog        the boot's log lines (App.log_boot), when the loop starts
 #   configset      a change of the user config (the config-set request)
 #   sessionrecord  the session record (Conversation.record, write_record),
@@ -22,7 +23,7 @@
 import gc
 import sys
 
-PARTS = ("boardfile", "startup", "storescan", "bootlog", "configset", "sessionrecord")
+PARTS = ("boardfile", "startup", "storescan", "frontsetup", "bootlog", "configset", "sessionrecord")
 
 _users = {}  # module name -> calls and blocks using it now
 

@@ -5,7 +5,7 @@ import gc
 
 from fwlib import Xorshift32
 from fwlib import board as _board
-from tbfw import config, dsp, frontend
+from tbfw import config, dsp, frontend, frontsetup
 
 
 def _fe(overrides=None, board=None):
@@ -212,7 +212,7 @@ def test_clip_counter_counts_full_scale_square():
 
 
 def test_db20_table():
-    tab = array.array("H", frontend._DB_Q8)
+    tab = frontsetup._DB_Q8
     assert dsp.db20_q8(1, tab) == 0
     assert dsp.db20_q8(0, tab) == 0
     # 20 log10(1000) = 60 dB
@@ -227,7 +227,7 @@ def test_integer_helpers():
     for v in (0, 1, 2, 3, 255, 256, 65535, 65536, (1 << 30) + 5):
         n = dsp.bitlen(v)
         assert (v == 0 and n == 0) or (1 << (n - 1)) <= v < (1 << n), (v, n)
-    tab = array.array("H", frontend._ATAN_Q8)
+    tab = frontsetup._ATAN_Q8
     for y, x, deg in ((0, 1, 0), (1, 1, 45), (1, 0, 90), (1, -1, 135), (0, -1, 180), (-1, -1, -135), (-1, 0, -90)):
         got = dsp.atan2_q8(y * 1000, x * 1000, tab)
         assert abs(got - deg * 256) <= 2, (y, x, got)
