@@ -59,6 +59,7 @@ class Conversation:
         self._prefix = talker.zeros("i", _BINS)
         self._claim_bins = talker.zeros("H", _BINS)
         self._first = talker.zeros("h", _FIRST_VOTES)
+        self.model = talker.TalkerModel()  # reset with the conversation, never made again
         self.reset()
 
     def reset(self):
@@ -71,7 +72,7 @@ class Conversation:
         self._end_silence_frames = 0  # set from session_cfg by _begin
         self._max_frames = 0
         self.meeting_s = 0
-        self.model = talker.TalkerModel()
+        self.model.reset()
         self.tally = None
         self.who = talker.NONE
         self.start_time = 0

@@ -101,13 +101,25 @@ class TalkerModel:
         # level-weighted votes: conf_q8 * (level above -120 dBFS in 2 dB steps,
         # 0..60); bound: 60 times the histogram's, < 1.5e8 a bin
         self.lvl = zeros("i", _BINS)
+        self._smooth = zeros("i", _BINS)
         self.slot_db_q8 = [_SILENT_Q8, _SILENT_Q8]  # mean speech level of each slot's peak
+        self.slot_az = [-1, -1]  # degrees, -1 = not learned
+        self.reset()
+
+    def reset(self):
+        """Forget all that was learned (a new session), in the arrays and
+        lists made by __init__: a reset allocates nothing."""
+        hist, lvl, smooth = self.hist, self.lvl, self._smooth
+        for i in range(_BINS):
+            hist[i] = 0
+            lvl[i] = 0
+            smooth[i] = 0
+        self.slot_db_q8[0] = self.slot_db_q8[1] = _SILENT_Q8
+        self.slot_az[0] = self.slot_az[1] = -1
         self.noise_az = -1  # direction of a directional noise source; -1: none found
         self._searches = 0  # peak searches with two talkers found ...
         self._crowded = 0  # ... and of those, with a third source as loud as a talker
         self.crowded = False
-        self._smooth = zeros("i", _BINS)
-        self.slot_az = [-1, -1]  # degrees, -1 = not learned
         self.current = NONE  # SLOT_A / SLOT_B: who holds the voice now
         self._lead = 0  # > 0 favours A, < 0 favours B
         self._votes_a = 0  # bit history of directional votes
