@@ -37,6 +37,17 @@ import os
 import struct
 
 from tbfw import ondemand
+from tbfw.storeformat import (
+    COUNT_MAX,
+    DROP_INCOMPLETE,  # noqa: F401 (store.DROP_INCOMPLETE, beside the other reasons)
+    DROPS_FILE,
+    MAX_ID,
+    RECENT_DROPS,
+    SEQ_LIMIT,
+    StoreCorrupt,
+    StoreError,
+    _Rec,
+)
 
 try:
     from micropython import const  # pyright: ignore[reportAssignmentType]
@@ -47,36 +58,18 @@ except ImportError:  # CPython (host tests)
 MAGIC = b"TBr1"
 _HEAD = const(13)  # bytes before the id
 _TAIL = const(4)  # the CRC
-MAX_ID = const(64)
-SEQ_LIMIT = 0xFFFFFFFF  # the header's u32; past it, the lowest free number is taken
 _READ_CHUNK = const(256)
 _ENOSPC = const(28)
 _SINK_BYTES = const(256)  # write-combining block of _Sink
 _ENOENT = const(2)
-RECENT_DROPS = const(8)  # dropped record ids remembered for the host
 _RESERVE_BLOCKS = const(4)  # flash blocks left free for the filesystem itself
-COUNT_MAX = const(0x3FFFFFFF)  # a drop count never goes past this
-DROPS_FILE = "drops.json"
 
-# Reasons a record is lost (keys of counters()["dropped_by"]).
-DROP_INCOMPLETE = "incomplete"  # a write cut short (power, reset)
+# Reasons a record is lost (keys of counters()["dropped_by"]); DROP_INCOMPLETE,
+# which the recovery scan counts, is in tbfw.storeformat.
 DROP_CORRUPT = "corrupt"  # failed its check on open or on read
 DROP_EVICTED = "evicted-unsynced"  # deleted unsynced to make room
 DROP_TOO_LARGE = "too-large"  # refused: larger than the store may hold
 DROP_WRITE_FAILED = "write-failed"  # the filesystem refused the write
-
-
-class StoreError(Exception):
-    """The store cannot do what was asked (closed, full, filesystem error)."""
-
-
-class StoreCorrupt(StoreError):
-    """A stored record failed its check; it is quarantined, never returned."""
-
-    def __init__(self, rec_id, reason):
-        super().__init__("record %s: %s" % (rec_id, reason))
-        self.rec_id = rec_id
-        self.reason = reason
 
 
 class StoreFull(StoreError):
@@ -173,17 +166,6 @@ def is_record_id(value):
 def _check_id(rec_id):
     if not is_record_id(rec_id):
         raise ValueError("record id must be 1..%d printable ASCII characters without spaces" % MAX_ID)
-
-
-class _Rec:
-    __slots__ = ("seq", "rec_id", "synced", "size", "usage")
-
-    def __init__(self, seq, rec_id, synced, size, usage):
-        self.seq = seq
-        self.rec_id = rec_id
-        self.synced = synced
-        self.size = size  # data bytes
-        self.usage = usage  # flash bytes, whole blocks
 
 
 class RecordReader:

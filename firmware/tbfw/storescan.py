@@ -1,11 +1,12 @@
 # The store's recovery scan (tbfw.store.Store.scan): rebuild the index from
 # the directory after a cut at any byte, and read the drop counters back.
 # It runs once, at boot: the store loads this module for the scan and
-# releases it after (tbfw.ondemand). docs/store.md gives the scheme.
+# releases it after (tbfw.ondemand). It imports tbfw.storeformat, not the
+# store. docs/store.md gives the scheme.
 
 import json
 
-from tbfw.store import (
+from tbfw.storeformat import (
     COUNT_MAX,
     DROP_INCOMPLETE,
     DROPS_FILE,
