@@ -46,6 +46,9 @@ def test_a_record_that_could_not_hear_well_says_so_in_words_everywhere():
     rep = meetingreport.session_report(rec)
     assert any(line.lower().startswith("could not hear well") for line in rep.lines)
     assert ["hearing", text] in rep.tables[0][2]
+    for wrong in (float("nan"), -3, 1.5, True, "61%"):  # a damaged or hostile record: no figure from it
+        rec["hearing"] = {"snr_db": 2, "attributed": wrong, "reliable": False}
+        assert "told apart" not in records.hearing_text(rec)
     del rec["hearing"]  # older records say nothing about it
     assert records.hearing_text(rec) is None
     line = liveview.numbers({"state": "session", "share_pm": 300, "elapsed_s": 60, "hearing_low": True})

@@ -98,7 +98,7 @@ def hearing_text(rec: dict) -> str | None:
     snr, attributed = hearing.get("snr_db"), hearing.get("attributed")
     if isinstance(snr, int) and not isinstance(snr, bool):
         why.append(f"speech about {snr} dB over the noise")
-    if isinstance(attributed, (int, float)) and not isinstance(attributed, bool):
+    if isinstance(attributed, (int, float)) and not isinstance(attributed, bool) and 0 <= attributed <= 1:
         why.append(f"{100 * attributed:.0f}% of the speech told apart")
     if any(t.get("azimuth_deg") is None for t in rec.get("talkers", []) if isinstance(t, dict)):
         why.append("one person's place never found")
