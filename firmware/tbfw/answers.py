@@ -70,7 +70,7 @@ class Answers:
             "level_db": fe.frame_db_q8 // 256,
             "heat": 1 if conv.tally is not None and conv.tally.heated else 0,
             "hearing_low": conv.hearing_low(),
-            "talkers": [a for a in conv.model.slot_az],
+            "talkers": list(conv.model.slot_az),
             "overruns": app.overruns,
             "lost_samples": getattr(app.board, "lost_samples", 0),
             "ring": app.ring_driver.buf.hex(),
