@@ -53,7 +53,15 @@ def ensure_scene(cache: Path, seed: int, minutes: float, progress: Progress = _q
         raise ToolMissing(f"the scene simulator cannot run: {exc}", "pip install -e .[bench]") from None
     cache.mkdir(parents=True, exist_ok=True)
     progress(f"bench: rendering scene {seed} ({minutes:g} min) into {cache} ...")
-    rendered = scenesim.render(scenesim.random_config(seed, minutes))
+    return render_into(scenesim.random_config(seed, minutes), wav, truth)
+
+
+def render_into(cfg, wav: Path, truth: Path) -> tuple[Path, Path]:
+    """Render `cfg` to `wav` and `truth`, each written beside as .part and
+    moved into place, so a cut-off render leaves no half scene behind."""
+    from talkbalance import scenesim
+
+    rendered = scenesim.render(cfg)
     tmp_wav, tmp_truth = wav.with_suffix(".wav.part"), truth.with_suffix(".json.part")
     scenesim.write(rendered, tmp_wav, tmp_truth)
     tmp_wav.replace(wav)

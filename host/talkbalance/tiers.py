@@ -90,8 +90,6 @@ def ensure(cache: Path, item: TierScene, minutes: float, progress: Progress = _q
 
     if item.tier == "quiet":
         return scenecache.ensure_scene(cache, item.seed, minutes, progress)
-    from talkbalance import scenesim
-
     cfg = item.config(minutes)
     stem = item.stem(minutes)
     wav, truth = cache / f"{stem}.wav", cache / f"{stem}.json"
@@ -104,12 +102,7 @@ def ensure(cache: Path, item: TierScene, minutes: float, progress: Progress = _q
             pass
     cache.mkdir(parents=True, exist_ok=True)
     progress(f"evaluate: rendering {stem} into {cache} ...")
-    rendered = scenesim.render(cfg)
-    tmp_wav, tmp_truth = wav.with_suffix(".wav.part"), truth.with_suffix(".json.part")
-    scenesim.write(rendered, tmp_wav, tmp_truth)
-    tmp_wav.replace(wav)
-    tmp_truth.replace(truth)
-    return wav, truth
+    return scenecache.render_into(cfg, wav, truth)
 
 
 @dataclass
