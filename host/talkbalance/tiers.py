@@ -137,6 +137,10 @@ def rt60_bucket(rt60_s: float) -> str:
     return "0.2-0.4 s" if rt60_s < 0.4 else "0.4-0.6 s"
 
 
+def _errs(scores) -> list[float]:
+    return [s.share_error_pts if s.share_error_pts is not None else 100.0 for s in scores]
+
+
 def _fmt_err(err: float | None) -> str:
     return "-" if err is None else f"{err:.2f}"
 
@@ -152,7 +156,7 @@ def condition_rows(rows: list[tuple[object, Condition]], key: Callable[[Conditio
     out = []
     for name in sorted(groups, key=order):
         group = groups[name]
-        errs = [s.share_error_pts if s.share_error_pts is not None else 100.0 for s in group]
+        errs = _errs(group)
         flagged = sum(bool(getattr(s, "low_confidence", False)) for s in group)
         wrong = sum(e > 5 and not getattr(s, "low_confidence", False) for e, s in zip(errs, group))
         both = sum(s.azimuth_error_deg is not None and s.initiator_found for s in group)
@@ -224,10 +228,6 @@ SHARE_TARGETS = (
     ("noisy", 5.0, "median", 2.0), ("noisy", 5.0, "worst", 4.0),
     ("reverberant", 0.8, "median", 1.5), ("reverberant", 0.8, "worst", 3.0),
 )
-
-
-def _errs(scores) -> list[float]:
-    return [s.share_error_pts if s.share_error_pts is not None else 100.0 for s in scores]
 
 
 def checks(results: dict[str, list[tuple]]) -> list[str]:
