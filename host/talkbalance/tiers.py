@@ -141,6 +141,11 @@ def _errs(scores) -> list[float]:
     return [s.share_error_pts if s.share_error_pts is not None else 100.0 for s in scores]
 
 
+def _both_found(s) -> bool:
+    """Has the scored record both talkers' directions and the initiator at the true initiator's?"""
+    return s.azimuth_error_deg is not None and s.initiator_found
+
+
 def _fmt_err(err: float | None) -> str:
     return "-" if err is None else f"{err:.2f}"
 
@@ -159,7 +164,7 @@ def condition_rows(rows: list[tuple[object, Condition]], key: Callable[[Conditio
         errs = _errs(group)
         flagged = sum(bool(getattr(s, "low_confidence", False)) for s in group)
         wrong = sum(e > 5 and not getattr(s, "low_confidence", False) for e, s in zip(errs, group))
-        both = sum(s.azimuth_error_deg is not None and s.initiator_found for s in group)
+        both = sum(_both_found(s) for s in group)
         out.append([name, str(len(group)), _fmt_err(statistics.median(errs)), _fmt_err(max(errs)),
                     str(wrong), str(flagged), f"{both}/{len(group)}"])
     return out
@@ -247,7 +252,7 @@ def checks(results: dict[str, list[tuple]]) -> list[str]:
                      f"{limit:g}: {'met' if value <= limit + 1e-9 else 'NOT met'}")
     if "noisy" in results:
         five = [s for s, c in results["noisy"] if c.snr_db == 5.0]
-        both = sum(s.azimuth_error_deg is not None and s.initiator_found for s in five)
+        both = sum(_both_found(s) for s in five)
         lines.append(f"noisy at 5 dB SNR: both talkers found (initiator where the truth has them) in {both} of "
                      f"{len(five)}: {'met' if both == len(five) else 'NOT met'}")
         zero = [s for s, c in results["noisy"] if c.snr_db == 0.0]
@@ -266,7 +271,7 @@ def scene_rows(results: dict[str, list[tuple]]) -> list[str]:
         for s, c in results[tier]:
             est = "-" if s.share is None else f"{100 * s.share:.1f}"
             err = "-" if s.share_error_pts is None else f"{s.share_error_pts:.2f}"
-            both = "yes" if s.azimuth_error_deg is not None and s.initiator_found else "NO"
+            both = "yes" if _both_found(s) else "NO"
             heard = "-" if s.heard_snr_db is None else f"{s.heard_snr_db:.1f}"
             lines.append(f"{s.name:<28} {c.noise:<13} {c.snr_db:>5.1f} {c.rt60_s:>5.2f} {100 * s.true_share:>6.1f} "
                          f"{est:>6} {err:>8} {100 * s.attribution:>6.1f}% {both:>5} {heard:>9} "
