@@ -36,7 +36,6 @@ UNKNOWN = const(4)  # speech, talker not known
 
 _BINS = const(72)  # 5-degree bins
 _BIN_DEG = const(5)
-_VOTE_Q8 = const(256)  # histogram weight of one fully confident frame
 _DECAY_EVERY = const(50)  # speech frames between decays (1 s at 20 ms)
 # Decay: bin -= bin >> 6 every second of speech: half-life about 44 s of
 # speech. Bound: a bin receives at most 3 * 256 per frame (centre + both

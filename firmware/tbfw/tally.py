@@ -35,7 +35,6 @@ _HEAT_ON_WINDOWS = const(2)
 _HEAT_OFF_WINDOWS = const(2)
 _BASELINE_WINDOWS = const(6)  # calm windows that set a talker's baseline
 _HELD_MAX = const(50)  # hangover frames held back at most (the front end holds 8)
-_TIMELINE_FIELDS = const(4)  # per minute: initiator-slot A s, B s, overlap s, heat flag
 
 
 def in_band(share_pm, target_pm, band_pm):
