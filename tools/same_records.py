@@ -1,15 +1,20 @@
-"""Same records from two versions of the front end's viper kernels.
+"""Same records from two versions of the firmware.
 
     .venv/bin/python tools/same_records.py REF [WAV ...]
+    .venv/bin/python tools/same_records.py --whole REF [WAV ...]
 
 Runs `talkbalance analyze` (the whole firmware pipeline on the MicroPython
 unix port) over each recording twice: with the checkout's firmware, and with
-the same firmware whose tbfw/dsp.py is the one at git revision REF. The
-session records, the per-frame talker codes, the speech seconds and the
-loudest level must be identical. Without WAVs: the ten-minute scenes in the
-scene cache (scene-*-10min.wav). Prints one line per recording; exit status
-1 when any differs. For a change that must not change a single result, such
-as a kernel rewritten for speed.
+the firmware of git revision REF. Without `--whole`, the reference is the
+checkout's firmware with only tbfw/dsp.py taken from REF (the front end's
+viper kernels); with `--whole`, it is the whole firmware tree (main.py and
+every tbfw module) as committed at REF, so a module added, removed or
+changed anywhere counts. The session records, the per-frame talker codes,
+the speech seconds and the loudest level must be identical. Without WAVs:
+the ten-minute quiet-room scenes in the scene cache (scene-*-10min.wav).
+Prints one line per recording; exit status 1 when any differs. For a change
+that must not change a single result, such as a kernel rewritten for speed
+or code moved to save memory.
 """
 
 from __future__ import annotations
@@ -25,8 +30,43 @@ from pathlib import Path
 from talkbalance import analysis, paths, scenecache
 
 
-def _firmware_at(ref: str, dest: Path) -> Path:
-    """A copy of the checkout's firmware with tbfw/dsp.py from `ref`."""
+def _git(checkout: Path, *args: str) -> subprocess.CompletedProcess:
+    proc = subprocess.run(["git", "-C", str(checkout), *args], capture_output=True, check=False)
+    if proc.returncode != 0:
+        raise SystemExit(f"same_records: git {' '.join(args)}: {proc.stderr.decode(errors='replace').strip()}")
+    return proc
+
+
+def _whole_firmware_at(ref: str, dest: Path) -> Path:
+    """The firmware folder exactly as committed at `ref` (every file under it)."""
+    root = paths.firmware_dir()
+    checkout = paths.checkout_dir()
+    if checkout is None:
+        raise SystemExit("same_records: runs from a checkout of talkbalance (it reads git)")
+    rel = root.relative_to(checkout).as_posix()
+    listing = _git(checkout, "ls-tree", "-r", "-z", "--full-tree", f"{ref}:{rel}").stdout
+    count = 0
+    for entry in listing.split(b"\0"):
+        if not entry:
+            continue
+        meta, name = entry.split(b"\t", 1)
+        _mode, kind, obj = meta.split()
+        if kind != b"blob":
+            continue
+        target = dest / name.decode()
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(_git(checkout, "cat-file", "blob", obj.decode()).stdout)
+        count += 1
+    if not (dest / "main.py").is_file() or not (dest / "tbfw").is_dir():
+        raise SystemExit(f"same_records: {ref}:{rel} holds no main.py and tbfw package ({count} files)")
+    return dest
+
+
+def _firmware_at(ref: str, dest: Path, whole: bool = False) -> Path:
+    """A copy of the checkout's firmware with tbfw/dsp.py from `ref`, or
+    (`whole`) the whole firmware tree at `ref`."""
+    if whole:
+        return _whole_firmware_at(ref, dest)
     root = paths.firmware_dir()
     checkout = paths.checkout_dir()
     if checkout is None:
@@ -53,7 +93,10 @@ def _run(wav: Path, firmware: Path) -> tuple:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("ref", help="git revision whose firmware/tbfw/dsp.py is the reference")
+    ap.add_argument("ref", help="git revision whose firmware/tbfw/dsp.py (with --whole: whole firmware tree) "
+                    "is the reference")
+    ap.add_argument("--whole", action="store_true",
+                    help="compare the whole firmware tree at REF, not only tbfw/dsp.py")
     ap.add_argument("wavs", nargs="*", type=Path, help="recordings (default: the cached ten-minute scenes)")
     args = ap.parse_args(argv)
     wavs = args.wavs or sorted(scenecache.default_cache().glob("scene-*-10min.wav"))
@@ -61,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("same_records: no recordings given and no ten-minute scenes in the cache")
     differ = 0
     with tempfile.TemporaryDirectory(prefix="tb-same-") as tmp:
-        ref_fw = _firmware_at(args.ref, Path(tmp) / "firmware")
+        ref_fw = _firmware_at(args.ref, Path(tmp) / "firmware", whole=args.whole)
         for wav in wavs:
             t0 = time.monotonic()
             now = _run(wav, paths.firmware_dir())
@@ -71,8 +114,9 @@ def main(argv: list[str] | None = None) -> int:
             sessions = len(now[0])
             print(f"{wav.name}: {'same' if same else 'DIFFERENT'} ({sessions} session{'s' * (sessions != 1)}, "
                   f"{len(now[1])} frames, {time.monotonic() - t0:.0f} s)", flush=True)
+    what = "the firmware" if args.whole else "dsp.py"
     print(f"{len(wavs) - differ} of {len(wavs)} recordings give identical records and frames "
-          f"with dsp.py at {args.ref} and in the checkout")
+          f"with {what} at {args.ref} and in the checkout")
     return 1 if differ else 0
 
 
