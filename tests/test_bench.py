@@ -38,3 +38,29 @@ def test_heap32_section_skips_cleanly_without_the_32_bit_port(monkeypatch, capsy
     captured = capsys.readouterr()
     assert "heap32 skipped" in captured.err and "Node.js is not installed" in captured.err
     assert "heap32 " not in captured.out
+
+
+def test_against_takes_each_sides_least_and_their_ratio():
+    from talkbalance.bench import against
+
+    runs = {"ref": [{"ring_ms_per_audio_s": 0.40, "load_1min": 3.0}, {"ring_ms_per_audio_s": 0.30, "load_1min": 2.5}],
+            "here": [{"ring_ms_per_audio_s": 0.21, "load_1min": 3.1}, {"ring_ms_per_audio_s": 0.24, "load_1min": 2.0}]}
+    rows = {r.metric: r.value for r in against.rows_from("main", runs)}
+    assert rows["ref_ring_ms_per_audio_s"] == 0.30 and rows["here_ring_ms_per_audio_s"] == 0.21
+    assert rows["ratio_ring"] == 0.7
+    assert rows["load_1min_ref_2"] == 2.5 and rows["load_1min_here_1"] == 3.1
+    assert rows["rounds"] == 2
+
+
+def test_against_reads_the_firmware_of_a_revision(tmp_path):
+    import pytest
+    from talkbalance import paths
+    from talkbalance.bench import against
+    from talkbalance.errors import InputError
+
+    if paths.checkout_dir() is None or not (paths.checkout_dir() / ".git").exists():
+        pytest.skip("not a git checkout")
+    fw = against.firmware_at("HEAD", tmp_path)
+    assert (fw / "main.py").is_file() and (fw / "tbfw" / "ring.py").is_file()
+    with pytest.raises(InputError):
+        against.firmware_at("no-such-revision-here", tmp_path / "x")

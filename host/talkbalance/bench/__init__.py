@@ -85,15 +85,16 @@ def parse(output: str) -> list[Row]:
 
 
 def run_section(name: str, heapsize: str | None = None, timeout: float = 900,
-                args: list[str] | None = None) -> list[Row]:
-    """Run mp_<name>.py; `args` follow the firmware folder and the board file."""
+                args: list[str] | None = None, firmware: Path | None = None) -> list[Row]:
+    """Run mp_<name>.py; `args` follow the firmware folder (`firmware`, by
+    default this installation's) and the board file."""
     script = HERE / f"mp_{name}.py"
     if not script.is_file():
         raise TalkbalanceError(f"no benchmark section {name!r}", "sections: " + ", ".join(sections()))
     cmd = list(paths.micropython())
     if heapsize:
         cmd += ["-X", f"heapsize={heapsize}"]
-    cmd += [str(script), str(paths.firmware_dir()), str(paths.board_path())] + list(args or [])
+    cmd += [str(script), str(firmware or paths.firmware_dir()), str(paths.board_path())] + list(args or [])
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     if proc.returncode != 0:
         raise TalkbalanceError(f"benchmark {name} failed:\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")

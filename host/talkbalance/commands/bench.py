@@ -36,6 +36,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--heap32", action="append", metavar="BYTES", default=None,
                         help="heap32: also run the session with this heap given to the 32-bit port "
                         "(bytes, or with a k/m suffix; repeatable), to find the smallest that runs")
+    parser.add_argument("--against", metavar="REF", default=None,
+                        help="pipeline: also run the pipeline section on the firmware of git revision REF "
+                        "(a checkout only), in turns with this one's (REF, here, REF, ...), and print each "
+                        "stage's cost on both and their ratio, with the load average after each run: on a "
+                        "shared machine compare the ratio, not figures from runs at different times")
+    parser.add_argument("--rounds", type=int, default=3, metavar="N",
+                        help="--against: runs on each side (default 3; each side's least counts)")
     parser.add_argument("--suite", type=int, default=accuracy.DEFAULT_SCENES, metavar="N",
                         help=f"scenes in the accuracy suite (default {accuracy.DEFAULT_SCENES}; 0 skips it)")
     parser.add_argument("--minutes", type=float, default=accuracy.DEFAULT_MINUTES, metavar="M",
@@ -54,6 +61,8 @@ def _command_line(args: argparse.Namespace) -> str:
         parts += ["--only", name]
     for heap in args.heap32 or []:
         parts += ["--heap32", heap]
+    if args.against:
+        parts += ["--against", args.against, "--rounds", str(args.rounds)]
     parts += ["--suite", str(args.suite), "--minutes", f"{args.minutes:g}"]
     if args.markdown:
         parts += ["--markdown", str(args.markdown)]
@@ -111,6 +120,10 @@ def run(args: argparse.Namespace) -> int:
             cost_audio = wav.name
         progress(f"bench: running {name} ...")
         rows += bench.run_section(name, args=extra)
+        if name == "pipeline" and args.against:
+            from talkbalance.bench import against
+
+            rows += against.compare(args.against, args.rounds, extra, progress)
     ran = {r.section for r in rows}
     if "calibrate" in ran and "pipeline" in ran:
         # The host's speed drifts between runs: calibrate again right after

@@ -15,7 +15,8 @@
 # starts, so only the firmware's own work is timed.
 #
 # Reported: CPU ms per audio second per stage and in total (the best of three
-# passes over the audio), the worst frame, and the
+# passes over the audio), the worst frame, the bytecode stages split further
+# (below), the load average at the end (the machine is shared), and the
 # heap: the pipeline's own objects after set-up, the peak in use during a
 # frame (live heap plus what a frame allocates before it is collected), and
 # the bytes allocated per frame. The target (<= 4 ms per audio second here)
@@ -25,8 +26,20 @@
 # On a shared machine wall-clock time grows with the other programs' load, so
 # a pass's cost is this process's CPU time (user + system, /proc on Linux)
 # less that of a pass that only reads and converts the audio; the stages
-# share it in proportion to their wall-clock times within the pass. Without
-# /proc the wall-clock sums are reported.
+# share it in proportion to their wall-clock times within the pass, summed
+# over the frames that were not preempted (_PREEMPTED_US). Without /proc the
+# wall-clock sums are reported.
+#
+# The split of the bytecode stages (rows conversation_talker, _tally and
+# _session; ring_show and ring_render): the ring stage is timed in two by the
+# frame loop itself (the state filled by Conversation.show and the app's
+# idle/ended fallback, then RingDriver.update); the conversation stage by a
+# further pass in which TalkerModel.update and Tally.add are wrapped in
+# timers (the wrapper's own call is outside what it times): each part is its
+# wall-clock time over the stage's in the cheapest plain pass, times the
+# stage's CPU time; the session part (lifecycle, prefix, binding) is what
+# remains. The parts are estimates to compare, not separately clocked
+# figures.
 import array
 import gc
 import sys
@@ -43,6 +56,38 @@ _PASSES = 3
 _SYNTH_S = 20
 _TARGET_MS = 4
 STAGES = ("ingest", "frontend", "conversation", "ring", "link")
+_SHOW = len(STAGES)  # times[_SHOW]: the ring state's part of the ring stage
+# A frame this long (wall clock) was preempted by another program: its stage
+# times are left out of the split (a frame takes tens of us here, a time
+# slice of another program milliseconds).
+_PREEMPTED_US = 1000
+_TALKER = 0  # _Timed.us: TalkerModel.update ...
+_TALLY = 1  # ... and Tally.add
+
+
+class _Timed:
+    """Wraps a class's method in a timer (the detail pass): its calls'
+    microseconds add up in us[index]."""
+
+    us = [0, 0]
+
+    def __init__(self, cls, name, index):
+        self.cls = cls
+        self.name = name
+        self.orig = getattr(cls, name)
+        orig = self.orig
+        us = _Timed.us
+
+        def timed(obj, *args):
+            t0 = time.ticks_us()
+            out = orig(obj, *args)
+            us[index] += time.ticks_diff(time.ticks_us(), t0)
+            return out
+
+        setattr(cls, name, timed)
+
+    def restore(self):
+        setattr(self.cls, self.name, self.orig)
 
 
 class _IdleDevice:
@@ -140,7 +185,8 @@ class _Rig:
 
 
 def _frame(rig, words, k, times):
-    """One frame through every stage; adds each stage's microseconds to `times`."""
+    """One frame through every stage: each stage's microseconds into `times`
+    (and the ring state's part of the ring stage); returns the frame's."""
     fe = rig.fe
     conv = rig.conv
     t0 = time.ticks_us()
@@ -156,17 +202,20 @@ def _frame(rig, words, k, times):
     now_ms = k * rig.frame_ms
     who = conv.frame(fe.speech, fe.direction_valid, fe.azimuth_deg, conf, fe.frame_db_q8, now_ms // 1000)
     t3 = time.ticks_us()
+    ts = t3
     if rig.driver.due(now_ms):  # as the app: the state only for a frame that is drawn
         _ring_state(rig.state, conv, who)
+        ts = time.ticks_us()
         rig.driver.update(rig.state, now_ms)
     t4 = time.ticks_us()
     rig.link.poll()
     t5 = time.ticks_us()
-    times[0] += time.ticks_diff(t1, t0)
-    times[1] += time.ticks_diff(t2, t1)
-    times[2] += time.ticks_diff(t3, t2)
-    times[3] += time.ticks_diff(t4, t3)
-    times[4] += time.ticks_diff(t5, t4)
+    times[0] = time.ticks_diff(t1, t0)
+    times[1] = time.ticks_diff(t2, t1)
+    times[2] = time.ticks_diff(t3, t2)
+    times[3] = time.ticks_diff(t4, t3)
+    times[4] = time.ticks_diff(t5, t4)
+    times[_SHOW] = time.ticks_diff(ts, t3)
     return time.ticks_diff(t5, t0)
 
 
@@ -195,8 +244,9 @@ def _read_pass(desc, cfg, path):
 
 def _pass(desc, cfg, path, heap):
     """One pass over the audio. Timing pass: (frames, per-stage wall us, worst
-    us, CPU us of the whole pass or -1). Heap pass (`heap` True): (frames,
-    setup bytes, peak bytes, bytes per frame)."""
+    us, CPU us of the whole pass or -1, the same wall us over the frames
+    not preempted, with the _Timed parts after them). Heap pass
+    (`heap` True): (frames, setup bytes, peak bytes, bytes per frame)."""
     gc.collect()
     base = gc.mem_alloc()
     rig = _Rig(desc, cfg)
@@ -206,7 +256,10 @@ def _pass(desc, cfg, path, heap):
     setup = gc.mem_alloc() - base
     src = _source(desc, n, path)
     pcm = bytearray(n * 2 * desc["channels"])
-    times = [0] * len(STAGES)
+    ft = [0] * (len(STAGES) + 1)
+    times = [0] * len(ft)
+    clean = [0] * (len(ft) + 2)
+    timed = _Timed.us
     worst = 0
     peak = 0
     allocated = 0
@@ -218,20 +271,59 @@ def _pass(desc, cfg, path, heap):
             gc.collect()
             before = gc.mem_alloc()
             gc.disable()
-            _frame(rig, words, k, times)
+            _frame(rig, words, k, ft)
             after = gc.mem_alloc()
             gc.enable()
             allocated += after - before
             if after - base > peak:
                 peak = after - base
         else:
-            us = _frame(rig, words, k, times)
+            timed[_TALKER] = timed[_TALLY] = 0
+            us = _frame(rig, words, k, ft)
+            for i in range(len(ft)):
+                times[i] += ft[i]
+            if us < _PREEMPTED_US:
+                for i in range(len(ft)):
+                    clean[i] += ft[i]
+                clean[len(ft)] += timed[_TALKER]
+                clean[len(ft) + 1] += timed[_TALLY]
             if us > worst:
                 worst = us
         k += 1
     if heap:
         return k, setup, peak, allocated / k if k else 0
-    return k, times, worst, proc_cpu_us() - c0 if c0 >= 0 else -1
+    return k, times, worst, proc_cpu_us() - c0 if c0 >= 0 else -1, clean
+
+
+def _load():
+    """The 1-minute load average (-1 without /proc)."""
+    try:
+        with open("/proc/loadavg") as f:
+            return float(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return -1.0
+
+
+def _detail(desc, cfg, path):
+    """Wall-clock us of TalkerModel.update and Tally.add over the frames not
+    preempted, each the least of _PASSES passes with them timed."""
+    from tbfw.talker import TalkerModel
+    from tbfw.tally import Tally
+
+    wraps = [_Timed(TalkerModel, "update", _TALKER), _Timed(Tally, "add", _TALLY)]
+    best = None
+    n = len(STAGES) + 1
+    try:
+        for _ in range(_PASSES):
+            clean = _pass(desc, cfg, path, False)[4]
+            if best is None:
+                best = [clean[n], clean[n + 1]]
+            best[0] = min(best[0], clean[n])
+            best[1] = min(best[1], clean[n + 1])
+    finally:
+        for w in wraps:
+            w.restore()
+    return best
 
 
 def main():
@@ -241,16 +333,21 @@ def main():
     read_cpu = _read_pass(desc, cfg, path)
     best = None  # per-stage us of the cheapest pass
     best_wall = 0
+    conv_wall = 0  # the cheapest pass's conversation stage, wall-clock us (frames not preempted)
     worst = 0
     frames = 0
     for _ in range(_PASSES):
-        frames, times, w, cpu = _pass(desc, cfg, path, False)
+        frames, times, w, cpu, clean = _pass(desc, cfg, path, False)
         wall = 0
-        for t in times:
+        for t in times[:len(STAGES)]:
             wall += t
+        split = 0  # the stages share the CPU time as their wall clock in the frames not preempted
+        for t in clean[:len(STAGES)]:
+            split += t
         cost = cpu - read_cpu if read_cpu >= 0 and cpu - read_cpu > 0 else wall
-        if best is None or cost < sum(best):
-            best = [cost * t / wall for t in times] if wall else times
+        if best is None or cost < sum(best[:len(STAGES)]):
+            best = [cost * t / split for t in clean[:len(STAGES) + 1]] if split else times
+            conv_wall = clean[2]
         if best_wall == 0 or wall < best_wall:
             best_wall = wall
         if worst == 0 or w < worst:
@@ -266,6 +363,16 @@ def main():
     print("@@BENCH pipeline wall_ms_per_audio_s %.3f ms" % (best_wall / 1000 / audio_s))
     print("@@BENCH pipeline cpu_clock %d bool" % (1 if read_cpu >= 0 else 0))
     print("@@BENCH pipeline worst_frame_us %d us" % worst)
+    talker, tally = _detail(desc, cfg, path)
+    conv_ms = best[2] / 1000 / audio_s
+    talker = talker * conv_ms / conv_wall if conv_wall else 0
+    tally = tally * conv_ms / conv_wall if conv_wall else 0
+    split = (("conversation_talker", talker), ("conversation_tally", tally),
+             ("conversation_session", conv_ms - talker - tally),
+              ("ring_show", best[_SHOW] / 1000 / audio_s), ("ring_render", (best[3] - best[_SHOW]) / 1000 / audio_s))
+    for name, ms in split:
+        print("@@BENCH pipeline %s_ms_per_audio_s %.3f ms" % (name, ms))
+    print("@@BENCH pipeline load_1min %.2f load" % _load())
     _, setup, peak, per_frame = _pass(desc, cfg, path, True)
     print("@@BENCH pipeline heap_setup_bytes %d bytes" % setup)
     print("@@BENCH pipeline heap_peak_bytes %d bytes" % peak)
