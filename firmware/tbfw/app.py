@@ -15,90 +15,24 @@
 # `talkbalance bench --only pipeline` and docs/benchmarks.md.
 
 import gc
-import os
 import time
 
 from micropython import const
 
+# answers, link, pipeline, store: what tbfw.startup builds the app from,
+# imported with the app, not while it boots (docs/memory.md)
+from tbfw import answers, config, link, ondemand, pipeline, ring, session, store  # noqa: F401
 from tbfw import button as buttons
-from tbfw import config, ondemand, ring, session
-from tbfw.answers import Answers
-from tbfw.link import Link
-from tbfw.pipeline import Pipeline
-from tbfw.store import Store
 
 _ENDED_SHOW_S = const(60)  # the ring shows the ended session's summary this long
 _NEARLY_FULL_SAVES_DIV = const(10)
-_PROBLEMS_SHOWN = const(4)  # the last says how many more
 
 
 class App:
     def __init__(self, board):
-        self.board = board
-        self.desc = board.desc
-        # What was wrong on the flash at boot and was worked round (a bad
-        # config value, a lost counter file): in `info` and the log.
-        self.cfg, problems, self.boot = ondemand.call("startup", "prepare", board.config_path, board.flash_dir)
-        self.device_id = board.device_id()
-        self.pipe = Pipeline(self.desc, self.cfg, self.device_id, self.boot)
-        self.fe = self.pipe.fe
-        self.conv = self.pipe.conv
-        # Record ids carry a random number drawn at each boot as well as the
-        # boot counter: erasing the flash, or losing both counter files,
-        # cannot make the device issue an id it has issued before.
-        self.conv.boot_id = _boot_nonce()
-        self.frame_ms = self.cfg["frame_ms"]
-        # A live event and the link's rate once a second, an overrun logged
-        # at most once a second, whatever the frame length.
-        self.frames_per_s = 1000 // self.frame_ms
-        self.frame_samples = self.pipe.frame_samples
-        self.audio = board.start_audio(self.frame_samples)
-        self._pcm16 = getattr(board, "frame_format", "i2s") == "pcm16"
-        if self._pcm16:
-            self.fe.prepare_pcm16()
-        self.ring = ring.from_board(self.desc)
-        self.ring_state = ring.RingState()
-        self.ring_driver = ring.RingDriver(self.ring, board.ring_write, ring.FRAME_MS)
-        self.store = Store(board.flash_dir + "/sessions", self.cfg["store_max_records"],
-                           self.cfg["store_max_flash_pct"])
-        self.store_report = self.store.last_scan or self.store.scan()  # Store() has scanned already
-        problems.extend(self.store_report["notes"])
-        self._boot_problems = problems  # all of them, for the log
-        self.problems = problems  # a few, for info: it must fit one line
-        if len(problems) > _PROBLEMS_SHOWN:
-            more = len(problems) - (_PROBLEMS_SHOWN - 1)
-            self.problems = problems[:_PROBLEMS_SHOWN - 1] + ["%d more in the log" % more]
-        self.answers = Answers(self)
-        self.link = Link(board.serial_read, board.serial_write, self.answers)
-        self.button = buttons.Button()
-        self.job = None  # a self-test under way (tbfw.selftest.Job)
-        self.frames = 0
-        self.uptime_s = 0  # whole seconds since the app started (ticks_ms wraps; this does not)
-        self._uptime_ms = 0  # the part of a second on top, < 1000
-        self._uptime_last_ms = board.ticks_ms()
-        self.conv.time_source = self  # uptime() and clock_is_set(), read when a session begins
-        self.frames = 0
-        self.overruns = 0
-        self.worst_frame_us = 0
-        self.cost_sum_us = 0
-        self.cost_frames = 0
-        self.saved = 0
-        self.save_errors = 0
-        self._ended_at = -1
-        self._last_overrun_log = -self.frames_per_s
-        self._ended_share = -1
-        self.nearly_full = False
-        self.link_tx_bps = 0  # bytes the link sent in the last second
-        self._rate_bytes = 0
-        self._rate_ms = board.ticks_ms()
-        # Flash writes asked for during a session wait until it is over: an
-        # erase holds off the I2S interrupt, and the driver then keeps only
-        # the latest DMA buffer (docs/board.md).
-        self.later_acks = []
-        self.later_config = None
-        self.storage_changed = False
-        self._check_storage()
-        self._apply_display_config()
+        # Everything the app holds, built once at boot by tbfw.startup's
+        # build(), loaded for it (tbfw.ondemand): that code is not kept.
+        ondemand.call("startup", "build", self, board)
 
     # -- the loop ------------------------------------------------------------
 
@@ -289,11 +223,6 @@ class App:
     def uptime(self):
         """Seconds since the app started, to 0.01 s (dates this boot's sessions)."""
         return round(self.uptime_s + self._uptime_ms / 1000, 2)
-
-
-def _boot_nonce():
-    """8 hex digits, random for each boot (the ESP32's hardware RNG)."""
-    return "".join("%02x" % b for b in os.urandom(4))
 
 
 def board_module():

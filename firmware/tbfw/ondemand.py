@@ -8,7 +8,7 @@
 # (one call) or loaded() (a `with` block, for several calls):
 #   boardfile      the board file's rules (tbfw.config.validate_board), at boot
 #   startup        the user config read leniently, the data folder, the boot
-#                  counter (App), at boot
+#                  counter, and the app built (App.__init__), at boot
 #   storescan      the store's recovery scan and drop counters (Store), at boot
 #   frontsetup     the front end's buffers, tables and geometry (FrontEnd), at boot
 #   bootlog        the boot's log lines (App.log_boot), when the loop starts

@@ -1,13 +1,97 @@
-# What the device checks once at boot, before it builds anything: the user
-# config, read leniently; the data folder; the boot counter. Loaded on
-# demand by the app (tbfw.ondemand) and released after use.
+# What the device does once at boot: the user config, read leniently; the
+# data folder; the boot counter; then everything the app holds, built
+# (App.__init__ is build() here). Loaded on demand by the app
+# (tbfw.ondemand) and released after use, so none of this code stays in
+# the heap.
 
+import binascii
 import json
 import os
 
 from micropython import const
 
-from tbfw import config
+from tbfw import button as buttons
+from tbfw import config, ring
+from tbfw.answers import Answers
+from tbfw.link import Link
+from tbfw.pipeline import Pipeline
+from tbfw.store import Store
+
+_PROBLEMS_SHOWN = const(4)  # the last says how many more
+
+
+def build(app, board):
+    """Build the app (tbfw.app.App) for `board`: what it holds for the
+    whole run, set on `app`."""
+    app.board = board
+    app.desc = board.desc
+    # What was wrong on the flash at boot and was worked round (a bad
+    # config value, a lost counter file): in `info` and the log.
+    app.cfg, problems, app.boot = prepare(board.config_path, board.flash_dir)
+    app.device_id = board.device_id()
+    app.pipe = Pipeline(app.desc, app.cfg, app.device_id, app.boot)
+    app.fe = app.pipe.fe
+    app.conv = app.pipe.conv
+    # Record ids carry a random number drawn at each boot as well as the
+    # boot counter: erasing the flash, or losing both counter files,
+    # cannot make the device issue an id it has issued before.
+    app.conv.boot_id = boot_nonce()
+    app.frame_ms = app.cfg["frame_ms"]
+    # A live event and the link's rate once a second, an overrun logged
+    # at most once a second, whatever the frame length.
+    app.frames_per_s = 1000 // app.frame_ms
+    app.frame_samples = app.pipe.frame_samples
+    app.audio = board.start_audio(app.frame_samples)
+    app._pcm16 = getattr(board, "frame_format", "i2s") == "pcm16"
+    if app._pcm16:
+        app.fe.prepare_pcm16()
+    app.ring = ring.from_board(app.desc)
+    app.ring_state = ring.RingState()
+    app.ring_driver = ring.RingDriver(app.ring, board.ring_write, ring.FRAME_MS)
+    app.store = Store(board.flash_dir + "/sessions", app.cfg["store_max_records"],
+                       app.cfg["store_max_flash_pct"])
+    app.store_report = app.store.last_scan or app.store.scan()  # Store() has scanned already
+    problems.extend(app.store_report["notes"])
+    app._boot_problems = problems  # all of them, for the log
+    app.problems = problems  # a few, for info: it must fit one line
+    if len(problems) > _PROBLEMS_SHOWN:
+        more = len(problems) - (_PROBLEMS_SHOWN - 1)
+        app.problems = problems[:_PROBLEMS_SHOWN - 1] + ["%d more in the log" % more]
+    app.answers = Answers(app)
+    app.link = Link(board.serial_read, board.serial_write, app.answers)
+    app.button = buttons.Button()
+    app.job = None  # a self-test under way (tbfw.selftest.Job)
+    app.uptime_s = 0  # whole seconds since the app started (ticks_ms wraps; this does not)
+    app._uptime_ms = 0  # the part of a second on top, < 1000
+    app._uptime_last_ms = board.ticks_ms()
+    app.conv.time_source = app  # uptime() and clock_is_set(), read when a session begins
+    app.frames = 0
+    app.overruns = 0
+    app.worst_frame_us = 0
+    app.cost_sum_us = 0
+    app.cost_frames = 0
+    app.saved = 0
+    app.save_errors = 0
+    app._ended_at = -1
+    app._last_overrun_log = -app.frames_per_s
+    app._ended_share = -1
+    app.nearly_full = False
+    app.link_tx_bps = 0  # bytes the link sent in the last second
+    app._rate_bytes = 0
+    app._rate_ms = board.ticks_ms()
+    # Flash writes asked for during a session wait until it is over: an
+    # erase holds off the I2S interrupt, and the driver then keeps only
+    # the latest DMA buffer (docs/board.md).
+    app.later_acks = []
+    app.later_config = None
+    app.storage_changed = False
+    app._check_storage()
+    app._apply_display_config()
+
+
+def boot_nonce():
+    """8 hex digits, random for each boot (the ESP32's hardware RNG)."""
+    return binascii.hexlify(os.urandom(4)).decode()
 
 
 def prepare(config_path, flash_dir):
