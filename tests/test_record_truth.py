@@ -102,6 +102,20 @@ def test_the_checker_finds_each_kind_of_disagreement():
     older = json.loads(json.dumps(rec))
     del older["hearing"]  # records from before it was added
     assert recordcheck.check(older) == []
+    # the hangover's frames at the noise floor: in the share (talk_s plus
+    # held_s), not in talk time; records from before held_s have none
+    assert all(t["held_s"] == 0 for t in rec["talkers"])
+    held = json.loads(json.dumps(rec))
+    for t, moved in zip(held["talkers"], (3.0, 1.5)):
+        t["talk_s"], t["held_s"] = round(t["talk_s"] - moved, 2), moved
+    assert recordcheck.check(held) == []
+    assert {p.invariant for p in recordcheck.check(dict(held, talkers=[
+        dict(held["talkers"][0], held_s=0.0), held["talkers"][1]]))} == {"shares", "totals", "timeline"}
+    assert {p.invariant for p in recordcheck.check(dict(held, talkers=[
+        dict(held["talkers"][0], held_s=-1.0), held["talkers"][1]]))} >= {"times"}
+    for t in older["talkers"]:
+        del t["held_s"]
+    assert recordcheck.check(older) == []
 
 
 # -- the evaluation suite --------------------------------------------------------

@@ -176,7 +176,7 @@ class Conversation:
             self._rebind()
         tally = self.tally
         if tally is not None:
-            tally.add(who, level_db_q8, voiced)
+            tally.add(who, level_db_q8, voiced, voiced or level_db_q8 >= self.noise_db_q8)
             self._hear()
         self.who = who
         self._check_end()

@@ -32,9 +32,11 @@ def record(conv, now_s=None, timeline=True):
                  if conv.model.slot_az[slot] >= 0 else None}
         if tally is not None:
             own = tally.talk[slot] + tally.both
+            still = tally.still[slot]
             gap = tally.median_gap_ms(slot)
             entry.update({
-                "talk_s": _s(own, fps),
+                "talk_s": _s(own - still, fps),
+                "held_s": _s(still, fps),
                 "share": round(own / talk_total, 4) if talk_total else None,
                 "turns": tally.turns[slot],
                 "longest_monologue_s": _s(tally.longest[slot], fps),

@@ -12,8 +12,9 @@
 # "takes the floor" after TAKE_FRAMES of their own speech since the other
 # last spoke alone; shorter utterances are backchannels. The hangover after
 # a talker's last word (frames the voice activity holds as speech without
-# being over its threshold) is talk time, but does not count towards taking
-# the floor. A take is an interruption when the floor's holder spoke over
+# being over its threshold) is attributed speech (the share), but does not
+# count towards taking the floor; of it, only frames with the level still
+# over the noise floor are talk time (`still` counts the others). A take is an interruption when the floor's holder spoke over
 # the run that took it for at least over_frames (overlap, "both"); a take
 # after a pause records that pause, from the other's last word (or the
 # pause just before, when the new talker's first words went to the other),
@@ -59,6 +60,10 @@ class Tally:
         self.frames = 0
         self.talk = [0, 0]
         self.both = 0
+        # frames of each slot's talk (alone or both) that only the hangover
+        # held, with the level back at the noise floor: in the share, not
+        # in talk time (record: talk_s and held_s)
+        self.still = [0, 0]
         self.unknown = 0
         self.silence = 0
         self.turns = [0, 0]
@@ -120,14 +125,19 @@ class Tally:
 
     # -- per frame ---------------------------------------------------------
 
-    def add(self, who, level_db_q8, voiced=True):
+    def add(self, who, level_db_q8, voiced=True, heard=True):
         """Count one frame: `who` is a talker.* attribution; `voiced`: the
         frame itself was over the voice threshold (False when only the
-        voice activity's hangover holds it). Hangover frames are held back
-        until the same voice resumes (then they were a pause inside speech)
-        or not (then they were the tail after a last word): talk time
+        voice activity's hangover holds it); `heard`: its level was not
+        under the noise floor. Hangover frames are held back until the
+        same voice resumes (then they were a pause inside speech) or not
+        (then they were the tail after a last word): attributed speech
         either way, but a tail does not count towards taking the floor,
-        and a response gap is measured from the word before it."""
+        and a response gap is measured from the word before it. A
+        hangover frame back at the noise floor (not `heard`) is silence
+        to the ear: it stays in the share, but is left out of talk time
+        (`still`); one with sound over the floor is the quiet end of a
+        word and is talk time."""
         f = self.frames
         self.frames = f + 1
         if voiced and who != talker.NONE:
@@ -142,6 +152,12 @@ class Tally:
                 self._release(who == self._held_who)
             self._held += 1
             self._held_who = who
+            if not heard:  # counted now: released, it is counted for the same `who`
+                if who == talker.SLOT_A or who == talker.SLOT_B:
+                    self.still[who - talker.SLOT_A] += 1
+                elif who == talker.BOTH:
+                    self.still[0] += 1
+                    self.still[1] += 1
             self._held_db += level_db_q8 >> 8  # |dB| <= 120: at most 120 * _HELD_MAX
         else:
             if self._held:

@@ -53,6 +53,7 @@ class _Checker:
         self.cfg = cfg if isinstance(cfg, dict) else {}
         frame_ms = self.cfg.get("frame_ms", 20)
         self.frame_s = frame_ms / 1000 if _num(frame_ms) and frame_ms > 0 else 0.02
+        self.round_talk = ROUND_S  # the rounding of a talker's attributed speech
 
     def bad(self, invariant: str, detail: str) -> None:
         self.problems.append(Problem(invariant, detail))
@@ -85,13 +86,20 @@ class _Checker:
         if "overlap_s" not in rec:  # a record with no tally: only the above applies
             return self.problems
         talk = [self.time(t.get("talk_s"), f"{t.get('role')} talk_s", duration) for t in talkers]
+        # the speech attributed to each talker (the share's): their talk
+        # time plus the hangover's frames at the noise floor (held_s;
+        # absent in records from firmware before it was added)
+        held = [self.time(t.get("held_s", 0), f"{t.get('role')} held_s", duration) for t in talkers]
         overlap = self.time(rec.get("overlap_s"), "overlap_s", duration)
         silence = self.time(rec.get("silence_s"), "silence_s", duration)
         unknown = self.time(rec.get("unknown_s"), "unknown_s", duration)
         for t in talkers:
             self.talker(t, duration)
-        if None in talk or overlap is None:
+        if None in talk or None in held or overlap is None:
             return self.problems
+        if any("held_s" in t for t in talkers):
+            self.round_talk = 2 * ROUND_S  # two rounded times a talker
+            talk = [a + h for a, h in zip(talk, held)]
         self.shares(talkers, talk)
         if silence is not None and unknown is not None:
             self.totals(talk, overlap, silence, unknown, duration)
@@ -144,16 +152,16 @@ class _Checker:
             self.bad("shares", f"shares sum to {shares[0] + shares[1]:.4f}, not 1")
         # each share is its talk over both talks; talk_s is rounded to 0.01 s
         for role, share, own in zip(ROLES, shares, talk):
-            slack = ROUND_SHARE + 2 * ROUND_S / total
+            slack = ROUND_SHARE + 2 * self.round_talk / total
             if abs(share - own / total) > slack:
                 self.bad("shares", f"{role} share {share} but talk {own} s of {total:.2f} s is {own / total:.4f}")
 
     def totals(self, talk: list, overlap: float, silence: float, unknown: float, duration: float) -> None:
-        if overlap > min(talk) + ROUND_S:
+        if overlap > min(talk) + self.round_talk:
             self.bad("totals", f"overlap {overlap} s exceeds a talker's whole talk ({min(talk)} s)")
         # every frame is one of: one talker, both, unknown speech, silence
         covered = talk[0] + talk[1] - overlap + unknown + silence
-        if abs(covered - duration) > self.frame_s + 5 * ROUND_S:
+        if abs(covered - duration) > self.frame_s + 3 * ROUND_S + 2 * self.round_talk:
             self.bad("totals", f"talk, overlap, unknown and silence cover {covered:.2f} s of {duration} s")
 
     def hearing(self, talkers: list[dict], talk: list, overlap: float, unknown: float) -> None:
@@ -177,7 +185,7 @@ class _Checker:
             attributed = None
         elif speech > 0:
             # the record gives whole per mille, cut down; each time is rounded
-            slack = 0.001 + 4 * ROUND_S / speech
+            slack = 0.001 + (2 * ROUND_S + 2 * self.round_talk) / speech
             if not -slack <= heard / speech - attributed <= slack:
                 self.bad("hearing", f"attributed {attributed} but {heard:.2f} s of {speech:.2f} s of speech were "
                                     f"given to a talker ({heard / speech:.4f})")
@@ -211,7 +219,7 @@ class _Checker:
             for k in range(3):
                 sums[k] += row[k]
         # the minutes add up to the talk, within a frame per minute
-        slack = (len(rows) + 1) * (self.frame_s + 3 * ROUND_S)
+        slack = (len(rows) + 1) * (self.frame_s + 3 * ROUND_S) + self.round_talk - ROUND_S
         for k, (what, want) in enumerate((("initiator", talk[0] - overlap), ("partner", talk[1] - overlap),
                                           ("overlap", overlap))):
             if abs(sums[k] - want) > slack:

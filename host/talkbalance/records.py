@@ -115,7 +115,7 @@ def format_record(rec: dict, date: str = "") -> str:
     for t in rec["talkers"]:
         az = "?" if t.get("azimuth_deg") is None else f"{t['azimuth_deg']:.0f} deg"
         lines.append(
-            f"  {t['role']:<9} at {az:>7}: talk {mmss(t.get('talk_s'))} = {pct(t.get('share'))}, "
+            f"  {t['role']:<9} at {az:>7}: talk {mmss(t.get('talk_s'))}, share {pct(t.get('share'))}, "
             f"{plural(t.get('turns') or 0, 'turn')}, longest {mmss(t.get('longest_monologue_s'))}, "
             f"{plural(t.get('interruptions') or 0, 'interruption')}"
         )

@@ -284,6 +284,43 @@ def test_held_frames_keep_their_levels_sum():
     assert t.level_sum_db[0] == 51 * -20 - 40 - 41 - 43 and t.level_n[0] == 54
 
 
+def test_hangover_at_the_noise_floor_is_in_the_share_not_in_talk_time():
+    # A speaks 1 s; the hangover holds 8 frames after the last word: the
+    # first 3 with sound over the noise floor (the quiet end of the word),
+    # the last 5 back at the floor; then silence. All 58 frames are A's
+    # (the share), 5 of them only held (not talk time).
+    t = Tally(20, 300, 50)
+    _feed(t, [(A, 1)])
+    for heard in (True, True, True, False, False, False, False, False):
+        t.add(A, -50 * 256, False, heard)
+    _feed(t, [(N, 0.2)])
+    assert t.talk == [58, 0]
+    assert t.still == [5, 0]
+    # B then speaks; held frames given to both, at the floor, are held
+    # frames of each
+    _feed(t, [(B, 1)])
+    for _ in range(4):
+        t.add(BOTH, -50 * 256, False, False)
+    t.settle()
+    assert t.both == 4
+    assert t.still == [9, 4]
+    assert t.talk == [58, 50]
+
+
+def test_held_frames_inside_speech_at_the_floor_are_left_out_of_talk_time_too():
+    # a pause of 6 held frames inside A's speech, 2 of them at the floor:
+    # the voice resumes (a pause inside speech, not a tail), but the 2
+    # frames with nothing over the floor are still not talk time
+    t = Tally(20, 300, 50)
+    _feed(t, [(A, 1)])
+    for heard in (True, False, True, False, True, True):
+        t.add(A, -50 * 256, False, heard)
+    _feed(t, [(A, 1)])
+    t.settle()
+    assert t.talk == [106, 0]
+    assert t.still == [2, 0]
+
+
 def test_no_allocation_per_frame_with_hangover_and_overlap():
     # the held-back hangover, overlap, takes of the floor and gaps: nothing
     # allocated frame by frame (40 s, inside one minute: no timeline entry)
@@ -297,12 +334,47 @@ def test_no_allocation_per_frame_with_hangover_and_overlap():
         pattern.append((codes[k], voiced[k]))
     for i in range(500):  # warm up: every path taken once
         c, v = pattern[(i // 25) % 10]
-        t.add(c, -30 * 256, v)
+        t.add(c, -30 * 256, v, i % 3 != 0)
     gc.collect()
     before = gc.mem_alloc()
     for i in range(2000):
         c, v = pattern[(i // 25) % 10]
-        t.add(c, -30 * 256, v)
+        t.add(c, -30 * 256, v, i % 3 != 0)
     grown = gc.mem_alloc() - before
     assert grown == 0, grown
     assert t.turns[0] > 5 and t.turns[1] > 5
+
+
+def test_the_hangover_at_the_noise_floor_is_in_the_share_not_in_talk_time():
+    # A 10 s, B 10 s, A 10 s, B 10 s, each turn followed by the 8 frames the
+    # voice activity holds: 3 with the level over the noise floor (-50 dB),
+    # 5 back under it. The first turn is heard before the talkers are
+    # learned and credited whole when they are (talk time, hangover and
+    # all); of the three after it, 5 frames each are held at the floor:
+    # given to the talker (the share), not talk time.
+    from tbfw import config
+    from tbfw.session import Conversation
+
+    conv = Conversation(config.merge_user({}), 20)
+    conv.noise_db_q8 = -50 * 256
+    for az in (30, 200, 30, 200):
+        for _ in range(500):
+            conv.frame(True, True, az, 200, -30 * 256, 0)
+        for db in (-45, -46, -48, -52, -54, -55, -55, -55):
+            conv.frame(True, False, -1, 0, db * 256, 0, False)
+        for _ in range(17):
+            conv.frame(False, False, -1, 0, -60 * 256, 0)
+    rec = conv.record()
+    ini, par = rec["talkers"]
+    assert ini["azimuth_deg"] // 10 == 3 and par["azimuth_deg"] // 10 == 20, rec["talkers"]
+    assert ini["held_s"] == 0.1 and par["held_s"] == 0.2, rec["talkers"]
+    # talk time: each one's 1000 voiced frames, the 3 held over the floor
+    # after each later turn, and the first turn's 8 held frames, heard
+    # before the talkers were learned and shared out as the other
+    # undirected frames then are, by the directions heard (7 to A, 1 to B)
+    assert ini["talk_s"] == round(0.02 * (1000 + 3 + 7), 2) and par["talk_s"] == round(0.02 * (1000 + 6 + 1), 2), rec["talkers"]
+    # the share counts the held frames too; so do the timeline's minutes
+    both = ini["talk_s"] + ini["held_s"] + par["talk_s"] + par["held_s"]
+    assert abs(ini["share"] - (ini["talk_s"] + ini["held_s"]) / both) < 1e-4
+    spoken = sum(m[0] + m[2] for m in rec["timeline"])
+    assert abs(spoken - ini["talk_s"] - ini["held_s"]) < 0.05, (spoken, ini)
