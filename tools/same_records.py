@@ -9,8 +9,9 @@ the firmware of git revision REF. Without `--whole`, the reference is the
 checkout's firmware with only tbfw/dsp.py taken from REF (the front end's
 viper kernels); with `--whole`, it is the whole firmware tree (main.py and
 every tbfw module) as committed at REF, so a module added, removed or
-changed anywhere counts. The session records, the per-frame talker codes,
-the speech seconds and the loudest level must be identical. Without WAVs:
+changed anywhere counts. The session records (their text: values and the
+order of their keys), the per-frame talker codes, the speech seconds and the
+loudest level must be identical. Without WAVs:
 the ten-minute quiet-room scenes in the scene cache (scene-*-10min.wav).
 Prints one line per recording; exit status 1 when any differs. For a change
 that must not change a single result, such as a kernel rewritten for speed
@@ -20,6 +21,7 @@ or code moved to save memory.
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import subprocess
 import sys
@@ -88,7 +90,9 @@ def _run(wav: Path, firmware: Path) -> tuple:
         a = analysis.analyze(wav, frames=True)
     finally:
         paths.firmware_dir = saved
-    return a.sessions, a.frames, a.speech_s, a.loudest_dbfs
+    # the records as text too: dicts compare equal whatever their keys' order,
+    # and the order is part of the record the device writes
+    return a.sessions, json.dumps(a.sessions), a.frames, a.speech_s, a.loudest_dbfs
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -113,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
             differ += not same
             sessions = len(now[0])
             print(f"{wav.name}: {'same' if same else 'DIFFERENT'} ({sessions} session{'s' * (sessions != 1)}, "
-                  f"{len(now[1])} frames, {time.monotonic() - t0:.0f} s)", flush=True)
+                  f"{len(now[2])} frames, {time.monotonic() - t0:.0f} s)", flush=True)
     what = "the firmware" if args.whole else "dsp.py"
     print(f"{len(wavs) - differ} of {len(wavs)} recordings give identical records and frames "
           f"with {what} at {args.ref} and in the checkout")
