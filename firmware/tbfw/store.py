@@ -41,9 +41,11 @@ from tbfw.storeformat import (
     COUNT_MAX,
     DROP_INCOMPLETE,  # noqa: F401 (store.DROP_INCOMPLETE, beside the other reasons)
     DROPS_FILE,
+    HEAD_BYTES,
     MAX_ID,
     RECENT_DROPS,
     SEQ_LIMIT,
+    TAIL_BYTES,
     StoreCorrupt,
     StoreError,
     _Rec,
@@ -56,8 +58,6 @@ except ImportError:  # CPython (host tests)
         return value
 
 MAGIC = b"TBr1"
-_HEAD = const(13)  # bytes before the id
-_TAIL = const(4)  # the CRC
 _READ_CHUNK = const(256)
 _ENOSPC = const(28)
 _SINK_BYTES = const(256)  # write-combining block of _Sink
@@ -105,19 +105,18 @@ class _Sink(io.IOBase):
                 out[pos] = b
                 pos += 1
                 if pos == _SINK_BYTES:
-                    self._flush(out, pos)
+                    self._flush(out)  # the whole block: no view of it to make
                     pos = 0
             self._pos = pos
         return len(buf)
 
-    def _flush(self, out, pos):
-        data = memoryview(out)[:pos]
+    def _flush(self, data):
         self.crc = binascii.crc32(data, self.crc)
         self.f.write(data)
 
     def finish(self):
         if self._pos and self._buf is not None:
-            self._flush(self._buf, self._pos)
+            self._flush(memoryview(self._buf)[:self._pos])
             self._pos = 0
 
 
@@ -318,39 +317,26 @@ class Store:
         except OSError:
             pass
 
-    def _verify(self, path, seq):
-        """Check one file; return (id, data length, bytes after the record,
-        flash bytes the file takes)."""
-        rec_id, length, _data, id_len, _dcrc = self._check(path, seq, False)
-        size = self._file_size(path)
-        record = _HEAD + id_len + length + _TAIL
-        return rec_id, length, max(0, size - record), self._usage(max(size, record))
-
-    def _load(self, path, seq):
-        """Check one file; return (id, data)."""
-        rec_id, _length, data, _id_len, _dcrc = self._check(path, seq, True)
-        return rec_id, data or b""
-
-    def _check(self, path, seq, want_data):
-        """(id, data length, data or None, id length, CRC-32 of the data
-        alone or 0 when the data is returned) of a file that passes its
-        check. Raises StoreCorrupt, naming the record id when it could be
-        read and the file name otherwise."""
+    def _check(self, path, seq):
+        """(id, data length, id length, CRC-32 of the data alone) of a file
+        that passes its check, read in _READ_CHUNK pieces. Raises
+        StoreCorrupt, naming the record id when it could be read and the
+        file name otherwise."""
         label = path[len(self.root) + 1:]
         try:
             f = self.fs.open(path, "rb")
         except OSError:
             raise StoreCorrupt(label, "cannot be opened")
         try:
-            return self._check_open(f, label, seq, want_data)
+            return self._check_open(f, label, seq)
         except OSError as exc:  # a read error (a directory, a bad block)
             raise StoreCorrupt(label, "cannot be read (%s)" % exc)
         finally:
             f.close()
 
-    def _check_open(self, f, label, seq, want_data):
-        head = f.read(_HEAD)
-        if len(head) < _HEAD or head[:4] != MAGIC:
+    def _check_open(self, f, label, seq):
+        head = f.read(HEAD_BYTES)
+        if len(head) < HEAD_BYTES or head[:4] != MAGIC:
             raise StoreCorrupt(label, "bad header")
         file_seq, length, id_len = struct.unpack("<IIB", head[4:])
         if file_seq != seq or not 0 < id_len <= MAX_ID or length > self.max_record_bytes:
@@ -364,27 +350,21 @@ class Store:
         label = rec_id
         crc = binascii.crc32(raw_id, binascii.crc32(head))
         dcrc = 0
-        if want_data:
-            data = f.read(length)
-            got = len(data)
-            crc = binascii.crc32(data, crc)
-        else:
-            data = None
-            got = 0
-            view = memoryview(bytearray(_READ_CHUNK))
-            while got < length:
-                n = f.readinto(view[:min(_READ_CHUNK, length - got)])
-                if not n:
-                    break
-                crc = binascii.crc32(view[:n], crc)
-                dcrc = binascii.crc32(view[:n], dcrc)
-                got += n
-        stored = f.read(_TAIL)
-        if got < length or len(stored) < _TAIL:
+        got = 0
+        view = memoryview(bytearray(_READ_CHUNK))
+        while got < length:
+            n = f.readinto(view[:min(_READ_CHUNK, length - got)])
+            if not n:
+                break
+            crc = binascii.crc32(view[:n], crc)
+            dcrc = binascii.crc32(view[:n], dcrc)
+            got += n
+        stored = f.read(TAIL_BYTES)
+        if got < length or len(stored) < TAIL_BYTES:
             raise StoreCorrupt(label, "cut short")
         if struct.unpack("<I", stored)[0] != crc & 0xFFFFFFFF:
             raise StoreCorrupt(label, "checksum mismatch")
-        return rec_id, length, data, id_len, dcrc
+        return rec_id, length, id_len, dcrc
 
     # -- drop counters ------------------------------------------------------
 
@@ -447,7 +427,7 @@ class Store:
         count = _Sink()
         emit(count)
         length = count.n
-        total = _HEAD + len(rec_id) + length + _TAIL
+        total = HEAD_BYTES + len(rec_id) + length + TAIL_BYTES
         if length > self.max_record_bytes:
             self._count_drop(rec_id, DROP_TOO_LARGE)
             raise StoreFull("record %s: %d bytes, the most is %d" % (rec_id, length, self.max_record_bytes))
@@ -542,40 +522,25 @@ class Store:
         self._remove(self._path(victim.seq, "s" if victim.synced else "u"))
         return True
 
-    def read(self, rec_id):
-        """The data of record `rec_id`, checked. KeyError if there is none;
-        StoreCorrupt (and the record is quarantined) if it fails its check."""
-        self._open_check()
-        rec = self._recs[rec_id]
-        path = self._path(rec.seq, "s" if rec.synced else "u")
-        try:
-            got_id, data = self._load(path, rec.seq)
-            if got_id != rec_id or len(data) != rec.size:
-                raise StoreCorrupt(rec_id, "does not match the index")
-        except StoreCorrupt as exc:
-            del self._recs[rec_id]
-            self._quarantine(rec.seq, "s" if rec.synced else "u", rec_id, None)
-            raise StoreCorrupt(rec_id, exc.reason)
-        return data
-
     def open_read(self, rec_id):
         """Record `rec_id`, checked, for reading in pieces: a RecordReader
         (size, crc of the data, read_into). KeyError if there is none;
-        StoreCorrupt (and the record is quarantined) if it fails its check.
-        Only a _READ_CHUNK buffer is used, whatever the record's size."""
+        StoreCorrupt (and the record is quarantined) if it fails its check:
+        corrupt data is never returned. Only a _READ_CHUNK buffer is used,
+        whatever the record's size."""
         self._open_check()
         rec = self._recs[rec_id]
         ext = "s" if rec.synced else "u"
         path = self._path(rec.seq, ext)
         try:
-            got_id, length, _data, id_len, dcrc = self._check(path, rec.seq, False)
+            got_id, length, id_len, dcrc = self._check(path, rec.seq)
             if got_id != rec_id or length != rec.size:
                 raise StoreCorrupt(rec_id, "does not match the index")
         except StoreCorrupt as exc:
             del self._recs[rec_id]
             self._quarantine(rec.seq, ext, rec_id, None)
             raise StoreCorrupt(rec_id, exc.reason)
-        return RecordReader(self, rec.seq, _HEAD + id_len, length, dcrc & 0xFFFFFFFF)
+        return RecordReader(self, rec.seq, HEAD_BYTES + id_len, length, dcrc & 0xFFFFFFFF)
 
     def ack(self, rec_id):
         """Mark a record synced; True if it was unsynced. KeyError if unknown."""
@@ -589,11 +554,6 @@ class Store:
             raise StoreError("record %s not marked synced: %s" % (rec_id, exc))
         rec.synced = True
         return True
-
-    def remove(self, rec_id):
-        self._open_check()
-        rec = self._recs.pop(rec_id)
-        self._remove(self._path(rec.seq, "s" if rec.synced else "u"))
 
     def records(self):
         """[{id, size, synced, seq}], oldest first."""

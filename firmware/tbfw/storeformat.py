@@ -11,6 +11,8 @@ except ImportError:  # CPython (host tests)
         return value
 
 MAX_ID = const(64)
+HEAD_BYTES = const(13)  # a record file's bytes before the id
+TAIL_BYTES = const(4)  # and after the data: the CRC
 SEQ_LIMIT = 0xFFFFFFFF  # the header's u32; past it, the lowest free number is taken
 RECENT_DROPS = const(8)  # dropped record ids remembered for the host
 COUNT_MAX = const(0x3FFFFFFF)  # a drop count never goes past this

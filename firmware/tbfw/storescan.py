@@ -10,9 +10,11 @@ from tbfw.storeformat import (
     COUNT_MAX,
     DROP_INCOMPLETE,
     DROPS_FILE,
+    HEAD_BYTES,
     MAX_ID,
     RECENT_DROPS,
     SEQ_LIMIT,
+    TAIL_BYTES,
     StoreCorrupt,
     _Rec,
 )
@@ -104,7 +106,7 @@ def _recover(store, seq, exts, report):
             store._remove(path)
             continue
         try:
-            rec_id, size, tail, usage = store._verify(path, seq)
+            rec_id, size, tail, usage = _verify(store, path, seq)
         except StoreCorrupt as exc:
             if ext == "t":
                 store._count_drop(exc.rec_id, DROP_INCOMPLETE, report)
@@ -137,6 +139,15 @@ def _recover(store, seq, exts, report):
         # The older copy of a replaced record: the newer one is complete.
         store._remove(store._path(old.seq, "s" if old.synced else "u"))
     store._recs[found.rec_id] = found
+
+
+def _verify(store, path, seq):
+    """Check one file; return (id, data length, bytes after the record,
+    flash bytes the file takes)."""
+    rec_id, length, id_len, _dcrc = store._check(path, seq)
+    size = store._file_size(path)
+    record = HEAD_BYTES + id_len + length + TAIL_BYTES
+    return rec_id, length, max(0, size - record), store._usage(max(size, record))
 
 
 def load_drops(store):
