@@ -82,6 +82,8 @@ class App:
             held = job.run(now_ms)
         if job is None or not job.uses_button:
             self._button(now_ms, now_s)
+        if self.storage_changed:  # a frame after the change: never in the frame that saved
+            self._check_storage()
         if self.conv.state == session.ENDED:
             self._save()
         if (self.later_acks or self.later_config is not None) and self.conv.state != session.SESSION:
@@ -90,8 +92,6 @@ class App:
             self._update_ring_state(who)  # only for a frame that is drawn (every other at 25 fps)
             self.ring_driver.update(self.ring_state, now_ms)
         self.link.poll()
-        if self.storage_changed:
-            self._check_storage()
         self.frames += 1
         if self.frames % self.frames_per_s == 0:
             self._link_rate(now_ms)
@@ -156,7 +156,7 @@ class App:
         except Exception as exc:  # the store reports; keep the loop alive
             self.save_errors += 1
             self.board.log("error-session-save %s: %s" % (rec_id, exc))
-        self._check_storage()
+        self.storage_changed = True
         self._ended_at = self.frames
         self._ended_share = self.conv.initiator_share_pm()
         self.conv.reset()
@@ -189,7 +189,9 @@ class App:
 
     def _check_storage(self):
         self.storage_changed = False
-        # Called after store changes, not per frame (statvfs allocates).
+        # Called after store changes, not per frame (statvfs allocates): at
+        # the start of the frame after one (storage_changed), so that its
+        # garbage is never added to that of a save, the fullest frame.
         # Nearly full: the next few sessions saved (a tenth of the record
         # bound) would evict an unsynced one. Synced records are not
         # counted: they make room without a loss.
@@ -205,7 +207,7 @@ class App:
             except Exception as exc:  # the store reports; the host acks again at its next sync
                 self.board.log("error-ack %s: %s" % (rec_id, exc))
         if acks:
-            self._check_storage()
+            self.storage_changed = True
         cfg, self.later_config = self.later_config, None
         if cfg is not None:
             try:
