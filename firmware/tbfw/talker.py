@@ -65,7 +65,8 @@ _NOISE_Q8 = const(_NOISE_DB * 256)
 HEARD_MIN_PM = const(750)
 _CROWD_Q8 = const(2 * 256)  # a third source within 2 dB of a talker: cannot tell which is which
 _CROWD_PEAK_PCT = const(25)  # a third source counts at this share of the strongest peak ...
-_THIRD_SEPARATION_DEG = const(30)  # ... this far from both talkers
+_THIRD_SEPARATION_DEG = const(30)  # ... this far from both talkers; it may displace
+_THIRD_PEAK_PCT = const(40)  # a talker 2 dB quieter than it from this share
 
 
 def angle_diff(a, b):
@@ -244,9 +245,10 @@ class TalkerModel:
             if not self.learned and self.slot_az[0] < 0:
                 self.slot_az[0] = self._centroid(p1)
             return
-        # a third source nearly as strong as the talkers (a TV or music): it
-        # is noise when 2 dB under both; otherwise which two are the people
-        # is a guess, and the model says so (crowded)
+        # a third source nearly as strong as the talkers (a TV or music):
+        # only two people talk, so the quietest of the three is noise when it
+        # is _CROWD_DB under both others; closer than that, which two are the
+        # people is a guess, and the model says so (crowded)
         p3 = -1
         near = _THIRD_SEPARATION_DEG // _BIN_DEG
         for i in range(_BINS):
@@ -259,10 +261,18 @@ class TalkerModel:
             l1 = self._peak_db_q8(p1)
             l2 = self._peak_db_q8(p2)
             l3 = self._peak_db_q8(p3)
+            strong = smooth[p3] * 100 >= smooth[top] * _THIRD_PEAK_PCT
+            quiet = -1
             if l3 + _CROWD_Q8 <= l1 and l3 + _CROWD_Q8 <= l2:
-                self.noise_az = self._centroid(p3)
+                quiet = p3
+            elif strong and l1 + _CROWD_Q8 <= l2 and l1 + _CROWD_Q8 <= l3 and self._apart(p2, p3, min_bins):
+                quiet, p1 = p1, p3
+            elif strong and l2 + _CROWD_Q8 <= l1 and l2 + _CROWD_Q8 <= l3 and self._apart(p1, p3, min_bins):
+                quiet, p2 = p2, p3
             else:
                 crowded = True
+            if quiet >= 0:
+                self.noise_az = self._centroid(quiet)
         self._searches += 1
         if crowded:
             self._crowded += 1

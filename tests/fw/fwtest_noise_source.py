@@ -51,3 +51,21 @@ def test_a_tv_as_loud_as_the_talkers_makes_the_session_unreliable():
     rec = conv.record()
     assert conv.model.crowded
     assert rec["hearing"]["reliable"] is False
+
+
+def test_a_tv_heard_more_than_a_talker_but_quieter_is_noise_not_a_talker():
+    # 3 dB under the talkers, the TV in most pauses is heard more often than
+    # the quieter talker (share 0.3): it is the quietest of three sources,
+    # so it is the noise and both people are found
+    conv, truth = _run_tv(-23 * 256)
+    model = conv.model
+    assert min(talker.angle_diff(a, 60) for a in model.slot_az) < 10, model.slot_az
+    assert min(talker.angle_diff(a, 200) for a in model.slot_az) < 10, model.slot_az
+    assert talker.angle_diff(model.noise_az, 300) < 10, model.noise_az
+    rec = conv.record()
+    ini, par = rec["talkers"]
+    assert talker.angle_diff(ini["azimuth_deg"], 60) < 10
+    share = truth[0] / (truth[0] + truth[1])
+    assert abs(ini["share"] - share) < 0.03, (ini["share"], share)
+    assert rec["hearing"]["reliable"] is True
+
