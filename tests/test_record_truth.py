@@ -98,6 +98,18 @@ def test_the_checker_finds_each_kind_of_disagreement():
     assert problems(hearing__reliable="yes") == {"hearing"}
     assert problems(hearing=None) == {"hearing"}
     assert problems(talkers__1__azimuth_deg=None, hearing__reliable=True) == {"hearing"}
+    # the same time with nobody's pauses in it (a voice filling them, heard as
+    # unknown speech): under 3% of the session silent is never reliable
+    filled = round(rec["unknown_s"] + rec["silence_s"] - 0.02 * rec["duration_s"], 2)
+    unpaused = json.loads(json.dumps(rec))
+    unpaused.update(silence_s=round(rec["silence_s"] + rec["unknown_s"] - filled, 2), unknown_s=filled)
+    unpaused["hearing"].update(attributed=int(1000 * heard / (heard + filled)) / 1000, reliable=False)
+    assert recordcheck.check(unpaused) == []
+    unpaused["hearing"]["reliable"] = True
+    why = [p.detail for p in recordcheck.check(unpaused) if p.invariant == "hearing"]
+    assert len(why) == 1 and "silence_s" in why[0], why
+    unpaused["silence_s"] = round(0.04 * rec["duration_s"], 2)  # 4% silent: that alone is no objection
+    assert "silence_s" not in " ".join(p.detail for p in recordcheck.check(unpaused))
     assert problems(hearing__reliable=False) == set()  # flagging is always allowed
     older = json.loads(json.dumps(rec))
     del older["hearing"]  # records from before it was added

@@ -319,13 +319,23 @@ class Conversation:
     def hearing_low(self):
         """For the ring and the live view: in a session with at least 30 s of
         speech, less than talker.HEARD_MIN_PM of it could be given to a
-        talker, or a third source is as loud as the talkers (crowded)."""
+        talker, a third source is as loud as the talkers (crowded) or fills
+        their pauses (unpaused)."""
         t = self.tally
         if self.state != SESSION or t is None:
             return False
         heard = t.talk[0] + t.talk[1] + t.both
         speech = heard + t.unknown
-        return speech >= _HEAR_MIN_FRAMES and (heard * 1000 < talker.HEARD_MIN_PM * speech or self.model.crowded)
+        return speech >= _HEAR_MIN_FRAMES and (heard * 1000 < talker.HEARD_MIN_PM * speech or self.model.crowded
+                                               or self.unpaused())
+
+    def unpaused(self):
+        """Whether nobody was silent in less than talker.PAUSE_MIN_PM of the
+        session (its trailing silence left out): a voice the talker model
+        could not tell from the talkers (a TV beside one) spoke in their
+        pauses."""
+        tail = self._tail
+        return (self.tally.silence - tail) * 1000 < talker.PAUSE_MIN_PM * (self._frames - tail)
 
     def initiator_share_pm(self):
         if self.tally is None or self.initiator_slot < 0:

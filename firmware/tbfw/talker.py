@@ -63,6 +63,10 @@ _NOISE_Q8 = const(_NOISE_DB * 256)
 # How well it hears (docs/record.md, `hearing`): the shares are unreliable
 # when less than this per mille of the speech could be given to a talker
 HEARD_MIN_PM = const(750)
+# ... or when nobody was silent in less than this per mille of the session:
+# two people leave pauses between and within their turns (at least 81 per
+# mille on the tuning scenes), a TV as loud as they fills them (13 per mille)
+PAUSE_MIN_PM = const(30)
 _CROWD_Q8 = const(2 * 256)  # a third source within 2 dB of a talker: cannot tell which is which
 _CROWD_PEAK_PCT = const(25)  # a third source counts at this share of the strongest peak ...
 _THIRD_SEPARATION_DEG = const(30)  # ... this far from both talkers; it may displace

@@ -24,8 +24,10 @@ ROLES = ("initiator", "partner")
 # docs/record.md, `hearing`: attribution is reliable only with both talkers
 # found, at least this share of the speech attributed ...
 HEARD_MIN = 0.75
-# ... and the speech at least this far over the noise floor (whole dB)
+# ... the speech at least this far over the noise floor (whole dB) ...
 SNR_MIN_DB = 5
+# ... and nobody silent in at least this share of the session
+PAUSE_MIN = 0.03
 
 
 @dataclass(frozen=True)
@@ -104,7 +106,7 @@ class _Checker:
         if silence is not None and unknown is not None:
             self.totals(talk, overlap, silence, unknown, duration)
         if unknown is not None and "hearing" in rec:
-            self.hearing(talkers, talk, overlap, unknown)
+            self.hearing(talkers, talk, overlap, unknown, silence, duration)
         self.timeline(talk, overlap, duration)
         self.in_band(duration)
         self.heat(duration)
@@ -164,7 +166,8 @@ class _Checker:
         if abs(covered - duration) > self.frame_s + 3 * ROUND_S + 2 * self.round_talk:
             self.bad("totals", f"talk, overlap, unknown and silence cover {covered:.2f} s of {duration} s")
 
-    def hearing(self, talkers: list[dict], talk: list, overlap: float, unknown: float) -> None:
+    def hearing(self, talkers: list[dict], talk: list, overlap: float, unknown: float,
+                silence: float | None, duration: float) -> None:
         hearing = self.rec["hearing"]
         if not isinstance(hearing, dict):
             self.bad("hearing", f"hearing is {hearing!r}, not an object")
@@ -194,7 +197,9 @@ class _Checker:
             why = [w for w, bad in (("a talker was not found", not found),
                                     (f"attributed {attributed} < {HEARD_MIN}",
                                      attributed is None or attributed < HEARD_MIN - 0.0005),
-                                    (f"snr_db {snr} < {SNR_MIN_DB}", snr is None or snr < SNR_MIN_DB)) if bad]
+                                    (f"snr_db {snr} < {SNR_MIN_DB}", snr is None or snr < SNR_MIN_DB),
+                                    (f"silence_s {silence} under {PAUSE_MIN:.0%} of {duration} s",
+                                     silence is not None and silence + 2 * ROUND_S < PAUSE_MIN * duration)) if bad]
             if why:
                 self.bad("hearing", "reliable is true but " + "; ".join(why))
 

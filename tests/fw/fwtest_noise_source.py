@@ -69,3 +69,33 @@ def test_a_tv_heard_more_than_a_talker_but_quieter_is_noise_not_a_talker():
     assert abs(ini["share"] - share) < 0.03, (ini["share"], share)
     assert rec["hearing"]["reliable"] is True
 
+
+def _beside_talker(frames, tv_az, level_q8):
+    # a TV as loud as the talkers, 15 degrees from one of them (closer than
+    # the talker model can tell apart), heard in every pause
+    for truth, speech, valid, a, conf, level in frames:
+        if not speech:
+            yield truth, True, True, tv_az, 200, level_q8
+        else:
+            yield truth, speech, valid, a, conf, level
+
+
+def test_a_tv_beside_a_talker_filling_the_pauses_makes_the_session_unreliable():
+    cfg = config.merge_user({})
+    conv = Conversation(cfg, 20)
+    for truth, speech, valid, a, conf, level in _beside_talker(conversation(3, (60, 200), 0.3, 240), 215, -20 * 256):
+        conv.frame(speech, valid, a, conf, level, 0)
+    assert conv.model.learned and not conv.model.crowded  # not found as a third source
+    assert conv.hearing_low() and conv.unpaused()
+    rec = conv.record()
+    assert rec["silence_s"] < 0.03 * rec["duration_s"], rec["silence_s"]
+    assert rec["hearing"]["reliable"] is False
+
+
+def test_a_conversation_with_its_pauses_is_not_unpaused():
+    cfg = config.merge_user({})
+    conv = Conversation(cfg, 20)
+    for truth, speech, valid, a, conf, level in conversation(3, (60, 200), 0.3, 240):
+        conv.frame(speech, valid, a, conf, level, 0)
+    assert not conv.unpaused() and not conv.hearing_low()
+    assert conv.record()["hearing"]["reliable"] is True
