@@ -619,7 +619,9 @@ class RingDriver:
     which copies them into the NeoPixel buffer and writes it: ~0.5 ms for 16
     LEDs). `update` does nothing until the next frame is due, so calling it
     every audio frame costs one comparison; at the default 40 ms period the
-    ring runs at 25 frames a second.
+    ring runs at 25 frames a second. A frame that would be the one already
+    in `buf` (a still picture from an unchanged state) is written again
+    without being drawn.
     """
 
     def __init__(self, ring, write, period_ms=FRAME_MS):
@@ -630,6 +632,31 @@ class RingDriver:
         self.frames = 0
         self._due = 0
         self._started = False
+        self._key = [-1] * 12  # what the still picture in buf was drawn from (_still); mode -1: none
+
+    def _still(self, state):
+        """True when `state` draws the frame already in buf: a picture that
+        does not move with time (a session without heat or the can't-hear
+        swell, the ended summary, idle; no blinking overlay) from the same
+        state attributes as the last frame drawn (those such a picture is
+        drawn from). Keeps them for the next frame."""
+        mode = state.mode
+        moves = not (mode == MODE_SESSION or mode == MODE_ENDED or mode == MODE_IDLE) or (
+            state.heat or state.hearing_low or state.storage_nearly_full or state.mic_fault)
+        key = self._key
+        still = key[0] >= 0
+        i = 0
+        for name in ("mode", "initiator_az", "partner_az", "speaking", "share_pm", "recent_share_pm",
+                     "target_pm", "band_pm", "elapsed_s", "meeting_s", "night", "brightness_pct"):
+            v = getattr(state, name)
+            if key[i] != v:
+                key[i] = v
+                still = False
+            i += 1
+        if moves:
+            key[0] = -1  # drawn at every frame: none still in buf
+            return False
+        return still
 
     def due(self, now_ms):
         """True when update() at ticks_ms value `now_ms` draws a frame: the
@@ -640,7 +667,8 @@ class RingDriver:
         """Draw a frame if one is due at ticks_ms value `now_ms`."""
         if not self.due(now_ms):
             return False
-        self.ring.render(state, now_ms, self.buf)
+        if not self._still(state):
+            self.ring.render(state, now_ms, self.buf)
         self.write(self.buf)
         self.frames += 1
         due = self._due + self.period_ms if self._started else now_ms + self.period_ms

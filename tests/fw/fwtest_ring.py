@@ -450,3 +450,87 @@ def test_cant_hear_well_dims_the_share_and_swells_two_side_marks():
     again = bytearray(48)
     r.render(st, 3000, again)
     assert out == again
+
+
+class _Lcg:
+    def __init__(self, seed):
+        self.s = seed
+
+    def below(self, n):
+        self.s = (self.s * 1103515245 + 12345) & 0x7FFFFFFF
+        return (self.s >> 8) % n
+
+
+def _walk_state(st, rnd):
+    """Change a few of the state's attributes, as the app and the session do:
+    mostly small steps of a session, now and then another mode or a flag."""
+    for _ in range(rnd.below(3)):
+        k = rnd.below(20)
+        if k == 0:
+            st.mode = (ring.MODE_SESSION, ring.MODE_ENDED, ring.MODE_IDLE, ring.MODE_LISTENING,
+                       ring.MODE_CLAIM, ring.MODE_SYNCING, ring.MODE_ERROR)[rnd.below(7)]
+        elif k == 1:
+            st.initiator_az = (None, -1, rnd.below(360))[rnd.below(3)]
+        elif k == 2:
+            st.partner_az = (None, -1, rnd.below(360))[rnd.below(3)]
+        elif k in (3, 4):
+            st.speaking = rnd.below(4)
+        elif k in (5, 6, 7):
+            st.share_pm = max(-1, min(1000, st.share_pm + rnd.below(7) - 3))
+        elif k == 8:
+            st.recent_share_pm = rnd.below(1001) if rnd.below(4) else -1
+        elif k == 9:
+            st.target_pm = 200 + 10 * rnd.below(20)
+        elif k == 10:
+            st.band_pm = 20 + 10 * rnd.below(5)
+        elif k in (11, 12):
+            st.elapsed_s += 1
+        elif k == 13:
+            st.meeting_s = (0, 600, 2400)[rnd.below(3)]
+        elif k == 14:
+            st.heat = 0 if rnd.below(3) else 1 + rnd.below(3)
+        elif k == 15:
+            st.hearing_low = rnd.below(4) == 0
+        elif k == 16:
+            st.storage_nearly_full = rnd.below(5) == 0
+            st.mic_fault = rnd.below(5) == 0
+        elif k == 17:
+            st.night = rnd.below(6) == 0
+            st.brightness_pct = (0, 20, 50, 100)[rnd.below(4)]
+        elif k == 18:
+            st.claim_pm = rnd.below(1001) if rnd.below(2) else -1
+        else:
+            st.elapsed_s = (st.elapsed_s + 300) % 3000
+
+
+def test_driver_frames_are_the_renders_of_their_state():
+    # What the driver writes at each frame is what a fresh render of that
+    # frame's state and time gives, whether it drew the frame or found it
+    # already in its buffer (a still picture from an unchanged state).
+    for count, led0, direction in ((16, 0.0, "ccw"), (24, 7.5, "cw")):
+        desc = _desc(count, led0, direction, 255)
+        leds = _Leds(count)
+        drv = ring.RingDriver(ring.Ring(desc), leds.write, 40)
+        fresh = ring.Ring(desc)
+        drawn = [0]
+        render = drv.ring.render
+
+        def counted(state, now_ms, out):
+            drawn[0] += 1
+            return render(state, now_ms, out)
+
+        drv.ring.render = counted
+        st = _session(300, 270, 90)
+        st.recent_share_pm = 350
+        rnd = _Lcg(count)
+        out = bytearray(3 * count)
+        for k in range(6000):
+            now = 40 * k
+            if rnd.below(3) == 0:
+                _walk_state(st, rnd)
+            assert drv.update(st, now)
+            fresh.render(st, now, out)
+            assert leds.buf == out, (k, count)
+        assert leds.writes == 6000
+        # the still frames were written without being drawn
+        assert 0 < drawn[0] < 6000
