@@ -122,6 +122,10 @@ class Tally:
         self._tl = array("H")
         self._minute = [0, 0, 0, 0]
         self._minute_frames = 60 * self.frames_per_s
+        # recent_share_pm's closed minutes: A, B and overlap frames over the
+        # last _recent_back of them (-1: to be summed again)
+        self._recent_a = self._recent_b = self._recent_both = 0
+        self._recent_back = -1
 
     # -- per frame ---------------------------------------------------------
 
@@ -301,6 +305,7 @@ class Tally:
             left -= take
             i -= 1
         m[slot] += left  # nothing should be left: the speech was heard in these minutes
+        self._recent_back = -1
 
     def hold(self, slot):
         """`slot` holds the floor from this frame without a new turn: its
@@ -365,6 +370,7 @@ class Tally:
             tl[i + 1] = min(0x7FFF, tl[i + 1] + m[1])
             tl[i + 2] = min(0x7FFF, (tl[i + 2] & 0x7FFF) + m[2]) | (tl[i + 2] & 0x8000) | heat
         m[0] = m[1] = m[2] = m[3] = 0
+        self._recent_back = -1
 
     def minute(self, i):
         """Whole minute i as [A frames, B frames, overlap frames, heat 0/1]."""
@@ -383,15 +389,21 @@ class Tally:
 
     def recent_share_pm(self, slot=0, minutes=3):
         """Slot's share over the last few whole minutes plus this one."""
-        own = self._minute[slot] + self._minute[2]
-        total = self._minute[0] + self._minute[1] + 2 * self._minute[2]
-        tl = self._tl
-        for i in range(max(0, self.minutes - minutes), self.minutes):  # no slice: runs every frame
-            a = tl[3 * i]
-            b = tl[3 * i + 1]
-            both = tl[3 * i + 2] & 0x7FFF
-            own += (a if slot == 0 else b) + both
-            total += a + b + 2 * both
+        m = self._minute
+        if self._recent_back != minutes:  # the closed minutes summed again: the timeline changed
+            a = b = both = 0
+            tl = self._tl
+            for i in range(max(0, self.minutes - minutes), self.minutes):  # no slice: no allocation
+                a += tl[3 * i]
+                b += tl[3 * i + 1]
+                both += tl[3 * i + 2] & 0x7FFF
+            self._recent_a = a
+            self._recent_b = b
+            self._recent_both = both
+            self._recent_back = minutes
+        both = m[2] + self._recent_both
+        own = m[slot] + (self._recent_b if slot else self._recent_a) + both
+        total = m[0] + m[1] + self._recent_a + self._recent_b + 2 * both
         return (1000 * own + total // 2) // total if total else -1
 
     def band_counts(self, slot, end_frames):

@@ -378,3 +378,33 @@ def test_the_hangover_at_the_noise_floor_is_in_the_share_not_in_talk_time():
     assert abs(ini["share"] - (ini["talk_s"] + ini["held_s"]) / both) < 1e-4
     spoken = sum(m[0] + m[2] for m in rec["timeline"])
     assert abs(spoken - ini["talk_s"] - ini["held_s"]) < 0.05, (spoken, ini)
+
+
+def _recent_from_timeline(t, slot, minutes):
+    # the share of the last `minutes` whole minutes plus the open one, from
+    # the timeline's minutes as minute() and open_minute() give them
+    rows = [t.minute(i) for i in range(max(0, t.minutes - minutes), t.minutes)]
+    rows.append(t.open_minute() or [0, 0, 0, 0])
+    own = sum(r[slot] + r[2] for r in rows)
+    total = sum(r[0] + r[1] + 2 * r[2] for r in rows)
+    return (1000 * own + total // 2) // total if total else -1
+
+
+def test_recent_share_follows_the_timeline_as_minutes_close_and_speech_is_credited():
+    # recent_share_pm keeps the closed minutes' sums between calls: asked at
+    # every ring frame (with the same look-back), it must still follow each
+    # closed minute, the earlier speech credited into past minutes, and the
+    # fold past the longest session
+    for minutes in (1, 3, 5):
+        t = Tally(20, 300, 50, max_minutes=4)
+        s = 7
+        for step in range(700):
+            s = (s * 1103515245 + 12345) & 0x7FFFFFFF
+            code = (A, B, BOTH, N, A, B)[(s >> 8) % 6]
+            for _ in range(1 + (s >> 12) % 400):
+                t.add(code, -20 * 256)
+            if step % 97 == 50:
+                t.credit((s >> 4) & 1, 1 + (s >> 16) % 900)
+            for slot in (0, 1):
+                assert t.recent_share_pm(slot, minutes) == _recent_from_timeline(t, slot, minutes), (step, slot)
+        assert t.minutes == 4  # the fold was reached
