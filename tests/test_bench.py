@@ -50,6 +50,9 @@ def test_against_takes_each_sides_least_and_their_ratio():
     assert rows["ratio_ring"] == 0.7
     assert rows["load_1min_ref_2"] == 2.5 and rows["load_1min_here_1"] == 3.1
     assert rows["rounds"] == 2
+    text = against.markdown(against.rows_from("main", runs), "main", "talkbalance bench --against main")
+    assert "| ring | 0.300 | 0.210 | 0.70 |" in text
+    assert "3.0, 2.5 (main); 3.1, 2.0 (here)" in text
 
 
 def test_against_reads_the_firmware_of_a_revision(tmp_path):

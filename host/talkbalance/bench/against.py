@@ -72,3 +72,32 @@ def rows_from(ref: str, runs: dict[str, list[dict[str, float]]]) -> list[bench.R
             if "load_1min" in r:
                 out.append(bench.Row(SECTION, f"load_1min_{side}_{k + 1}", r["load_1min"], "load"))
     return out
+
+
+def markdown(rows: list[bench.Row], ref: str, command: str) -> str:
+    """The section of docs/benchmarks.md for `--against REF`: each stage at
+    REF and here, their ratio, and the load after each run."""
+    from talkbalance.bench import report
+
+    values = {r.metric: r.value for r in rows if r.section == SECTION}
+    table = [["stage", f"at {ref} (ms per audio s)", "here (ms per audio s)", "here / there"]]
+    for key in [k[len("ratio_"):] for k in values if k.startswith("ratio_")]:
+        m = key + SUFFIX
+        table.append([key.replace("_", " "), f"{values[f'ref_{m}']:.3f}", f"{values[f'here_{m}']:.3f}",
+                      f"{values['ratio_' + key]:.2f}"])
+    loads = {side: [v for k, v in values.items() if k.startswith(f"load_1min_{side}_")] for side in ("ref", "here")}
+    lines = [
+        f"## Before and after: this firmware against {ref}, in turns",
+        "",
+        f"`{command}` ran the pipeline section {int(values.get('rounds', 0))} times on each firmware, in "
+        f"turns ({ref}, this checkout, {ref}, ...), over the cost audio; each figure is the least of its "
+        "runs, and the ratio is the one to read on a shared machine: both sides saw the same load. Load "
+        "average after each run: " + ", ".join(f"{x:.1f}" for x in loads["ref"]) + f" ({ref}); "
+        + ", ".join(f"{x:.1f}" for x in loads["here"]) + " (here), on 2 cores. The split rows are "
+        "estimates (see **pipeline** above); the session part is what remains of the conversation stage "
+        "and the least of a remainder is the noisiest figure here.",
+        "",
+        report.format_markdown(table),
+        "",
+    ]
+    return "\n".join(lines)

@@ -111,6 +111,7 @@ def run(args: argparse.Namespace) -> int:
     cache = args.cache or scenecache.default_cache()
 
     rows: list[bench.Row] = []
+    against_md = ""
     cost_audio = ""
     for name in [n for n in known if n in wanted and n not in (CHIP, HEAP32, ACCURACY)]:
         extra: list[str] = []
@@ -123,7 +124,9 @@ def run(args: argparse.Namespace) -> int:
         if name == "pipeline" and args.against:
             from talkbalance.bench import against
 
-            rows += against.compare(args.against, args.rounds, extra, progress)
+            compared = against.compare(args.against, args.rounds, extra, progress)
+            rows += compared
+            against_md = against.markdown(compared, args.against, _command_line(args))
     ran = {r.section for r in rows}
     if "calibrate" in ran and "pipeline" in ran:
         # The host's speed drifts between runs: calibrate again right after
@@ -172,6 +175,8 @@ def run(args: argparse.Namespace) -> int:
                 f"{load} at the end of the run), Python {platform.python_version()}",
                 "micropython": _micropython_version(), "cost_audio": cost_audio or "built-in two-talker signal"}
         text = report.markdown_report(comparison, rows, _command_line(args), info)
+        if against_md:
+            text += "\n" + against_md
         if chip_md:
             text += "\n" + chip_md
         try:
