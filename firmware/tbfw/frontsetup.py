@@ -98,12 +98,6 @@ def setup(fe, dsp, desc, cfg, warmup_ms):
     fe._cb = zeros("H", n)
     fe._xc = zeros("i", 2 * lags + 3)  # r, offset, peak gain
     fe._xc[2 * lags + 1] = 1 << fe._cbits
-    # each pair's last correlated frame, averaged with the next one in noisy
-    # rooms (docs/frontend.md, "Two frames"): its r(k), and per pair its
-    # energy Ea + Eb and block shift
-    fe._prev_xc = [zeros("i", 2 * lags + 1) for _ in range(fe.pairs)]
-    fe._prev = zeros("i", 2 * fe.pairs)
-    fe._talk_db_q8 = 0  # running level of the voiced frames; from 0 dBFS, so not a noisy room at first
     # one-pair direction: the pair axis angle; two pairs: u ~ inverse(A) lags
     fe._axis_q8 = [dsp.atan2_q8(int(ay * 1e6), int(ax * 1e6), fe._atan_tab) for ax, ay in axes]
     fe._inv = None
