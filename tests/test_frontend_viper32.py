@@ -156,12 +156,14 @@ def test_correlator_bounds_at_the_largest_frame():
         b = array("H", (vb + (1 << bits)).tolist())
         out = array("i", [0] * (2 * lags + 3))
         out[2 * lags + 1] = 1 << bits
+        prev = array("i", [0] * (2 * lags + 1))
         viper32.overflows.clear()
-        k = dsp.xcorr(a, b, out, n, lags)
+        k = dsp.xcorr(a, b, out, n, lags, prev, 0)
         m = n - 2 * lags
         want = [int(np.dot(va[lags:lags + m].astype(np.int64), vb[j:j + m].astype(np.int64)))
                 for j in range(2 * lags + 1)]
         assert list(out[: 2 * lags + 1]) == want
+        assert list(prev) == want
         assert k == int(np.argmax(want))
         assert viper32.overflows["xcorr"] == 0
         assert max(abs(v) for v in want) < 1 << 30
@@ -187,3 +189,43 @@ def test_prep_energy_bound_and_sign_extension():
     assert viper32.overflows["prep"] == 0
     assert v[0] == (-32768 - ((-32768 * 29) >> 5)) >> 7
     assert v[1] == (32767 - ((-32768 * 29) >> 5)) >> 7
+
+
+def test_two_frame_average_at_full_scale_32_bit():
+    """xcorr averaging a full-scale frame (every input at +-2^B, the largest
+    frame: n = 1536, B = 9) with a previous frame at the bound of its output
+    (|r| = 2^29 - 1, either sign), at every block shift difference the front
+    end can make (|ds| <= 8: shifts are 0..8): exact against Python
+    integers, within -2^29..2^29 - 1 (the 30-bit words peak_q8 reads), the
+    previous frame's words replaced by this frame's r, no overflow."""
+    dsp = viper32.load("dsp")
+    from array import array
+
+    n, bits, lags = 1536, 9, 8
+    nk = 2 * lags + 1
+    top = (1 << 29) - 1
+    rng = np.random.default_rng(5)
+    inputs = {"all_plus": (np.full(n, 1 << bits), np.full(n, 1 << bits)),
+              "opposite": (np.full(n, 1 << bits), np.full(n, -(1 << bits))),
+              "random": (np.where(rng.random(n) < 0.5, 1 << bits, -(1 << bits)),
+                         np.where(rng.random(n) < 0.5, 1 << bits, -(1 << bits)))}
+    before = {"plus": [top] * nk, "minus": [-top] * nk, "alternating": [top if k % 2 else -top for k in range(nk)]}
+    for name, (va, vb) in inputs.items():
+        m = n - 2 * lags
+        r = [int(np.dot(va[lags:lags + m].astype(np.int64), vb[j:j + m].astype(np.int64))) for j in range(nk)]
+        for pname, p in before.items():
+            for ds in range(-8, 9):
+                sa = 2 * ds if ds > 0 else 0
+                sb = sa - 2 * ds
+                out = array("i", [0] * (nk + 2))
+                out[nk] = 1 << bits
+                prev = array("i", p)
+                viper32.overflows.clear()
+                k = dsp.xcorr(array("H", (va + (1 << bits)).tolist()), array("H", (vb + (1 << bits)).tolist()),
+                              out, n, lags, prev, (sa + 1) | (sb + 1) << 5)
+                assert viper32.overflows["xcorr"] == 0, (name, pname, ds)
+                want = [(x >> (sa + 1)) + (y >> (sb + 1)) for x, y in zip(r, p)]
+                assert list(out[:nk]) == want, (name, pname, ds)
+                assert -(1 << 29) <= min(want) and max(want) < 1 << 29
+                assert list(prev) == r
+                assert k == int(np.argmax(want))

@@ -413,9 +413,10 @@ def _lags6(x: int, pb: ptr16, a, o: ptr32, k: int, lags: int, m: int) -> int:
 
 
 @micropython.viper
-def xcorr(a, b, out, n: int, lags: int) -> int:
+def xcorr(a, b, out, n: int, lags: int, prev, avg: int) -> int:
     """Cross-correlation of two offset-binary correlator inputs over lags
-    -lags..+lags, with the same m = n - 2 lags terms at every lag.
+    -lags..+lags, with the same m = n - 2 lags terms at every lag, averaged
+    with the previous frame's when asked.
 
     a, b  array('H') of n, c = v + O, O = 2^B = out[2 lags + 1] (set by caller)
     out   array('i') of 2 lags + 3; out[k] = r(k - lags) for k in 0..2 lags,
@@ -428,9 +429,17 @@ def xcorr(a, b, out, n: int, lags: int) -> int:
     six lags six at a time (_lags6, overlapping the lags before, which
     recomputes the same sums): the default 13 lags are 7 + 6. Fewer than
     seven lags: one lag at a time.
-    Returns the index k of the largest r.
+    prev  array('i'): prev[base + k] the previous frame's r(k), replaced
+          by this frame's
+    avg   base << 10 | sa | sb << 5: with sa 0, out holds this frame's r;
+          else out gets (r >> sa) + (p >> sb): the average of the two at
+          the larger of their block shifts (the caller's sa, sb: 1 plus
+          twice the shift difference or 0, under 32). Bounds: -2^29 <=
+          average < 2^29 (the 30-bit words peak_q8 reads; the shifts floor).
+    Returns the index k of the largest r (or average).
     """
     o = ptr32(out)
+    pv = ptr32(int(ptr32(prev)) + 4 * (avg >> 10))
     nk = 2 * lags + 1
     off = int(o[nk])
     m = n - 2 * lags
@@ -458,8 +467,14 @@ def xcorr(a, b, out, n: int, lags: int) -> int:
     best = 0
     bestk = 0
     mo2 = m * off * off
+    sa = avg & 31
+    sb = (avg >> 5) & 31
     for k in range(0, nk):
         r = int(o[k]) - off * s + mo2
+        u = ((int(pv[k]) & _M30) ^ _B30) - _B30
+        pv[k] = r
+        if sa:
+            r = (r >> sa) + (u >> sb)
         o[k] = r
         if k == 0 or r > best:
             best = r

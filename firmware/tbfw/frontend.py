@@ -34,6 +34,15 @@ _DEAD_ABS_Q8 = const(-17920)  # ... while that one is over -70 dBFS, or a silent
 
 # Direction
 _MIN_LAG_CONF_Q8 = const(90)  # a pair's normalised correlation peak must reach 0.35 (docs/frontend.md)
+# Two frames (docs/frontend.md): when the speech level (the running mean of
+# the voiced frames' levels, over about 2^_TALK_SHIFT of them) is under
+# _AVG_SNR_Q8 over the noise floor, a frame under _AVG_FRAME_Q8 over the floor
+# is correlated over itself and the frame before, and its peak must reach
+# _MIN_AVG_CONF_Q8 (0.27)
+_TALK_SHIFT = const(6)
+_AVG_SNR_Q8 = const(2304)  # 9 dB
+_AVG_FRAME_Q8 = const(2560)  # 10 dB
+_MIN_AVG_CONF_Q8 = const(70)
 
 
 class FrontEnd:
@@ -173,10 +182,13 @@ class FrontEnd:
         conf = above * 128 // _VAD_ON_Q8
         self.vad_conf_q8 = 0 if conf < 0 else (256 if conf > 256 else conf)
         if cand:
-            self._direction(out)
+            pv = self._prev  # the speech level first
+            pv[0] += (frame - pv[0]) >> _TALK_SHIFT
+            # averaged with the frame before if that one was correlated too
+            self._direction(out, pv[0] - floor < _AVG_SNR_Q8 and above < _AVG_FRAME_Q8 and self._run > 1)
 
     @micropython.native
-    def _direction(self, dead):
+    def _direction(self, dead, low):
         n = self.frame_samples
         lags = self.lags
         cb = self._cbits
@@ -199,21 +211,35 @@ class FrontEnd:
             ea = dsp.prep(self._q[plus], self._ca, sp, shift, cb)
             eb = dsp.prep(self._q[minus], self._cb, sm, shift, cb)
             xc = self._xc
-            k = dsp.xcorr(self._ca, self._cb, xc, n, lags)
+            # in a noisy room, averaged with the frame before when that one
+            # was correlated too (docs/frontend.md, "Two frames"), at the
+            # larger of the two block shifts
+            e = ea + eb
+            pv = self._prev
+            b = (2 * lags + 3) * p + 1  # this pair's r(k), then its energy and shift at i
+            i = b + 2 * lags + 1
+            ds = 2 * (pv[i + 1] - shift)  # the frame before's block shift less this one's, twice
+            sa = (ds if ds > 0 else 0) + 1  # shifts taking both to the larger, and halving
+            sb = sa - ds
+            k = dsp.xcorr(self._ca, self._cb, xc, n, lags, pv, b << 10 | (sa | sb << 5 if low else 0))
+            if low:
+                e = (e >> sa) + (pv[i] >> sb)
+            pv[i] = ea + eb
+            pv[i + 1] = shift
             r = xc[k]
             if k == 0 or k == 2 * lags:  # at the edge of the searched range
                 conf = 0
                 d = 0
             else:
                 d = dsp.peak_q8(xc, k, self._atan_tab)
-                # normalised peak 2 A / (Ea + Eb), A the fitted peak (r * gain)
-                den = ((ea + eb) >> 9) + 1
+                # normalised peak 2 A / (Ea + Eb), A the fitted peak (r * gain), over the two frames
+                den = (e >> 9) + 1
                 conf = (((r >> 8) * xc[2 * lags + 2]) >> 8) * 256 // den if r > 0 else 0
                 if conf > 256:
                     conf = 256
             self.lag_q8[p] = ((k - lags) << 8) + d
             self.lag_conf_q8[p] = conf
-            if conf >= _MIN_LAG_CONF_Q8:
+            if conf >= (_MIN_AVG_CONF_Q8 if low else _MIN_LAG_CONF_Q8):
                 usable |= 1 << p
                 last = p
         self.correlated_frames += 1

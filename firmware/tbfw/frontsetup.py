@@ -98,6 +98,11 @@ def setup(fe, dsp, desc, cfg, warmup_ms):
     fe._cb = zeros("H", n)
     fe._xc = zeros("i", 2 * lags + 3)  # r, offset, peak gain
     fe._xc[2 * lags + 1] = 1 << fe._cbits
+    # the running level of the voiced frames (from 0 dBFS, so not a noisy
+    # room at first), then per pair its last correlated frame, averaged with
+    # the next one in noisy rooms (docs/frontend.md, "Two frames"): r(k),
+    # energy Ea + Eb and block shift, from 1 + (2 lags + 3) p
+    fe._prev = zeros("i", (2 * lags + 3) * fe.pairs + 1)
     # one-pair direction: the pair axis angle; two pairs: u ~ inverse(A) lags
     fe._axis_q8 = [dsp.atan2_q8(int(ay * 1e6), int(ax * 1e6), fe._atan_tab) for ax, ay in axes]
     fe._inv = None

@@ -37,6 +37,10 @@ DEAD_REL_DB = 40.0
 DEAD_ABS_DB = -70.0
 DEAD_MS = 1000
 MIN_LAG_CONF = 90 / 256
+TALK_AVG = 1 / 64  # speech level: running mean of the voiced frames' levels
+AVG_SNR_DB = 9.0  # speech under this over the floor: each frame under ...
+AVG_FRAME_DB = 10.0  # ... this over it is correlated over two frames
+MIN_AVG_CONF = 70 / 256
 LAG_MARGIN = 1
 EMPH = 29 / 32
 RAIL = 0x7FFF00
@@ -111,6 +115,8 @@ class Reference:
         self.clips = 0
         self.azimuth = 0
         self.ambiguous = len(self.pair_ch) == 1
+        self.talk = 0.0  # running speech level (dBFS); from 0 dBFS, so not a noisy room at first
+        self.prev_r: dict[int, tuple[np.ndarray, float]] = {}  # pair -> (r, Ea + Eb) of its last correlated frame
         self.out = Frames()
 
     # ingest: 24-bit samples (channels, n) -> q (float, Q15 units)
@@ -190,7 +196,9 @@ class Reference:
             speech = cand or self.hang > 0
             vconf = min(1.0, max(0.0, above / (2 * VAD_ON_DB)))
             if cand:
-                valid = self._direction(q, out, lags, confs)
+                self.talk += (frame - self.talk) * TALK_AVG
+                low = self.talk - self.floor < AVG_SNR_DB and above < AVG_FRAME_DB
+                valid = self._direction(q, out, lags, confs, low)
         self.prev_q = q[:, -1].copy()
         o.speech.append(speech)
         o.vad_conf.append(vconf)
@@ -207,17 +215,23 @@ class Reference:
         o.warming_up.append(warming)
         o.click.append(click)
 
-    def _direction(self, q, dead, lags, confs) -> bool:
+    def _direction(self, q, dead, lags, confs, low=False) -> bool:
         usable = []
         present = []
         for p, (plus, minus) in enumerate(self.pair_ch):
             if (dead >> plus) & 1 or (dead >> minus) & 1:
                 continue
             present.append(p)
-            lag, conf = correlate(q[plus], q[minus], self.prev_q[plus], self.prev_q[minus], self.lags)
+            r, e = correlation(q[plus], q[minus], self.prev_q[plus], self.prev_q[minus], self.lags)
+            before = self.prev_r.get(p)
+            self.prev_r[p] = (r, e)
+            two = low and before is not None and self.run > 1  # the frame before was correlated too
+            if two:  # the average of this frame's correlation and the one before's
+                r, e = (r + before[0]) / 2, (e + before[1]) / 2
+            lag, conf = peak(r, e, self.lags)
             lags[p] = lag
             confs[p] = conf
-            if conf >= MIN_LAG_CONF:
+            if conf >= (MIN_AVG_CONF if two else MIN_LAG_CONF):
                 usable.append(p)
         if len(usable) == 2 and len(self.pair_ch) == 2:
             a = np.array(self.axes)
@@ -243,21 +257,30 @@ def emphasise(q: np.ndarray, prev: float) -> np.ndarray:
     return w
 
 
-def correlate(qa, qb, prev_a, prev_b, lags) -> tuple[float, float]:
-    """Lag (samples) and confidence (0..1) of one pair's frame."""
+def correlation(qa, qb, prev_a, prev_b, lags) -> tuple[np.ndarray, float]:
+    """One pair's frame: r(k - lags) for k in 0..2 lags, and Ea + Eb."""
     a = emphasise(qa, prev_a)
     b = emphasise(qb, prev_b)
     n = a.size
     m = n - 2 * lags
     r = np.array([np.dot(a[lags:lags + m], b[k:k + m]) for k in range(2 * lags + 1)])
+    return r, float(np.dot(a, a)) + float(np.dot(b, b))
+
+
+def peak(r: np.ndarray, e: float, lags: int) -> tuple[float, float]:
+    """Lag (samples) and confidence (0..1) of a correlation r with energy e."""
     k = int(np.argmax(r))
-    ea = float(np.dot(a, a))
-    eb = float(np.dot(b, b))
-    if k == 0 or k == 2 * lags or ea + eb <= 0:
+    if k == 0 or k == 2 * lags or e <= 0:
         return float(k - lags), 0.0
     d, gain = cosine_fit(r[k - 1], r[k], r[k + 1])
-    conf = max(0.0, min(1.0, 2 * r[k] * gain / (ea + eb)))
+    conf = max(0.0, min(1.0, 2 * r[k] * gain / e))
     return k - lags + d, conf
+
+
+def correlate(qa, qb, prev_a, prev_b, lags) -> tuple[float, float]:
+    """Lag (samples) and confidence (0..1) of one pair's frame."""
+    r, e = correlation(qa, qb, prev_a, prev_b, lags)
+    return peak(r, e, lags)
 
 
 def cosine_fit(ym: float, y0: float, yp: float) -> tuple[float, float]:

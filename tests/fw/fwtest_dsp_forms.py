@@ -41,9 +41,29 @@ def test_xcorr_same_as_plain_form():
                     out = array.array("i", [0] * (nk + 2))
                     out[nk] = 1 << bits
                     out[nk + 1] = -7  # past the lags: left alone
-                    k = fn(a, b, out, n, lags)
+                    if fn is dsp.xcorr:
+                        prev = array.array("i", [5] * nk)
+                        k = fn(a, b, out, n, lags, prev, 0)
+                        assert list(prev) == list(out[:nk])  # this frame's r kept for the next
+                    else:
+                        k = fn(a, b, out, n, lags)
                     outs.append((k, list(out)))
                 assert outs[0] == outs[1], (n, lags, kind, outs)
+                r = outs[1][1][:nk]
+                # averaged with a previous frame (at the bound of xcorr's
+                # output, |r| < 2^29) at each shift difference
+                top_r = (1 << 29) - 1
+                before = [(top_r, -top_r, rnd.below(1 << 28) - (1 << 27))[i % 3] for i in range(nk)]
+                for sa, sb in ((1, 1), (3, 1), (1, 5), (17, 1), (1, 17)):
+                    out = array.array("i", [0] * (nk + 2))
+                    out[nk] = 1 << bits
+                    out[nk + 1] = -7
+                    prev = array.array("i", before)
+                    k = dsp.xcorr(a, b, out, n, lags, prev, sa | sb << 5)
+                    want = [(x >> sa) + (y >> sb) for x, y in zip(r, before)]
+                    assert list(out) == want + [1 << bits, -7], (n, lags, kind, sa, sb)
+                    assert list(prev) == r
+                    assert k == want.index(max(want))
                 checked += 1
     assert checked > 80, checked
 
