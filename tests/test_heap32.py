@@ -91,9 +91,12 @@ def test_whole_session_in_the_esp32_heap_on_32_bit_micropython(session32, allowa
     # the largest heap in use at any moment, less the allowances (no fragmentation)
     in_use = rows["session_peak_heap_all_bytes"] - allowances.total
     assert in_use < ESP32_HEAP, (in_use, allowances)
+    # the boot's App(board) step, the tightest: all it kept and dropped, less the allowances
+    boot_in_use = rows["app_step_heap_all_bytes"] - allowances.total
+    assert boot_in_use < ESP32_HEAP, (boot_in_use, allowances)
     print(f"heap32: usable {total} = {ESP32_HEAP} + driver {allowances.driver} + viper/native code "
           f"{allowances.native_code} + port modules {allowances.port_modules}; largest in use less "
-          f"those {in_use}")
+          f"those {in_use}; boot's App(board) step {boot_in_use}")
 
 
 def _record(stdout: str) -> dict:

@@ -203,6 +203,7 @@ def bench_rows(heapsizes: list[str] | None = None, seconds: int = SECONDS) -> li
         usable = ESP32_HEAP + allow.total
         rows = readings(run_session(full, str(raw_heap(usable)), seconds))
         in_use = rows["session_peak_heap_all_bytes"] - allow.total
+        boot_in_use = rows["app_step_heap_all_bytes"] - allow.total  # the boot's App(board) step
         out = [
             Row("heap32", "allowance_driver_bytes", allow.driver, "bytes"),
             Row("heap32", "allowance_native_code_bytes", allow.native_code, "bytes"),
@@ -213,6 +214,8 @@ def bench_rows(heapsizes: list[str] | None = None, seconds: int = SECONDS) -> li
             Row("heap32", "heap_grew_at_step", grew_at(rows), "step", "<= 0"),
             Row("heap32", "peak_in_use_less_allowance_bytes", in_use, "bytes", f"<= {ESP32_HEAP}"),
             Row("heap32", "margin_bytes", ESP32_HEAP - in_use, "bytes"),
+            Row("heap32", "boot_step_in_use_less_allowance_bytes", boot_in_use, "bytes", f"<= {ESP32_HEAP}"),
+            Row("heap32", "boot_step_margin_bytes", ESP32_HEAP - boot_in_use, "bytes"),
         ]
         for heap in heapsizes or []:
             rows = readings(run_session(full, heap, seconds))

@@ -16,6 +16,10 @@
 #                        live heap at the frame's start plus everything the
 #                        frame allocated (an upper bound; the collector is
 #                        run between frames)
+#   app_step_heap_all_bytes   the heap in use at the end of the boot's
+#                        App(board) step, everything it allocated included
+#                        (and, like session_peak_heap_all_bytes, the driver's
+#                        own heap: no base subtracted)
 # over a whole session: two talkers taking turns (the WAV if given, else a
 # built-in signal: noise bursts with whole-sample delays between the
 # microphones from two directions), the serial link asked for info once a
@@ -223,6 +227,7 @@ def run(out):
     yield
     board_bytes = meter.start() - b0
     dev = app.App(board)
+    app_step = gc.mem_alloc()  # what the boot's App(board) step kept and dropped
     yield
     app_bytes = meter.start() - b0 - board_bytes
     steady = imported + board_bytes + app_bytes
@@ -292,6 +297,7 @@ def run(out):
     _bench("session_peak_live_bytes", meter.live - live_base)
     print("@@BENCH memory session_peak_heap_bytes %d bytes target <= %d" % (meter.heap - live_base, _TARGET))
     print("@@BENCH memory session_peak_heap_all_bytes %d bytes" % meter.heap)
+    print("@@BENCH memory app_step_heap_all_bytes %d bytes" % app_step)
     print("@@BENCH memory session_records %d count" % len(records))
     print("@@BENCH memory session_record_bytes %d bytes" % record_bytes)
     print("@@BENCH memory heap_total_bytes %d bytes" % meter.total)
