@@ -84,8 +84,9 @@ def build(app, board):
     # the latest DMA buffer (docs/board.md).
     app.later_acks = []
     app.later_config = None
-    app.storage_changed = False
-    app._check_storage()
+    # The storage check (statvfs, the budget) at the start of the first
+    # frame, as after any change: not in this step, the boot's fullest.
+    app.storage_changed = True
     app._apply_display_config()
 
 
@@ -210,15 +211,17 @@ def next_boot(flash_dir, problems):
     copies are written (temporary file + rename), so one lost or damaged
     file cannot set it back; a copy that cannot be used is reported."""
     boot = 0
-    for name in _BOOT_FILES:
-        value = _read_count(flash_dir + "/" + name)
+    folder = flash_dir + "/"
+    paths = [folder + name for name in _BOOT_FILES]  # each made once, for the read and the write
+    for i in range(len(paths)):
+        value = _read_count(paths[i])
         if value == -2:
-            problems.append("%s unusable; the other copy counts" % name)
+            problems.append("%s unusable; the other copy counts" % _BOOT_FILES[i])
         boot = max(boot, value)
     boot = min(boot + 1, _BOOT_MAX)
-    for name in _BOOT_FILES:
+    for path in paths:
         try:
-            config.save_json(flash_dir + "/" + name, boot)
+            config.save_json(path, boot)
         except OSError:
             pass
     return boot
