@@ -320,22 +320,17 @@ class Conversation:
         """For the ring and the live view: in a session with at least 30 s of
         speech, less than talker.HEARD_MIN_PM of it could be given to a
         talker, a third source is as loud as the talkers (crowded) or fills
-        their pauses (unpaused)."""
+        their pauses."""
         t = self.tally
         if self.state != SESSION or t is None:
             return False
         heard = t.talk[0] + t.talk[1] + t.both
         speech = heard + t.unknown
+        # unpaused: nobody silent in under talker.PAUSE_MIN_PM of the session
+        # (a voice the talker model cannot tell from a talker filled the
+        # pauses; sessionrecord._hearing, with the trailing silence left out)
         return speech >= _HEAR_MIN_FRAMES and (heard * 1000 < talker.HEARD_MIN_PM * speech or self.model.crowded
-                                               or self.unpaused())
-
-    def unpaused(self):
-        """Whether nobody was silent in less than talker.PAUSE_MIN_PM of the
-        session (its trailing silence left out): a voice the talker model
-        could not tell from the talkers (a TV beside one) spoke in their
-        pauses."""
-        tail = self._tail
-        return (self.tally.silence - tail) * 1000 < talker.PAUSE_MIN_PM * (self._frames - tail)
+                                               or t.silence * 1000 < talker.PAUSE_MIN_PM * self._frames)
 
     def initiator_share_pm(self):
         if self.tally is None or self.initiator_slot < 0:

@@ -100,7 +100,7 @@ def _hearing(conv):
     floor), the share of the speech given to a talker or to both (whole per
     mille), and whether the shares can be trusted: both talkers found, no
     third source as loud as they (talker.crowded) nor filling their pauses
-    (conv.unpaused), at least HEARD_MIN_PM of the speech attributed and the
+    (nobody silent in under talker.PAUSE_MIN_PM of the session), at least HEARD_MIN_PM of the speech attributed and the
     speech SNR_MIN_DB over the noise."""
     tally = conv.tally
     heard = tally.talk[0] + tally.talk[1] + tally.both
@@ -113,8 +113,9 @@ def _hearing(conv):
         snr = (tally.level_sum_db[0] + tally.level_sum_db[1]) // n - conv.noise_sum_db // seconds
     model = conv.model
     return {"snr_db": snr, "attributed": pm / 1000 if total else None,
-            "reliable": model.learned and not model.crowded and not conv.unpaused()
-            and pm >= talker.HEARD_MIN_PM and snr is not None and snr >= SNR_MIN_DB}
+            "reliable": model.learned and not model.crowded and pm >= talker.HEARD_MIN_PM
+            and snr is not None and snr >= SNR_MIN_DB
+            and (tally.silence - conv._tail) * 1000 >= talker.PAUSE_MIN_PM * (conv._frames - conv._tail)}
 
 
 def _timeline_rows(conv):

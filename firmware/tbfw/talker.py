@@ -53,6 +53,7 @@ _LEAD_MAX = const(3)
 _LEAD_SWITCH = const(2)
 _PAUSE_FRAMES = const(10)  # 200 ms without speech ends a burst
 _CARRY_FRAMES = const(15)  # direction-less speech stays with the talker this long
+_MASKED_FRAMES = const(5)  # a loud frame voting for the noise this soon after a talker's vote is theirs
 _OVERLAP_WINDOW = const(10)  # frames of vote history for overlap
 _OVERLAP_VOTES = const(2)  # votes for each talker within the window
 _WINDOW_MASK = const((1 << _OVERLAP_WINDOW) - 1)
@@ -266,17 +267,16 @@ class TalkerModel:
             l2 = self._peak_db_q8(p2)
             l3 = self._peak_db_q8(p3)
             strong = smooth[p3] * 100 >= smooth[top] * _THIRD_PEAK_PCT
-            quiet = -1
-            if l3 + _CROWD_Q8 <= l1 and l3 + _CROWD_Q8 <= l2:
-                quiet = p3
-            elif strong and l1 + _CROWD_Q8 <= l2 and l1 + _CROWD_Q8 <= l3 and self._apart(p2, p3, min_bins):
-                quiet, p1 = p1, p3
-            elif strong and l2 + _CROWD_Q8 <= l1 and l2 + _CROWD_Q8 <= l3 and self._apart(p1, p3, min_bins):
-                quiet, p2 = p2, p3
+            if l3 + _CROWD_Q8 <= min(l1, l2):
+                pass
+            elif strong and l1 + _CROWD_Q8 <= min(l2, l3) and self._apart(p2, p3, min_bins):
+                p1, p3 = p3, p1
+            elif strong and l2 + _CROWD_Q8 <= min(l1, l3) and self._apart(p1, p3, min_bins):
+                p2, p3 = p3, p2
             else:
                 crowded = True
-            if quiet >= 0:
-                self.noise_az = self._centroid(quiet)
+            if not crowded:
+                self.noise_az = self._centroid(p3)
         self._searches += 1
         if crowded:
             self._crowded += 1
@@ -319,13 +319,13 @@ class TalkerModel:
     def background(self, confident, azimuth_deg, level_db_q8):
         """Whether a speech frame is the known noise source's rather than a
         talker's: a vote nearer the noise's direction than either talker's
-        (within GATE_DEG of it), or a level more than _NOISE_DB under the
-        quieter talker's."""
+        (within GATE_DEG of it: True), or a level more than _NOISE_DB under
+        the quieter talker's (1)."""
         noise = self.noise_az
         if noise < 0 or not self.learned:
             return False
         if level_db_q8 < min(self.slot_db_q8[0], self.slot_db_q8[1]) - _NOISE_Q8:
-            return True
+            return 1
         if not confident:
             return False
         dn = angle_diff(azimuth_deg, noise)
@@ -341,7 +341,10 @@ class TalkerModel:
             self._learn(azimuth_deg, conf_q8, level_db_q8)
         if self._frames % _PEAK_EVERY == 0:
             self._find_peaks()
-        if speech and self.background(confident, azimuth_deg, level_db_q8):
+        bg = speech and self.background(confident, azimuth_deg, level_db_q8)
+        if bg is True and self.current != NONE and self._silent == 0 and self._since_vote < _MASKED_FRAMES:
+            confident = False  # mid-word at a talker's level: the noise's direction masked theirs
+        elif bg:
             speech = False
         if not speech:
             self._since_vote += 1
