@@ -70,14 +70,22 @@ def test_a_tv_heard_more_than_a_talker_but_quieter_is_noise_not_a_talker():
     assert rec["hearing"]["reliable"] is True
 
 
+def _tv_where(frames, tv_az, when, level_q8=None):
+    # the frames for which when(n, truth, speech) holds take the TV's
+    # direction, at level_q8 or at the frame's own level
+    n = 0
+    for truth, speech, valid, a, conf, level in frames:
+        n += 1
+        if when(n, truth, speech):
+            yield truth, True, True, tv_az, 200, level if level_q8 is None else level_q8
+        else:
+            yield truth, speech, valid, a, conf, level
+
+
 def _beside_talker(frames, tv_az, level_q8):
     # a TV as loud as the talkers, 15 degrees from one of them (closer than
     # the talker model can tell apart), heard in every pause
-    for truth, speech, valid, a, conf, level in frames:
-        if not speech:
-            yield truth, True, True, tv_az, 200, level_q8
-        else:
-            yield truth, speech, valid, a, conf, level
+    return _tv_where(frames, tv_az, lambda n, truth, speech: not speech, level_q8)
 
 
 def test_a_tv_beside_a_talker_filling_the_pauses_makes_the_session_unreliable():
@@ -104,13 +112,7 @@ def test_a_conversation_with_its_pauses_is_heard_well():
 def _masked(frames, tv_az, every=8):
     # within the talkers' words, every 8th frame takes the TV's direction
     # (the TV louder than the talker for that moment)
-    n = 0
-    for truth, speech, valid, a, conf, level in frames:
-        n += 1
-        if speech and truth and n % every == 0:
-            yield truth, True, True, tv_az, 200, level
-        else:
-            yield truth, speech, valid, a, conf, level
+    return _tv_where(frames, tv_az, lambda n, truth, speech: speech and truth and n % every == 0)
 
 
 def test_a_frame_of_the_noise_source_mid_word_stays_with_the_talker():
