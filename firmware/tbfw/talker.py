@@ -91,14 +91,6 @@ def zeros(typecode, n):
     return out
 
 
-def _popcount(x):
-    n = 0
-    while x:
-        x &= x - 1
-        n += 1
-    return n
-
-
 class TalkerModel:
     def __init__(self, min_conf_q8=64):
         self.min_conf_q8 = min_conf_q8
@@ -167,36 +159,16 @@ class TalkerModel:
             return SLOT_B
         return UNKNOWN
 
-    def _learn(self, az, conf_q8, level_db_q8):
-        b = (az // _BIN_DEG) % _BINS
-        hist = self.hist
-        lvl = self.lvl
-        steps = (level_db_q8 - _SILENT_Q8) >> _LVL_SHIFT
-        if steps < 0:
-            steps = 0
-        elif steps > 60:
-            steps = 60
-        hist[b] += conf_q8
-        hist[(b + 1) % _BINS] += conf_q8 >> 1
-        hist[(b - 1) % _BINS] += conf_q8 >> 1
-        lvl[b] += conf_q8 * steps
-        lvl[(b + 1) % _BINS] += (conf_q8 >> 1) * steps
-        lvl[(b - 1) % _BINS] += (conf_q8 >> 1) * steps
-        self._speech_frames += 1
-        if self._speech_frames % _DECAY_EVERY == 0:
-            for i in range(_BINS):
-                hist[i] -= hist[i] >> _DECAY_SHIFT
-                lvl[i] -= lvl[i] >> _DECAY_SHIFT
-
     def _peak_db_q8(self, peak):
         """Mean level (dBFS * 256) of the votes within the smoothing window
         around a peak. Bounds: the sums are at most 5 bins of the histogram
         (< 1.3e7) and of the level votes (< 7.4e8), under 2^30."""
+        hist, lvl = self.hist, self.lvl
         h = 0
         v = 0
-        for k in range(-_SMOOTH_HALF, _SMOOTH_HALF + 1):
-            h += self.hist[(peak + k) % _BINS]
-            v += self.lvl[(peak + k) % _BINS]
+        for k in range(peak - _SMOOTH_HALF, peak + _SMOOTH_HALF + 1):
+            h += hist[k % _BINS]
+            v += lvl[k % _BINS]
         h >>= 8
         if h <= 0:
             return _SILENT_Q8
@@ -205,35 +177,41 @@ class TalkerModel:
     def _find_peaks(self):
         hist, smooth = self.hist, self._smooth
         # moving sum over 2 * _SMOOTH_HALF + 1 bins, slid round the circle;
-        # bound: 5 bins * 2,457,600 < 2^31
+        # bound: 5 bins * 2,457,600 < 2^31. The loudest peak sets the level;
+        # quieter ones by _NOISE_DB are noise.
         s = 0
         for k in range(-_SMOOTH_HALF, _SMOOTH_HALF + 1):
             s += hist[k % _BINS]
+        top = 0
+        high = s
         for i in range(_BINS):
             smooth[i] = s
-            s += hist[(i + _SMOOTH_HALF + 1) % _BINS] - hist[(i - _SMOOTH_HALF) % _BINS]
-        # the loudest peak sets the level; quieter ones by _NOISE_DB are noise
-        top = 0
-        for i in range(_BINS):
-            if smooth[i] > smooth[top]:
+            if s > high:
+                high = s
                 top = i
-        if smooth[top] < _MIN_PEAK_Q8:
+            s += hist[(i + _SMOOTH_HALF + 1) % _BINS] - hist[(i - _SMOOTH_HALF) % _BINS]
+        if high < _MIN_PEAK_Q8:
             return
-        floor = smooth[top] * _SECOND_PEAK_PCT // 100
+        # a peak: a bin of the window's sum no lower than either neighbour
+        # (smooth[-1]: the last bin, the circle's)
+        floor = high * _SECOND_PEAK_PCT // 100
         loud = _SILENT_Q8
         for i in range(_BINS):
-            if smooth[i] >= floor and self._is_peak(i):
+            v = smooth[i]
+            if v >= floor and v >= smooth[i - 1] and v >= smooth[(i + 1) % _BINS]:
                 db = self._peak_db_q8(i)
                 if db > loud:
                     loud = db
+        loud -= _NOISE_Q8  # from here: the level under which a peak is noise
         noise = -1
         p1 = -1
         for i in range(_BINS):
-            if smooth[i] >= floor and self._is_peak(i):
-                if self._peak_db_q8(i) < loud - _NOISE_Q8:
-                    if noise < 0 or smooth[i] > smooth[noise]:
+            v = smooth[i]
+            if v >= floor and v >= smooth[i - 1] and v >= smooth[(i + 1) % _BINS]:
+                if self._peak_db_q8(i) < loud:
+                    if noise < 0 or v > smooth[noise]:
                         noise = i
-                elif p1 < 0 or smooth[i] > smooth[p1]:
+                elif p1 < 0 or v > smooth[p1]:
                     p1 = i
         self.noise_az = self._centroid(noise) if noise >= 0 else -1
         if p1 < 0 or smooth[p1] < _MIN_PEAK_Q8:
@@ -241,13 +219,17 @@ class TalkerModel:
         min_bins = MIN_SEPARATION_DEG // _BIN_DEG
         p2 = -1
         for i in range(_BINS):
-            d = abs(i - p1)
-            if min(d, _BINS - d) >= min_bins and (p2 < 0 or smooth[i] > smooth[p2]):
+            v = smooth[i]
+            if p2 < 0 or v > smooth[p2]:
+                d = i - p1
+                if d < 0:
+                    d = -d
                 # a real peak (not on the shoulder of the first one), not noise
-                if self._is_peak(i) and (noise < 0 or self._peak_db_q8(i) >= loud - _NOISE_Q8):
+                if min_bins <= d <= _BINS - min_bins and v >= smooth[i - 1] and \
+                        v >= smooth[(i + 1) % _BINS] and (noise < 0 or self._peak_db_q8(i) >= loud):
                     p2 = i
         if p2 < 0 or smooth[p2] * 100 < smooth[p1] * _SECOND_PEAK_PCT or smooth[p2] < _MIN_PEAK_Q8 // 2:
-            if not self.learned and self.slot_az[0] < 0:
+            if self.slot_az[0] < 0:  # nothing learned yet: the first peak is slot A
                 self.slot_az[0] = self._centroid(p1)
             return
         # a third source nearly as strong as the talkers (a TV or music):
@@ -256,10 +238,12 @@ class TalkerModel:
         # people is a guess, and the model says so (crowded)
         p3 = -1
         near = _THIRD_SEPARATION_DEG // _BIN_DEG
+        floor = smooth[top] * _CROWD_PEAK_PCT
         for i in range(_BINS):
-            if smooth[i] * 100 >= smooth[top] * _CROWD_PEAK_PCT and self._is_peak(i) and \
-                    self._apart(i, p1, near) and self._apart(i, p2, near) and \
-                    (p3 < 0 or smooth[i] > smooth[p3]) and self._peak_db_q8(i) >= loud - _NOISE_Q8:
+            v = smooth[i]
+            if v * 100 >= floor and (p3 < 0 or v > smooth[p3]) and v >= smooth[i - 1] and \
+                    v >= smooth[(i + 1) % _BINS] and self._apart(i, p1, near) and \
+                    self._apart(i, p2, near) and self._peak_db_q8(i) >= loud:
                 p3 = i
         crowded = False
         if p3 >= 0:
@@ -301,16 +285,13 @@ class TalkerModel:
         d = abs(i - j)
         return min(d, _BINS - d) >= bins
 
-    def _is_peak(self, i):
-        smooth = self._smooth
-        return smooth[i] >= smooth[(i - 1) % _BINS] and smooth[i] >= smooth[(i + 1) % _BINS]
-
     def _centroid(self, peak):
         # Weighted mean of the bins around a peak, in degrees (bin centres).
         total = 0
         moment = 0
+        hist = self.hist
         for k in range(-_SMOOTH_HALF - 1, _SMOOTH_HALF + 2):
-            w = self.hist[(peak + k) % _BINS] >> 8  # q8 -> frames, keeps moment < 2^31
+            w = hist[(peak + k) % _BINS] >> 8  # q8 -> frames, keeps moment < 2^31
             total += w
             moment += w * k
         offset = (moment * _BIN_DEG) // total if total else 0
@@ -322,34 +303,66 @@ class TalkerModel:
         (within GATE_DEG of it: True), or a level more than _NOISE_DB under
         the quieter talker's (1)."""
         noise = self.noise_az
-        if noise < 0 or not self.learned:
+        s0, s1 = self.slot_az
+        if noise < 0 or s0 < 0 or s1 < 0:  # none found, or not learned
             return False
-        if level_db_q8 < min(self.slot_db_q8[0], self.slot_db_q8[1]) - _NOISE_Q8:
+        d0, d1 = self.slot_db_q8
+        if level_db_q8 < (d1 if d1 < d0 else d0) - _NOISE_Q8:
             return 1
         if not confident:
             return False
         dn = angle_diff(azimuth_deg, noise)
-        return dn <= GATE_DEG and dn < angle_diff(azimuth_deg, self.slot_az[0]) and \
-            dn < angle_diff(azimuth_deg, self.slot_az[1])
+        return dn <= GATE_DEG and dn < angle_diff(azimuth_deg, s0) and dn < angle_diff(azimuth_deg, s1)
 
     def update(self, speech, direction_valid, azimuth_deg, conf_q8, level_db_q8=0):
         """Attribute one frame (level: the front end's frame level, dBFS * 256).
         Returns NONE, SLOT_A, SLOT_B, BOTH or UNKNOWN."""
-        self._frames += 1
+        frames = self._frames + 1
+        self._frames = frames
         confident = speech and direction_valid and conf_q8 >= self.min_conf_q8
         if confident:
-            self._learn(azimuth_deg, conf_q8, level_db_q8)
-        if self._frames % _PEAK_EVERY == 0:
+            # learn: the vote into its bin and half into each neighbour's
+            b = (azimuth_deg // _BIN_DEG) % _BINS
+            hist = self.hist
+            lvl = self.lvl
+            steps = (level_db_q8 - _SILENT_Q8) >> _LVL_SHIFT
+            if steps < 0:
+                steps = 0
+            elif steps > 60:
+                steps = 60
+            half = conf_q8 >> 1
+            up = (b + 1) % _BINS
+            down = (b - 1) % _BINS
+            hist[b] += conf_q8
+            hist[up] += half
+            hist[down] += half
+            lvl[b] += conf_q8 * steps
+            half *= steps
+            lvl[up] += half
+            lvl[down] += half
+            n = self._speech_frames + 1
+            self._speech_frames = n
+            if n % _DECAY_EVERY == 0:
+                for i in range(_BINS):
+                    hist[i] -= hist[i] >> _DECAY_SHIFT
+                    lvl[i] -= lvl[i] >> _DECAY_SHIFT
+        if frames % _PEAK_EVERY == 0:
             self._find_peaks()
-        bg = speech and self.background(confident, azimuth_deg, level_db_q8)
+        bg = False
+        if speech and self.noise_az >= 0:
+            bg = self.background(confident, azimuth_deg, level_db_q8)
         if bg is True and self.current != NONE and self._silent == 0 and self._since_vote < _MASKED_FRAMES:
             confident = False  # mid-word at a talker's level: the noise's direction masked theirs
         elif bg:
             speech = False
+        # the vote history: one bit a frame, the newest lowest
+        va = (self._votes_a << 1) & _WINDOW_MASK
+        vb = (self._votes_b << 1) & _WINDOW_MASK
         if not speech:
             self._since_vote += 1
             self._silent += 1
-            self._shift_votes(0, 0)
+            self._votes_a = va
+            self._votes_b = vb
             return NONE
         if self._silent >= _PAUSE_FRAMES:
             # After a pause the next talker may be either: no inertia from
@@ -358,26 +371,36 @@ class TalkerModel:
             self._lead = 0
             self.current = NONE
         self._silent = 0
-        vote = self._vote(azimuth_deg) if confident and self.learned else UNKNOWN
-        self._shift_votes(vote == SLOT_A, vote == SLOT_B)
+        vote = UNKNOWN
+        if confident:
+            slot_az = self.slot_az
+            if slot_az[0] >= 0 and slot_az[1] >= 0:
+                vote = self._vote(azimuth_deg)
+        current = self.current
         if vote == SLOT_A or vote == SLOT_B:
             self._since_vote = 0
-            step = 1 if vote == SLOT_A else -1
-            self._lead = max(-_LEAD_MAX, min(_LEAD_MAX, self._lead + step))
-            if self.current != SLOT_A and self._lead >= _LEAD_SWITCH:
-                self.current = SLOT_A
-            elif self.current != SLOT_B and self._lead <= -_LEAD_SWITCH:
-                self.current = SLOT_B
-            elif self.current == NONE:
-                self.current = vote
+            lead = self._lead
+            if vote == SLOT_A:
+                va |= 1
+                lead = lead + 1 if lead < _LEAD_MAX else _LEAD_MAX
+            else:
+                vb |= 1
+                lead = lead - 1 if lead > -_LEAD_MAX else -_LEAD_MAX
+            self._lead = lead
+            if current != SLOT_A and lead >= _LEAD_SWITCH:
+                current = SLOT_A
+            elif current != SLOT_B and lead <= -_LEAD_SWITCH:
+                current = SLOT_B
+            elif current == NONE:
+                current = vote
+            self.current = current
         else:
             self._since_vote += 1
-        if _popcount(self._votes_a) >= _OVERLAP_VOTES and _popcount(self._votes_b) >= _OVERLAP_VOTES:
+        self._votes_a = va
+        self._votes_b = vb
+        # at least _OVERLAP_VOTES (2) votes for each: a second bit set
+        if va & (va - 1) and vb & (vb - 1):
             return BOTH
-        if self.current != NONE and self._since_vote <= _CARRY_FRAMES:
-            return self.current
+        if current != NONE and self._since_vote <= _CARRY_FRAMES:
+            return current
         return UNKNOWN
-
-    def _shift_votes(self, a, b):
-        self._votes_a = ((self._votes_a << 1) | (1 if a else 0)) & _WINDOW_MASK
-        self._votes_b = ((self._votes_b << 1) | (1 if b else 0)) & _WINDOW_MASK
