@@ -54,10 +54,13 @@ _LEAD_SWITCH = const(2)
 _PAUSE_FRAMES = const(10)  # 200 ms without speech ends a burst
 _CARRY_FRAMES = const(15)  # direction-less speech stays with the talker this long
 _MASKED_FRAMES = const(5)  # a loud frame voting for the noise this soon after a talker's vote is theirs
-_OVERLAP_WINDOW = const(10)  # frames of vote history for overlap
-_OVERLAP_VOTES = const(2)  # votes for each talker within the window
+_OVERLAP_WINDOW = const(10)  # frames of vote history for overlap: two votes for each talker within it
 _WINDOW_MASK = const((1 << _OVERLAP_WINDOW) - 1)
 _SILENT_Q8 = const(-30720)  # -120 dBFS, the front end's level of digital silence
+# what background() found a speech frame to be
+_TALK = const(0)  # a talker's (or it cannot tell)
+_BG_LEVEL = const(1)  # the noise's: too quiet for either talker
+_BG_DIRECTION = const(2)  # the noise's: a vote for its direction
 _LVL_SHIFT = const(9)  # levels voted in 2 dB steps above -120 dBFS: 0..60
 _NOISE_DB = const(10)  # a peak this far under the loudest one is noise, not a talker
 _NOISE_Q8 = const(_NOISE_DB * 256)
@@ -299,20 +302,22 @@ class TalkerModel:
 
     def background(self, confident, azimuth_deg, level_db_q8):
         """Whether a speech frame is the known noise source's rather than a
-        talker's: a vote nearer the noise's direction than either talker's
-        (within GATE_DEG of it: True), or a level more than _NOISE_DB under
-        the quieter talker's (1)."""
+        talker's: _BG_LEVEL for a level more than _NOISE_DB under the quieter
+        talker's, _BG_DIRECTION for a vote nearer the noise's direction than
+        either talker's (within GATE_DEG of it), else _TALK (0)."""
         noise = self.noise_az
         s0, s1 = self.slot_az
         if noise < 0 or s0 < 0 or s1 < 0:  # none found, or not learned
-            return False
+            return _TALK
         d0, d1 = self.slot_db_q8
         if level_db_q8 < (d1 if d1 < d0 else d0) - _NOISE_Q8:
-            return 1
+            return _BG_LEVEL
         if not confident:
-            return False
+            return _TALK
         dn = angle_diff(azimuth_deg, noise)
-        return dn <= GATE_DEG and dn < angle_diff(azimuth_deg, s0) and dn < angle_diff(azimuth_deg, s1)
+        if dn <= GATE_DEG and dn < angle_diff(azimuth_deg, s0) and dn < angle_diff(azimuth_deg, s1):
+            return _BG_DIRECTION
+        return _TALK
 
     def update(self, speech, direction_valid, azimuth_deg, conf_q8, level_db_q8=0):
         """Attribute one frame (level: the front end's frame level, dBFS * 256).
@@ -348,10 +353,10 @@ class TalkerModel:
                     lvl[i] -= lvl[i] >> _DECAY_SHIFT
         if frames % _PEAK_EVERY == 0:
             self._find_peaks()
-        bg = False
+        bg = _TALK
         if speech and self.noise_az >= 0:
             bg = self.background(confident, azimuth_deg, level_db_q8)
-        if bg is True and self.current != NONE and self._silent == 0 and self._since_vote < _MASKED_FRAMES:
+        if bg == _BG_DIRECTION and self.current != NONE and self._silent == 0 and self._since_vote < _MASKED_FRAMES:
             confident = False  # mid-word at a talker's level: the noise's direction masked theirs
         elif bg:
             speech = False
@@ -398,7 +403,7 @@ class TalkerModel:
             self._since_vote += 1
         self._votes_a = va
         self._votes_b = vb
-        # at least _OVERLAP_VOTES (2) votes for each: a second bit set
+        # at least two votes for each within the window: a second bit set
         if va & (va - 1) and vb & (vb - 1):
             return BOTH
         if current != NONE and self._since_vote <= _CARRY_FRAMES:
