@@ -30,45 +30,18 @@ import time
 from pathlib import Path
 
 from talkbalance import analysis, paths, scenecache
-
-
-def _git(checkout: Path, *args: str) -> subprocess.CompletedProcess:
-    proc = subprocess.run(["git", "-C", str(checkout), *args], capture_output=True, check=False)
-    if proc.returncode != 0:
-        raise SystemExit(f"same_records: git {' '.join(args)}: {proc.stderr.decode(errors='replace').strip()}")
-    return proc
-
-
-def _whole_firmware_at(ref: str, dest: Path) -> Path:
-    """The firmware folder exactly as committed at `ref` (every file under it)."""
-    root = paths.firmware_dir()
-    checkout = paths.checkout_dir()
-    if checkout is None:
-        raise SystemExit("same_records: runs from a checkout of talkbalance (it reads git)")
-    rel = root.relative_to(checkout).as_posix()
-    listing = _git(checkout, "ls-tree", "-r", "-z", "--full-tree", f"{ref}:{rel}").stdout
-    count = 0
-    for entry in listing.split(b"\0"):
-        if not entry:
-            continue
-        meta, name = entry.split(b"\t", 1)
-        _mode, kind, obj = meta.split()
-        if kind != b"blob":
-            continue
-        target = dest / name.decode()
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(_git(checkout, "cat-file", "blob", obj.decode()).stdout)
-        count += 1
-    if not (dest / "main.py").is_file() or not (dest / "tbfw").is_dir():
-        raise SystemExit(f"same_records: {ref}:{rel} holds no main.py and tbfw package ({count} files)")
-    return dest
+from talkbalance.bench import against
+from talkbalance.errors import InputError
 
 
 def _firmware_at(ref: str, dest: Path, whole: bool = False) -> Path:
     """A copy of the checkout's firmware with tbfw/dsp.py from `ref`, or
     (`whole`) the whole firmware tree at `ref`."""
-    if whole:
-        return _whole_firmware_at(ref, dest)
+    if whole:  # the same export as `talkbalance bench --against REF`
+        try:
+            return against.firmware_at(ref, dest)
+        except InputError as exc:
+            raise SystemExit(f"same_records: {exc}") from None
     root = paths.firmware_dir()
     checkout = paths.checkout_dir()
     if checkout is None:
