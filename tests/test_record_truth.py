@@ -272,3 +272,13 @@ def test_the_checker_never_fails_on_any_value(value, key):
     problems = recordcheck.check(rec)
     assert all(isinstance(p, recordcheck.Problem) for p in problems)
     assert recordcheck.check(value) is not None
+
+
+def test_the_checkers_hearing_thresholds_are_the_firmwares():
+    # the checker judges `hearing.reliable` independently of the firmware's
+    # code, but by the same documented thresholds (docs/record.md)
+    from talkbalance.fw import sessionrecord, talker
+
+    assert round(recordcheck.HEARD_MIN * 1000) == talker.HEARD_MIN_PM
+    assert round(recordcheck.PAUSE_MIN * 1000) == talker.PAUSE_MIN_PM
+    assert recordcheck.SNR_MIN_DB == sessionrecord.SNR_MIN_DB
