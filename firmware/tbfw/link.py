@@ -141,23 +141,24 @@ class Link:
     def poll(self):
         """Bounded service of the link; call once per main-loop iteration."""
         n = 0
-        if len(self._pending) < _PENDING_MAX:
+        pending = self._pending
+        if len(pending) < _PENDING_MAX:
             n = self.read_into(self._rx) or 0
             if n:
                 self.counts["rx_bytes"] += n
                 for msg in self.decoder.feed(self._rx, n):
                     if msg.kind != "req":
                         self.counts["ignored"] += 1
-                    elif len(self._pending) < _PENDING_MAX:
-                        self._pending.append(msg)
+                    elif len(pending) < _PENDING_MAX:
+                        pending.append(msg)
                     else:
                         self.counts["overflow"] += 1
         self.last_rx = n
-        if self._pending:
-            self._serve(self._pending.pop(0))
+        if pending:
+            self._serve(pending.pop(0))
         if self._stream is not None and self._queued < self.tx_max:
             self._next_chunk()
-        self.last_tx = self._drain()
+        self.last_tx = self._drain() if self._out else 0  # idle: nothing to write
         if self._reboot_in >= 0:
             if not self._queued or self._reboot_in == 0:
                 self._reboot_in = -1
