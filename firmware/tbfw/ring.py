@@ -136,6 +136,7 @@ _WAVE = (
     b"\x80\x73\x67\x5a\x4f\x43\x39\x2f\x25\x1d\x15\x0f\x0a\x05\x02\x01"
 )
 _TICKS_PERIOD = const(1 << 30)  # MicroPython ticks_ms() wraps here
+_TICKS_HALF = const(1 << 29)
 
 
 class RingState:
@@ -190,8 +191,7 @@ def _band_colour(band):
 
 def ticks_diff(a, b):
     """a - b for ticks_ms values, across the wrap (as time.ticks_diff)."""
-    half = _TICKS_PERIOD >> 1
-    return ((a - b + half) & (_TICKS_PERIOD - 1)) - half
+    return ((a - b + _TICKS_HALF) & (_TICKS_PERIOD - 1)) - _TICKS_HALF
 
 
 @micropython.viper
@@ -661,11 +661,12 @@ class RingDriver:
     def due(self, now_ms):
         """True when update() at ticks_ms value `now_ms` draws a frame: the
         caller fills the state only for the frames that are drawn."""
-        return not self._started or ticks_diff(now_ms, self._due) >= 0
+        # ticks_diff(now_ms, self._due) >= 0, written out: asked every audio frame
+        return not self._started or (now_ms - self._due + _TICKS_HALF) & (_TICKS_PERIOD - 1) >= _TICKS_HALF
 
     def update(self, state, now_ms):
         """Draw a frame if one is due at ticks_ms value `now_ms`."""
-        if not self.due(now_ms):
+        if self._started and ticks_diff(now_ms, self._due) < 0:  # not due()
             return False
         if not self._still(state):
             self.ring.render(state, now_ms, self.buf)
