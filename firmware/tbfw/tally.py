@@ -24,7 +24,14 @@ from array import array
 
 from micropython import const
 
-from tbfw import talker
+# tbfw.talker's attribution codes, the same values (tests/fw/fwtest_tally.py
+# checks them): constants here are folded into the code, where talker.NONE
+# is two lookups at every use
+_NONE = const(0)
+_SLOT_A = const(1)
+_SLOT_B = const(2)
+_BOTH = const(3)
+_UNKNOWN = const(4)
 
 _GAP_BINS = const(50)  # response gap histogram: 100 ms bins up to 5 s
 _GAP_BIN_MS = const(100)
@@ -80,7 +87,7 @@ class Tally:
         self.band_frames = 0
         # hangover frames held back (add): how many, whose, their dB sum
         self._held = 0
-        self._held_who = talker.NONE
+        self._held_who = _NONE
         self._held_db = 0
         self._tailing = False
         # the last pause of the voice (frames not over the threshold): its
@@ -144,50 +151,55 @@ class Tally:
         word and is talk time."""
         f = self.frames
         self.frames = f + 1
-        if voiced and who != talker.NONE:
+        if who == _NONE:
+            self._quiet += 1  # <= frames counted
+            if self._held:
+                self._release(False)  # silence: these were a tail
+            self.silence += 1
+        elif voiced:
             if self._quiet:  # a pause ends: kept for a response gap
                 self._quiet_last = self._quiet
                 self._quiet_end = f
                 self._quiet = 0
+            if self._held:
+                self._release(who == self._held_who)  # another voice: these were a tail
+            self._count(who, level_db_q8 >> 8, f)
         else:
-            self._quiet += 1  # <= frames counted
-        if who != talker.NONE and not voiced:
+            self._quiet += 1
             if self._held and (who != self._held_who or self._held >= _HELD_MAX):
                 self._release(who == self._held_who)
             self._held += 1
             self._held_who = who
             if not heard:  # counted now: released, it is counted for the same `who`
-                if who == talker.SLOT_A or who == talker.SLOT_B:
-                    self.still[who - talker.SLOT_A] += 1
-                elif who == talker.BOTH:
+                if who == _SLOT_A or who == _SLOT_B:
+                    self.still[who - _SLOT_A] += 1
+                elif who == _BOTH:
                     self.still[0] += 1
                     self.still[1] += 1
             self._held_db += level_db_q8 >> 8  # |dB| <= 120: at most 120 * _HELD_MAX
-        else:
-            if self._held:
-                self._release(who == self._held_who)  # another voice: these were a tail
-            self._count(who, level_db_q8 >> 8, f)
-        if self.floor >= 0:
-            span = self._last_speech[self.floor] - self._floor_start + 1
-            if span > self.longest[self.floor]:
-                self.longest[self.floor] = span
-        if f + 1 > self.band_after_frames and (f + 1) % self.frames_per_s == 0:
-            # the second that ends at this frame lies after band_after_s
-            fps = self.frames_per_s
-            self.band_frames += fps
-            if in_band(self.share_pm(0), self.target_pm, self.band_pm):
-                self.in_band_frames[0] += fps
-            if in_band(self.share_pm(1), self.target_pm, self.band_pm):
-                self.in_band_frames[1] += fps
-        if (f + 1) % self._win_frames == 0:
-            self._close_heat_window(f + 1)
-        if (f + 1) % self._minute_frames == 0:
-            self._close_minute()
+        floor = self.floor
+        if floor >= 0:
+            span = self._last_speech[floor] - self._floor_start + 1
+            if span > self.longest[floor]:
+                self.longest[floor] = span
+        f += 1
+        fps = self.frames_per_s
+        if f % fps == 0:  # a second ends at this frame (heat windows and minutes are whole seconds)
+            if f > self.band_after_frames:  # ... and lies after band_after_s
+                self.band_frames += fps
+                if in_band(self.share_pm(0), self.target_pm, self.band_pm):
+                    self.in_band_frames[0] += fps
+                if in_band(self.share_pm(1), self.target_pm, self.band_pm):
+                    self.in_band_frames[1] += fps
+            if f % self._win_frames == 0:
+                self._close_heat_window(f)
+            if f % self._minute_frames == 0:
+                self._close_minute()
 
     def _count(self, who, db, f):
         """Count frame f (its level `db`, whole dB) for `who`."""
-        if who == talker.SLOT_A or who == talker.SLOT_B:
-            slot = who - talker.SLOT_A
+        if who == _SLOT_A or who == _SLOT_B:
+            slot = who - _SLOT_A
             self.talk[slot] += 1
             self._minute[slot] += 1
             self._win_speech += 1
@@ -196,7 +208,7 @@ class Tally:
             self._win_level[slot] += db
             self._win_n[slot] += 1
             self._speech(slot, f, False)
-        elif who == talker.BOTH:
+        elif who == _BOTH:
             self.both += 1
             self._minute[2] += 1
             self._win_both += 1
@@ -204,7 +216,7 @@ class Tally:
             first = 1 if self.floor == 0 else 0  # the holder last: its speech is over the other's run
             self._speech(first, f, True)
             self._speech(1 - first, f, True)
-        elif who == talker.UNKNOWN:
+        elif who == _UNKNOWN:
             self.unknown += 1
         else:
             self.silence += 1

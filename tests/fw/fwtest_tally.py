@@ -408,3 +408,15 @@ def test_recent_share_follows_the_timeline_as_minutes_close_and_speech_is_credit
             for slot in (0, 1):
                 assert t.recent_share_pm(slot, minutes) == _recent_from_timeline(t, slot, minutes), (step, slot)
         assert t.minutes == 4  # the fold was reached
+
+
+def test_each_attribution_code_is_counted_as_itself():
+    # the tally keeps its own copies of the talker model's codes (constants
+    # folded into its code)
+    t = Tally(20, 300, 50)
+    for who in (N, A, B, BOTH, talker.UNKNOWN):
+        t.add(who, -20 * 256)
+    assert (t.silence, t.talk, t.both, t.unknown) == (1, [1, 1], 1, 1)
+    t.add(A, -60 * 256, False, False)  # hangover at the noise floor: in the share, not in talk time
+    t.add(BOTH, -60 * 256, False, False)
+    assert t.still == [2, 1]
