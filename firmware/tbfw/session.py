@@ -38,6 +38,14 @@ _LISTEN_SILENCE_S = const(60)  # listening gives up after this much silence
 _LISTEN_MAX_S = const(240)  # ... or after this long without a second talker
 _CLAIM_MIN_FRAMES = const(10)
 _HEAR_MIN_FRAMES = const(1500)  # speech heard before the ring judges it (30 s at 20 ms)
+# tbfw.talker's attribution codes, the same values (tests/fw/fwtest_ring.py
+# checks them): constants here are folded into the code, where talker.NONE
+# is two lookups at every use
+_NONE = const(0)
+_SLOT_A = const(1)
+_SLOT_B = const(2)
+_BOTH = const(3)
+_UNKNOWN = const(4)
 
 
 class Conversation:
@@ -74,7 +82,7 @@ class Conversation:
         self.meeting_s = 0
         self.model.reset()
         self.tally = None
-        self.who = talker.NONE
+        self.who = _NONE
         self.start_time = 0
         self.start_uptime_s = 0
         self.start_clock_set = False
@@ -138,28 +146,34 @@ class Conversation:
         """One front-end frame. Returns the attribution (talker.* code).
         `voiced`: the frame itself was over the voice threshold (False when
         only the voice activity's hangover holds it as speech)."""
-        if self.state == ENDED:
-            return talker.NONE
-        if self.state == IDLE:
+        state = self.state
+        if state == ENDED:
+            return _NONE
+        if state == IDLE:
             if not speech:
-                return talker.NONE
+                return _NONE
             self._begin(now_s)
             self.state = LISTENING
-        self._frames += 1
+        frames = self._frames + 1
+        self._frames = frames
         if speech:
-            self._last_speech = self._frames
-        confident = speech and direction_valid and conf_q8 >= self.model.min_conf_q8
+            self._last_speech = frames
+        model = self.model
+        confident = speech and direction_valid and conf_q8 >= model.min_conf_q8
         self.confident = confident
-        if confident and self.claiming and azimuth_deg >= 0:
-            b = (azimuth_deg // _BIN_DEG) % _BINS
-            if self._claim_bins[b] < 65535:
-                self._claim_bins[b] += 1
-        if confident and self._n_first < _FIRST_VOTES:
-            self._first[self._n_first] = azimuth_deg
-            self._n_first += 1
-        who = self.model.update(speech, direction_valid, azimuth_deg, conf_q8, level_db_q8)
+        if confident:
+            if self.claiming and azimuth_deg >= 0:
+                b = (azimuth_deg // _BIN_DEG) % _BINS
+                if self._claim_bins[b] < 65535:
+                    self._claim_bins[b] += 1
+            if self._n_first < _FIRST_VOTES:
+                self._first[self._n_first] = azimuth_deg
+                self._n_first += 1
+        who = model.update(speech, direction_valid, azimuth_deg, conf_q8, level_db_q8)
+        fps = self.frames_per_s
+        second = frames % fps == 0  # a whole second of the session ends at this frame
         if self._prefix_pending:
-            if self.model.learned:
+            if model.learned:
                 # Credit the earlier frames; this one is attributed normally.
                 self._fold_prefix(who)
                 if self.state == LISTENING:
@@ -171,15 +185,27 @@ class Conversation:
                         self._prefix[(azimuth_deg // _BIN_DEG) % _BINS] += 1
                     else:
                         self._prefix_nodir += 1
-                who = talker.UNKNOWN if speech else talker.NONE
-        elif self.initiator_slot >= 0 and self._frames % self.frames_per_s == 0:
+                who = _UNKNOWN if speech else _NONE
+        elif second and self.initiator_slot >= 0:
             self._rebind()
         tally = self.tally
         if tally is not None:
-            tally.add(who, level_db_q8, voiced, voiced or level_db_q8 >= self.noise_db_q8)
-            self._hear()
+            noise = self.noise_db_q8
+            tally.add(who, level_db_q8, voiced, voiced or level_db_q8 >= noise)
+            if second:  # the noise floor, sampled once a second
+                self.noise_sum_db += noise >> 8
         self.who = who
-        self._check_end()
+        # the end of the session or of listening
+        silent_frames = frames - self._last_speech
+        state = self.state
+        if state == SESSION:
+            if silent_frames > self._end_silence_frames:
+                self._end("silence")
+            elif frames >= self._max_frames:
+                self._end("max_length")
+        elif state == LISTENING:
+            if silent_frames > _LISTEN_SILENCE_S * fps or frames > _LISTEN_MAX_S * fps:
+                self.reset()
         return who
 
     # -- lifecycle ---------------------------------------------------------
@@ -197,17 +223,6 @@ class Conversation:
         self.meeting_s = cfg["meeting_min"] * 60
         self.tally = Tally(self.frame_ms, cfg["target_share_pct"] * 10, cfg["band_pct"] * 10,
                            max_minutes=cfg["max_session_min"] + 1)
-
-    def _check_end(self):
-        silent_frames = self._frames - self._last_speech
-        if self.state == LISTENING:
-            if silent_frames > _LISTEN_SILENCE_S * self.frames_per_s or self._frames > _LISTEN_MAX_S * self.frames_per_s:
-                self.reset()
-        elif self.state == SESSION:
-            if silent_frames > self._end_silence_frames:
-                self._end("silence")
-            elif self._frames >= self._max_frames:
-                self._end("max_length")
 
     def _end(self, reason):
         self.state = ENDED
@@ -232,10 +247,10 @@ class Conversation:
             if n:
                 az = b * _BIN_DEG + _BIN_DEG // 2
                 slot = self.model.nearest_slot(az)
-                if self.model.vote_slot(az) == talker.NONE:
+                if self.model.vote_slot(az) == _NONE:
                     self._prefix_noise += n  # the noise source's: nobody's speech
-                elif slot == talker.SLOT_A or slot == talker.SLOT_B:
-                    counts[slot - talker.SLOT_A] += n
+                elif slot == _SLOT_A or slot == _SLOT_B:
+                    counts[slot - _SLOT_A] += n
                 else:
                     tally.unknown += n
         known = counts[0] + counts[1]
@@ -247,8 +262,8 @@ class Conversation:
             tally.unknown += self._prefix_nodir
         for slot in (0, 1):
             tally.credit(slot, counts[slot])
-        if (who == talker.SLOT_A or who == talker.SLOT_B) and counts[who - talker.SLOT_A]:
-            tally.hold(who - talker.SLOT_A)  # the turn under way is the one credited
+        if (who == _SLOT_A or who == _SLOT_B) and counts[who - _SLOT_A]:
+            tally.hold(who - _SLOT_A)  # the turn under way is the one credited
         # Frames already counted by add() as UNKNOWN during the prefix.
         tally.unknown -= self._prefix_nodir + sum(self._prefix)
         tally.silence += self._prefix_noise
@@ -276,7 +291,7 @@ class Conversation:
             return
         if self._claim_az >= 0:
             slot = self.model.nearest_slot(self._claim_az)
-            self.initiator_slot = slot - talker.SLOT_A
+            self.initiator_slot = slot - _SLOT_A
             self.bound_by = "claim"
             return
         if self.initiator_slot >= 0:
@@ -296,25 +311,21 @@ class Conversation:
         votes = [0, 0]
         for i in range(self._n_first):
             slot = self.model.vote_slot(self._first[i])
-            if slot == talker.SLOT_A or slot == talker.SLOT_B:
-                votes[slot - talker.SLOT_A] += 1
-                if votes[slot - talker.SLOT_A] >= _FIRST_WINS:
-                    return slot - talker.SLOT_A
+            if slot == _SLOT_A or slot == _SLOT_B:
+                votes[slot - _SLOT_A] += 1
+                if votes[slot - _SLOT_A] >= _FIRST_WINS:
+                    return slot - _SLOT_A
         return 0 if votes[0] >= votes[1] else 1
 
     # -- outputs -----------------------------------------------------------
 
     def role_of(self, who):
         """'initiator', 'partner', 'both', or '' for an attribution code."""
-        if who == talker.BOTH:
+        if who == _BOTH:
             return "both"
-        if (who == talker.SLOT_A or who == talker.SLOT_B) and self.initiator_slot >= 0:
-            return "initiator" if who - talker.SLOT_A == self.initiator_slot else "partner"
+        if (who == _SLOT_A or who == _SLOT_B) and self.initiator_slot >= 0:
+            return "initiator" if who - _SLOT_A == self.initiator_slot else "partner"
         return ""
-
-    def _hear(self):
-        if self._frames % self.frames_per_s == 0:
-            self.noise_sum_db += self.noise_db_q8 >> 8
 
     def hearing_low(self):
         """For the ring and the live view: in a session with at least 30 s of
@@ -355,28 +366,29 @@ class Conversation:
         if state != SESSION and state != LISTENING:
             return False
         ini = self.initiator_slot
-        tally = self.tally
+        tally = self.tally  # listening or a session has one (_begin)
         st.mode = ring.MODE_CLAIM if self.claiming else (
             ring.MODE_SESSION if state == SESSION and ini >= 0 else ring.MODE_LISTENING)
         if ini >= 0:
             slot_az = self.model.slot_az
-            st.initiator_az = slot_az[ini] if slot_az[ini] >= 0 else None
-            st.partner_az = slot_az[1 - ini] if slot_az[1 - ini] >= 0 else None
-            if who == talker.BOTH:
+            az = slot_az[ini]
+            st.initiator_az = az if az >= 0 else None
+            az = slot_az[1 - ini]
+            st.partner_az = az if az >= 0 else None
+            if who == _BOTH:
                 st.speaking = ring.SPEAK_BOTH
-            elif who == talker.SLOT_A or who == talker.SLOT_B:
-                st.speaking = ring.SPEAK_INITIATOR if who - talker.SLOT_A == ini else ring.SPEAK_PARTNER
+            elif who == _SLOT_A or who == _SLOT_B:
+                st.speaking = ring.SPEAK_INITIATOR if who - _SLOT_A == ini else ring.SPEAK_PARTNER
             else:
                 st.speaking = ring.SPEAK_NONE
-            st.share_pm = self.initiator_share_pm()  # -1 until talk is attributed
-            st.recent_share_pm = tally.recent_share_pm(ini) if tally is not None else -1
-            st.heat = 1 if tally is not None and tally.heated else 0
+            st.share_pm = tally.share_pm(ini)  # -1 until talk is attributed
+            st.recent_share_pm = tally.recent_share_pm(ini)
+            st.heat = 1 if tally.heated else 0
         st.hearing_low = self.hearing_low()
-        st.elapsed_s = self.elapsed_s()
-        if tally is not None:
-            st.target_pm = tally.target_pm
-            st.band_pm = tally.band_pm
-            st.meeting_s = self.meeting_s
+        st.elapsed_s = self._frames // self.frames_per_s
+        st.target_pm = tally.target_pm
+        st.band_pm = tally.band_pm
+        st.meeting_s = self.meeting_s
         return True
 
     def record(self, now_s=None, timeline=True):

@@ -534,3 +534,29 @@ def test_driver_frames_are_the_renders_of_their_state():
         assert leds.writes == 6000
         # the still frames were written without being drawn
         assert 0 < drawn[0] < 6000
+
+
+def test_the_conversation_fills_the_state_in_the_rings_own_codes():
+    # tbfw.session keeps its own copies of the talker model's codes
+    # (constants folded into its code)
+    from tbfw import config, talker
+    from tbfw.session import Conversation
+
+    conv = Conversation(config.merge_user({}), 20)
+    st = ring.RingState()
+    assert not conv.show(st, talker.NONE)  # idle: the app shows it
+    assert conv.frame(True, True, 30, 200, -30 * 256, 0) == talker.UNKNOWN
+    assert conv.show(st, talker.UNKNOWN) and st.mode == ring.MODE_LISTENING
+    for az in (30, 200, 30, 200):
+        for _ in range(300):
+            conv.frame(True, True, az, 200, -30 * 256, 0)
+    assert conv.state_name() == "session" and conv.initiator_slot >= 0
+    ini = talker.SLOT_A + conv.initiator_slot
+    par = talker.SLOT_B if ini == talker.SLOT_A else talker.SLOT_A
+    for who, speaking in ((ini, ring.SPEAK_INITIATOR), (par, ring.SPEAK_PARTNER), (talker.BOTH, ring.SPEAK_BOTH),
+                          (talker.NONE, ring.SPEAK_NONE), (talker.UNKNOWN, ring.SPEAK_NONE)):
+        assert conv.show(st, who) and st.mode == ring.MODE_SESSION and st.speaking == speaking
+    assert st.share_pm == conv.initiator_share_pm() and st.elapsed_s == conv.elapsed_s() == 24
+    assert st.initiator_az // 10 == 3 and st.partner_az // 10 == 20
+    conv.claim(True)
+    assert conv.show(st, ini) and st.mode == ring.MODE_CLAIM
