@@ -641,22 +641,24 @@ class RingDriver:
         state attributes as the last frame drawn (those such a picture is
         drawn from). Keeps them for the next frame."""
         mode = state.mode
-        moves = not (mode == MODE_SESSION or mode == MODE_ENDED or mode == MODE_IDLE) or (
-            state.heat or state.hearing_low or state.storage_nearly_full or state.mic_fault)
         key = self._key
-        still = key[0] >= 0
+        if not (mode == MODE_SESSION or mode == MODE_ENDED or mode == MODE_IDLE) or (
+                state.heat or state.hearing_low or state.storage_nearly_full or state.mic_fault):
+            key[0] = -1  # it moves, drawn at every frame: none still in buf
+            return False
+        # the attributes that change most often first (key[0], mode, is -1
+        # when no still picture is in buf)
+        if (key[3] == state.speaking and key[4] == state.share_pm and key[8] == state.elapsed_s and key[0] == mode
+                and key[5] == state.recent_share_pm and key[1] == state.initiator_az and key[2] == state.partner_az
+                and key[6] == state.target_pm and key[7] == state.band_pm and key[9] == state.meeting_s
+                and key[10] == state.night and key[11] == state.brightness_pct):
+            return True
         i = 0
         for name in ("mode", "initiator_az", "partner_az", "speaking", "share_pm", "recent_share_pm",
                      "target_pm", "band_pm", "elapsed_s", "meeting_s", "night", "brightness_pct"):
-            v = getattr(state, name)
-            if key[i] != v:
-                key[i] = v
-                still = False
+            key[i] = getattr(state, name)
             i += 1
-        if moves:
-            key[0] = -1  # drawn at every frame: none still in buf
-            return False
-        return still
+        return False
 
     def due(self, now_ms):
         """True when update() at ticks_ms value `now_ms` draws a frame: the
