@@ -412,8 +412,8 @@ class Ring:
         pos_q8 %= n * 256
         a = pos_q8 >> 8
         frac = pos_q8 & 255
-        self._put(a, rgb, level * (256 - frac) >> 8)
-        self._put(a + 1, rgb, level * frac >> 8)
+        _paint(self._lin, n, a, rgb, level * (256 - frac) >> 8, _OP_MAX)
+        _paint(self._lin, n, a + 1, rgb, level * frac >> 8, _OP_MAX)
 
     def _wave_at(self, now_ms, period_ms):
         """Raised cosine 0..255 at this time, interpolated from the table."""
@@ -440,45 +440,50 @@ class Ring:
             self.centre = 0
 
     def _markers(self, state, talking):
+        # (_paint called directly, not through _put and _set: drawn at most frames)
+        lin = self._lin
+        n = self.count
         ini = self.initiator
         par = self.partner
         speak_i = talking and state.speaking & SPEAK_INITIATOR
         speak_p = talking and state.speaking & SPEAK_PARTNER
         if speak_i and ini >= 0:
-            self._put(ini - 1, C_INITIATOR, _L_TALK_GLOW)
-            self._put(ini + 1, C_INITIATOR, _L_TALK_GLOW)
+            _paint(lin, n, ini - 1, C_INITIATOR, _L_TALK_GLOW, _OP_MAX)
+            _paint(lin, n, ini + 1, C_INITIATOR, _L_TALK_GLOW, _OP_MAX)
         if speak_p and par >= 0:
-            self._put(par - 1, C_PARTNER, _L_TALK_GLOW)
-            self._put(par + 1, C_PARTNER, _L_TALK_GLOW)
+            _paint(lin, n, par - 1, C_PARTNER, _L_TALK_GLOW, _OP_MAX)
+            _paint(lin, n, par + 1, C_PARTNER, _L_TALK_GLOW, _OP_MAX)
         if ini >= 0:
             if speak_i:
-                self._set(ini, C_INITIATOR_TALK, _L_MARK_TALK)
+                _paint(lin, n, ini, C_INITIATOR_TALK, _L_MARK_TALK, _OP_SET)
             else:
-                self._set(ini, C_INITIATOR, _L_MARK)
+                _paint(lin, n, ini, C_INITIATOR, _L_MARK, _OP_SET)
         if par >= 0:
             if speak_p:
-                self._set(par, C_PARTNER_TALK, _L_MARK_TALK)
+                _paint(lin, n, par, C_PARTNER_TALK, _L_MARK_TALK, _OP_SET)
             else:
-                self._set(par, C_PARTNER, _L_MARK)
+                _paint(lin, n, par, C_PARTNER, _L_MARK, _OP_SET)
 
     def _gauge(self, state, level):
         c = self.centre
         share = state.share_pm
         band = band_of(share, state.target_pm, state.band_pm)
-        _arc_k(self._lin, self.count, c, self._half_q8(share), _band_colour(band), level)
+        lin = self._lin
+        n = self.count
+        _arc_k(lin, n, c, self._half_q8(share), _band_colour(band), level)
         t = self.end_offset(state.target_pm)
-        self._add(c - t, C_NEUTRAL, _L_TICK)
-        self._add(c + t, C_NEUTRAL, _L_TICK)
+        _paint(lin, n, c - t, C_NEUTRAL, _L_TICK, _OP_ADD)
+        _paint(lin, n, c + t, C_NEUTRAL, _L_TICK, _OP_ADD)
 
     def _trend(self, state):
         recent = state.recent_share_pm
         if recent < 0:
             return
         c = self.centre
-        band = band_of(recent, state.target_pm, state.band_pm)
+        colour = _band_colour(band_of(recent, state.target_pm, state.band_pm))
         r = self.end_offset(recent)
-        self._put(c - r, _band_colour(band), _L_TREND)
-        self._put(c + r, _band_colour(band), _L_TREND)
+        _paint(self._lin, self.count, c - r, colour, _L_TREND, _OP_MAX)
+        _paint(self._lin, self.count, c + r, colour, _L_TREND, _OP_MAX)
 
     def _pacing(self, state):
         n = self.count
