@@ -673,15 +673,19 @@ class RingDriver:
 
     def update(self, state, now_ms):
         """Draw a frame if one is due at ticks_ms value `now_ms`."""
-        if self._started and ticks_diff(now_ms, self._due) < 0:  # not due()
+        # the tick differences written out as in due()
+        started = self._started
+        due = self._due
+        if started and (now_ms - due + _TICKS_HALF) & (_TICKS_PERIOD - 1) < _TICKS_HALF:  # not due()
             return False
         if not self._still(state):
             self.ring.render(state, now_ms, self.buf)
         self.write(self.buf)
         self.frames += 1
-        due = self._due + self.period_ms if self._started else now_ms + self.period_ms
-        if ticks_diff(now_ms, due) >= 0:  # fell behind: restart the cadence
-            due = now_ms + self.period_ms
+        period = self.period_ms
+        due = due + period if started else now_ms + period
+        if (now_ms - due + _TICKS_HALF) & (_TICKS_PERIOD - 1) >= _TICKS_HALF:  # fell behind: restart the cadence
+            due = now_ms + period
         self._due = due & (_TICKS_PERIOD - 1)
         self._started = True
         return True
