@@ -361,7 +361,8 @@ class Ring:
         """The slot nearest an azimuth in degrees, or -1 when unknown."""
         if az is None or az == AZ_UNKNOWN:
             return -1
-        return ((self.slot_q8(int(az)) + 128) >> 8) % self.count
+        n = self.count  # slot_q8(int(az)), written out: asked at every frame drawn
+        return (((int(az) * 10 - self._led0_dd) % 3600 * n * 256 // 3600 + 128) >> 8) % n
 
     def led_of(self, az):
         """The LED index nearest an azimuth in degrees, or -1 when unknown."""
@@ -606,7 +607,7 @@ class Ring:
             self._syncing(now_ms)
         else:
             self._idle()
-        if mode != MODE_ERROR:
+        if mode != MODE_ERROR and (state.storage_nearly_full or state.mic_fault):
             self._overlays(state, now_ms, faults_only)
         if bright > 100:
             bright = 100
