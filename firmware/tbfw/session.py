@@ -97,6 +97,7 @@ class Conversation:
         self._prefix_nodir = 0
         self._prefix_noise = 0  # prefix frames of the noise source, moved to silence
         self._prefix_pending = True
+        self._lead = 0  # a burst's first frames, before its first vote (UNKNOWN so far)
         self.confident = False
         self.fold_frame = -1  # frame at which earlier speech was credited
         self.fold_slot_az = [-1, -1]  # the talker directions it was credited by
@@ -194,6 +195,16 @@ class Conversation:
             tally.add(who, level_db_q8, voiced, voiced or level_db_q8 >= noise)
             if second:  # the noise floor, sampled once a second
                 self.noise_sum_db += noise >> 8
+            # the first words of a burst, before its first vote, are the
+            # voted talker's (counted UNKNOWN until the vote named them)
+            if who == _UNKNOWN:
+                if not self._prefix_pending:
+                    self._lead += 1
+            elif self._lead:
+                if who == _SLOT_A or who == _SLOT_B:
+                    tally.credit(who - _SLOT_A, self._lead)
+                    tally.unknown -= self._lead
+                self._lead = 0
         self.who = who
         # the end of the session or of listening
         silent_frames = frames - self._last_speech
@@ -261,7 +272,9 @@ class Conversation:
         else:
             tally.unknown += self._prefix_nodir
         for slot in (0, 1):
-            tally.credit(slot, counts[slot])
+            if counts[slot] > 0:  # a turn of its own
+                tally.credit(slot, counts[slot])
+                tally.turns[slot] += 1
         if (who == _SLOT_A or who == _SLOT_B) and counts[who - _SLOT_A]:
             tally.hold(who - _SLOT_A)  # the turn under way is the one credited
         # Frames already counted by add() as UNKNOWN during the prefix.
@@ -331,7 +344,8 @@ class Conversation:
         """For the ring and the live view: in a session with at least 30 s of
         speech, less than talker.HEARD_MIN_PM of it could be given to a
         talker, a third source is as loud as the talkers (crowded) or fills
-        their pauses."""
+        their pauses, or too few speech frames had a talker's direction
+        (sparse)."""
         t = self.tally
         if self.state != SESSION or t is None:
             return False
@@ -340,7 +354,8 @@ class Conversation:
         # unpaused: nobody silent in under talker.PAUSE_MIN_PM of the session
         # (a voice the talker model cannot tell from a talker filled the
         # pauses; sessionrecord._hearing, with the trailing silence left out)
-        return speech >= _HEAR_MIN_FRAMES and (heard * 1000 < talker.HEARD_MIN_PM * speech or self.model.crowded
+        m = self.model
+        return speech >= _HEAR_MIN_FRAMES and (heard * 1000 < talker.HEARD_MIN_PM * speech or m.crowded or m.sparse
                                                or t.silence * 1000 < talker.PAUSE_MIN_PM * self._frames)
 
     def initiator_share_pm(self):

@@ -100,8 +100,10 @@ def _hearing(conv):
     floor), the share of the speech given to a talker or to both (whole per
     mille), and whether the shares can be trusted: both talkers found, no
     third source as loud as they (talker.crowded) nor filling their pauses
-    (nobody silent in under talker.PAUSE_MIN_PM of the session), at least HEARD_MIN_PM of the speech attributed and the
-    speech SNR_MIN_DB over the noise."""
+    (nobody silent in under talker.PAUSE_MIN_PM of the session), at least
+    talker._VOTED_MIN_PM of the speech frames with a talker's direction
+    (not talker.sparse), at least HEARD_MIN_PM of the speech attributed
+    and the speech SNR_MIN_DB over the noise."""
     tally = conv.tally
     heard = tally.talk[0] + tally.talk[1] + tally.both
     total = heard + tally.unknown
@@ -113,7 +115,7 @@ def _hearing(conv):
         snr = (tally.level_sum_db[0] + tally.level_sum_db[1]) // n - conv.noise_sum_db // seconds
     model = conv.model
     return {"snr_db": snr, "attributed": pm / 1000 if total else None,
-            "reliable": model.learned and not model.crowded and pm >= talker.HEARD_MIN_PM
+            "reliable": model.learned and not model.crowded and not model.sparse and pm >= talker.HEARD_MIN_PM
             and snr is not None and snr >= SNR_MIN_DB
             and (tally.silence - conv._tail) * 1000 >= talker.PAUSE_MIN_PM * (conv._frames - conv._tail)}
 

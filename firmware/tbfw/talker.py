@@ -12,7 +12,9 @@
 #
 # Attribution uses hysteresis: the current talker changes only after a run
 # of directional votes for the other; speech frames without a confident
-# direction stay with the current talker while their burst lasts. Votes for
+# direction stay with the current talker while their burst lasts (until a
+# pause), however long since the last vote: in a noisy room the votes are
+# sparse, and the quieter talker's would otherwise run out first. Votes for
 # both talkers within a short window mark the frame as overlap ("both").
 # Frames are never guessed: a vote far from both talkers is "unknown".
 #
@@ -52,7 +54,6 @@ _MARGIN_DEG = const(8)  # and must be this much nearer than the other
 _LEAD_MAX = const(3)
 _LEAD_SWITCH = const(2)
 _PAUSE_FRAMES = const(10)  # 200 ms without speech ends a burst
-_CARRY_FRAMES = const(15)  # direction-less speech stays with the talker this long
 _MASKED_FRAMES = const(5)  # a loud frame voting for the noise this soon after a talker's vote is theirs
 _OVERLAP_WINDOW = const(10)  # frames of vote history for overlap: two votes for each talker within it
 _WINDOW_MASK = const((1 << _OVERLAP_WINDOW) - 1)
@@ -71,6 +72,11 @@ HEARD_MIN_PM = const(750)
 # two people leave pauses between and within their turns (at least 81 per
 # mille on the tuning scenes), a TV as loud as they fills them (13 per mille)
 PAUSE_MIN_PM = const(30)
+# ... or when fewer than this per mille of the speech frames, once both
+# talkers were known, carried a vote for one of them: the rest was carried
+# from too few (at least 204 per mille on the tuning scenes at 5 dB, 118 on
+# diffuse noise at 0 dB; docs/frontend.md, "Sparse votes in a noisy room")
+_VOTED_MIN_PM = const(100)
 _CROWD_Q8 = const(2 * 256)  # a third source within 2 dB of a talker: cannot tell which is which
 _CROWD_PEAK_PCT = const(25)  # a third source counts at this share of the strongest peak ...
 _THIRD_SEPARATION_DEG = const(30)  # ... this far from both talkers; it may displace
@@ -120,6 +126,9 @@ class TalkerModel:
         self._searches = 0  # peak searches with two talkers found ...
         self._crowded = 0  # ... and of those, with a third source as loud as a talker
         self.crowded = False
+        self.heard = 0  # speech frames with both talkers known ...
+        self.votes = 0  # ... and of those, with a vote for one of them
+        self.sparse = False  # too few of them: _VOTED_MIN_PM
         self.current = NONE  # SLOT_A / SLOT_B: who holds the voice now
         self._lead = 0  # > 0 favours A, < 0 favours B
         self._votes_a = 0  # bit history of directional votes
@@ -352,6 +361,7 @@ class TalkerModel:
                     hist[i] -= hist[i] >> _DECAY_SHIFT
                     lvl[i] -= lvl[i] >> _DECAY_SHIFT
         if frames % _PEAK_EVERY == 0:
+            self.sparse = self.votes * 1000 < _VOTED_MIN_PM * self.heard  # each < 2^30 for 3 h
             self._find_peaks()
         bg = _TALK
         if speech and self.noise_az >= 0:
@@ -377,12 +387,14 @@ class TalkerModel:
             self.current = NONE
         self._silent = 0
         vote = UNKNOWN
-        if confident:
-            slot_az = self.slot_az
-            if slot_az[0] >= 0 and slot_az[1] >= 0:
+        slot_az = self.slot_az
+        if slot_az[0] >= 0 and slot_az[1] >= 0:
+            self.heard += 1
+            if confident:
                 vote = self._vote(azimuth_deg)
         current = self.current
         if vote == SLOT_A or vote == SLOT_B:
+            self.votes += 1
             self._since_vote = 0
             lead = self._lead
             if vote == SLOT_A:
@@ -406,6 +418,6 @@ class TalkerModel:
         # at least two votes for each within the window: a second bit set
         if va & (va - 1) and vb & (vb - 1):
             return BOTH
-        if current != NONE and self._since_vote <= _CARRY_FRAMES:
+        if current != NONE:
             return current
-        return UNKNOWN
+        return UNKNOWN  # a burst's first words, before its first vote

@@ -295,13 +295,14 @@ class Tally:
 
     def credit(self, slot, frames):
         """Count `frames` of earlier speech for `slot` (heard before the
-        talkers were learned): talk time, and the timeline's minutes from
+        talkers were learned, or the first words of the burst under way,
+        before its first vote): talk time, and the timeline's minutes from
         this one back, each filled at most to the frames it lasted (the
-        speech was heard in them; a minute never holds more than a minute)."""
+        speech was heard in them; a minute never holds more than a minute).
+        No turn: the caller counts one where the speech was a turn."""
         if frames <= 0:
             return
         self.talk[slot] += frames
-        self.turns[slot] += 1
         m = self._minute
         elapsed = self.frames - self.minutes * self._minute_frames  # frames of the minute under way
         room = elapsed - m[0] - m[1] - m[2]

@@ -1,8 +1,8 @@
 # Talker model and session engine on frame-level conversations, under MicroPython.
-# fw: heapsize=128k
+# fw: heapsize=144k
 from convsim import conversation
 
-# ring first: compiling its tables from source under the 128 KB limit needs
+# ring first: compiling its tables from source under the 144 KB limit needs
 # a block the session module's code would split (the device loads .mpy)
 from tbfw import config, ring, talker  # noqa: F401
 from tbfw.session import ENDED, SESSION, Conversation
@@ -133,7 +133,7 @@ def test_no_allocation_per_frame_in_steady_state():
     from array import array
 
     gc.collect()
-    # the recorded frames' buffers first, while the 128 KB heap is in one
+    # the recorded frames' buffers first, while the 144 KB heap is in one
     # piece (after the 3000 frames below no 4 KB block may be left free),
     # and none over 2 KB: the earlier tests may have split it (levels are
     # Q8 dB from -120 dBFS up, -30,720 at the least: 16 bits hold them)
