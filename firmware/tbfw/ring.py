@@ -400,10 +400,6 @@ class Ring:
     def _put(self, slot, rgb, level):
         _paint(self._lin, self.count, slot, rgb, level, _OP_MAX)
 
-    def _add(self, slot, rgb, level):
-        """Add light (saturating): marks that must show on top of the arc."""
-        _paint(self._lin, self.count, slot, rgb, level, _OP_ADD)
-
     def _set(self, slot, rgb, level):
         _paint(self._lin, self.count, slot, rgb, level, _OP_SET)
 
@@ -473,6 +469,7 @@ class Ring:
         n = self.count
         _arc_k(lin, n, c, self._half_q8(share), _band_colour(band), level)
         t = self.end_offset(state.target_pm)
+        # added (saturating): the ticks show on top of the arc
         _paint(lin, n, c - t, C_NEUTRAL, _L_TICK, _OP_ADD)
         _paint(lin, n, c + t, C_NEUTRAL, _L_TICK, _OP_ADD)
 
