@@ -340,23 +340,26 @@ class Conversation:
             return "initiator" if who - _SLOT_A == self.initiator_slot else "partner"
         return ""
 
-    def hearing_low(self):
-        """For the ring and the live view: in a session with at least 30 s of
-        speech, less than talker.HEARD_MIN_PM of it could be given to a
-        talker, a third source is as loud as the talkers (crowded) or fills
-        their pauses, or too few speech frames had a talker's direction
-        (sparse)."""
+    def hearing_low(self, tail=-1):
+        """Whether the shares cannot be trusted, apart from the talkers being
+        found and the SNR: less than talker.HEARD_MIN_PM of the speech could
+        be given to a talker, a third source is as loud as the talkers
+        (crowded) or fills their pauses (nobody silent in under
+        talker.PAUSE_MIN_PM of the session), or too few speech frames had a
+        talker's direction (sparse). The ring and the live view ask without
+        `tail`: in a session with at least 30 s of speech. The record
+        (sessionrecord._hearing) asks of the ended session, with `tail`, its
+        trailing silence, left out: one test for both."""
         t = self.tally
-        if self.state != SESSION or t is None:
-            return False
+        if tail < 0:
+            if self.state != SESSION or t is None or t.talk[0] + t.talk[1] + t.both + t.unknown < _HEAR_MIN_FRAMES:
+                return False
+            tail = 0
+        m = self.model
         heard = t.talk[0] + t.talk[1] + t.both
         speech = heard + t.unknown
-        # unpaused: nobody silent in under talker.PAUSE_MIN_PM of the session
-        # (a voice the talker model cannot tell from a talker filled the
-        # pauses; sessionrecord._hearing, with the trailing silence left out)
-        m = self.model
-        return speech >= _HEAR_MIN_FRAMES and (heard * 1000 < talker.HEARD_MIN_PM * speech or m.crowded or m.sparse
-                                               or t.silence * 1000 < talker.PAUSE_MIN_PM * self._frames)
+        return not speech or heard * 1000 < talker.HEARD_MIN_PM * speech or m.crowded or m.sparse or \
+            (t.silence - tail) * 1000 < talker.PAUSE_MIN_PM * (self._frames - tail)
 
     def initiator_share_pm(self):
         if self.tally is None or self.initiator_slot < 0:

@@ -8,7 +8,6 @@ import json
 
 from micropython import const
 
-from tbfw import talker
 from tbfw.version import VERSION
 
 SCHEMA = const(2)  # 2: uptime_s and clock_set
@@ -98,12 +97,9 @@ def _hearing(conv):
     """How well the session was heard (docs/record.md): the estimated SNR
     (the mean level of the frames given to one talker over the mean noise
     floor), the share of the speech given to a talker or to both (whole per
-    mille), and whether the shares can be trusted: both talkers found, no
-    third source as loud as they (talker.crowded) nor filling their pauses
-    (nobody silent in under talker.PAUSE_MIN_PM of the session), at least
-    talker._VOTED_MIN_PM of the speech frames with a talker's direction
-    (not talker.sparse), at least HEARD_MIN_PM of the speech attributed
-    and the speech SNR_MIN_DB over the noise."""
+    mille), and whether the shares can be trusted: both talkers found, the
+    speech SNR_MIN_DB over the noise, and nothing Conversation.hearing_low
+    finds (the session's trailing silence left out)."""
     tally = conv.tally
     heard = tally.talk[0] + tally.talk[1] + tally.both
     total = heard + tally.unknown
@@ -115,9 +111,7 @@ def _hearing(conv):
         snr = (tally.level_sum_db[0] + tally.level_sum_db[1]) // n - conv.noise_sum_db // seconds
     model = conv.model
     return {"snr_db": snr, "attributed": pm / 1000 if total else None,
-            "reliable": model.learned and not model.crowded and not model.sparse and pm >= talker.HEARD_MIN_PM
-            and snr is not None and snr >= SNR_MIN_DB
-            and (tally.silence - conv._tail) * 1000 >= talker.PAUSE_MIN_PM * (conv._frames - conv._tail)}
+            "reliable": model.learned and snr is not None and snr >= SNR_MIN_DB and not conv.hearing_low(conv._tail)}
 
 
 def _timeline_rows(conv):

@@ -14,11 +14,12 @@
 # a talker's last word (frames the voice activity holds as speech without
 # being over its threshold) is attributed speech (the share), but does not
 # count towards taking the floor; of it, only frames with the level still
-# over the noise floor are talk time (`still` counts the others). A take is an interruption when the floor's holder spoke over
-# the run that took it for at least over_frames (overlap, "both"); a take
-# after a pause records that pause, from the other's last word (or the
-# pause just before, when the new talker's first words went to the other),
-# as a response gap (a histogram gives the median without storing every gap).
+# over the noise floor are talk time (`still` counts the others). A take is
+# an interruption when the floor's holder spoke over the run that took it
+# for at least over_frames (overlap, "both"); a take after a pause records
+# that pause, from the other's last word (or the pause just before, when the
+# new talker's first words went to the other), as a response gap (a
+# histogram gives the median without storing every gap).
 
 from array import array
 
