@@ -98,6 +98,11 @@ def test_the_checker_finds_each_kind_of_disagreement():
     assert problems(hearing__reliable="yes") == {"hearing"}
     assert problems(hearing=None) == {"hearing"}
     assert problems(talkers__1__azimuth_deg=None, hearing__reliable=True) == {"hearing"}
+    assert 0.1 <= rec["hearing"]["voted"] <= 1  # a clean scene: its speech mostly has a talker's direction
+    assert problems(hearing__voted=0.05, hearing__reliable=True) == {"hearing"}
+    assert problems(hearing__voted=0.05, hearing__reliable=False) == set()
+    for wrong in (1.5, -0.1, "10%", True):
+        assert problems(hearing__voted=wrong) == {"hearing"}
     # the same time with nobody's pauses in it (a voice filling them, heard as
     # unknown speech): under 3% of the session silent is never reliable
     filled = round(rec["unknown_s"] + rec["silence_s"] - 0.02 * rec["duration_s"], 2)
@@ -281,4 +286,5 @@ def test_the_checkers_hearing_thresholds_are_the_firmwares():
 
     assert round(recordcheck.HEARD_MIN * 1000) == talker.HEARD_MIN_PM
     assert round(recordcheck.PAUSE_MIN * 1000) == talker.PAUSE_MIN_PM
+    assert round(recordcheck.VOTED_MIN * 1000) == talker._VOTED_MIN_PM
     assert recordcheck.SNR_MIN_DB == sessionrecord.SNR_MIN_DB

@@ -47,8 +47,13 @@ def test_a_record_that_could_not_hear_well_says_so_in_words_everywhere():
     assert any(line.lower().startswith("could not hear well") for line in rep.lines)
     assert ["hearing", text] in rep.tables[0][2]
     for wrong in (float("nan"), -3, 1.5, True, "61%"):  # a damaged or hostile record: no figure from it
-        rec["hearing"] = {"snr_db": 2, "attributed": wrong, "reliable": False}
+        rec["hearing"] = {"snr_db": 2, "attributed": wrong, "voted": wrong, "reliable": False}
         assert "told apart" not in records.hearing_text(rec)
+        assert "direction" not in records.hearing_text(rec)
+    rec["hearing"] = {"snr_db": 5, "attributed": 0.8, "voted": 0.084, "reliable": False}
+    assert "a speaker's direction in only 8% of it" in records.hearing_text(rec)
+    rec["hearing"]["voted"] = 0.3  # enough: not given as a reason
+    assert "direction" not in records.hearing_text(rec)
     del rec["hearing"]  # older records say nothing about it
     assert records.hearing_text(rec) is None
     line = liveview.numbers({"state": "session", "share_pm": 300, "elapsed_s": 60, "hearing_low": True})

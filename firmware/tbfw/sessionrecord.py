@@ -97,7 +97,8 @@ def _hearing(conv):
     """How well the session was heard (docs/record.md): the estimated SNR
     (the mean level of the frames given to one talker over the mean noise
     floor), the share of the speech given to a talker or to both (whole per
-    mille), and whether the shares can be trusted: both talkers found, the
+    mille), the share of the speech frames, once both talkers were known,
+    with a vote for one of them (whole per mille), and whether the shares can be trusted: both talkers found, the
     speech SNR_MIN_DB over the noise, and nothing Conversation.hearing_low
     finds (the session's trailing silence left out)."""
     tally = conv.tally
@@ -110,7 +111,9 @@ def _hearing(conv):
     if n and seconds:
         snr = (tally.level_sum_db[0] + tally.level_sum_db[1]) // n - conv.noise_sum_db // seconds
     model = conv.model
+    voted = model.votes * 1000 // model.heard if model.heard else -1  # each < 2^30
     return {"snr_db": snr, "attributed": pm / 1000 if total else None,
+            "voted": voted / 1000 if voted >= 0 else None,
             "reliable": model.learned and snr is not None and snr >= SNR_MIN_DB and not conv.hearing_low(conv._tail)}
 
 

@@ -26,8 +26,10 @@ ROLES = ("initiator", "partner")
 HEARD_MIN = 0.75
 # ... the speech at least this far over the noise floor (whole dB) ...
 SNR_MIN_DB = 5
-# ... and nobody silent in at least this share of the session
+# ... nobody silent in at least this share of the session ...
 PAUSE_MIN = 0.03
+# ... and at least this share of the speech frames with a vote for a talker
+VOTED_MIN = 0.1
 
 
 @dataclass(frozen=True)
@@ -173,6 +175,10 @@ class _Checker:
             self.bad("hearing", f"hearing is {hearing!r}, not an object")
             return
         snr, attributed, reliable = hearing.get("snr_db"), hearing.get("attributed"), hearing.get("reliable")
+        voted = hearing.get("voted")  # absent in records from firmware before it was added
+        if voted is not None and (not _num(voted) or not 0 <= voted <= 1):
+            self.bad("hearing", f"voted is {voted!r}, not a share 0..1 or null")
+            voted = None
         if snr is not None and not _whole(snr):
             self.bad("hearing", f"snr_db is {snr!r}, not whole dB or null")
             snr = None
@@ -199,7 +205,9 @@ class _Checker:
                                      attributed is None or attributed < HEARD_MIN - 0.0005),
                                     (f"snr_db {snr} < {SNR_MIN_DB}", snr is None or snr < SNR_MIN_DB),
                                     (f"silence_s {silence} under {PAUSE_MIN:.0%} of {duration} s",
-                                     silence is not None and silence + 2 * ROUND_S < PAUSE_MIN * duration)) if bad]
+                                     silence is not None and silence + 2 * ROUND_S < PAUSE_MIN * duration),
+                                    (f"voted {voted} < {VOTED_MIN}",
+                                     voted is not None and voted < VOTED_MIN - 0.0005)) if bad]
             if why:
                 self.bad("hearing", "reliable is true but " + "; ".join(why))
 

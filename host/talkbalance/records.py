@@ -10,6 +10,7 @@ import time
 from datetime import datetime
 
 from talkbalance.fw import tally
+from talkbalance.recordcheck import VOTED_MIN
 from talkbalance.text import plural
 
 # What every command shows for in-band time when the session never reached
@@ -87,6 +88,11 @@ def iso_date(date_s: int | None) -> str | None:
     return datetime.fromtimestamp(date_s).astimezone().isoformat(timespec="seconds")
 
 
+def _share(value) -> bool:
+    """A share 0..1 as a record gives it (not a bool, NaN or out of range)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1
+
+
 def hearing_text(rec: dict) -> str | None:
     """In words, when the record says it could not hear well enough to trust
     its figures (docs/record.md, `hearing`); None when it heard well or the
@@ -98,8 +104,11 @@ def hearing_text(rec: dict) -> str | None:
     snr, attributed = hearing.get("snr_db"), hearing.get("attributed")
     if isinstance(snr, int) and not isinstance(snr, bool):
         why.append(f"speech about {snr} dB over the noise")
-    if isinstance(attributed, (int, float)) and not isinstance(attributed, bool) and 0 <= attributed <= 1:
+    if _share(attributed):
         why.append(f"{100 * attributed:.0f}% of the speech told apart")
+    voted = hearing.get("voted")
+    if _share(voted) and voted < VOTED_MIN:  # docs/record.md: too few frames with a direction
+        why.append(f"a speaker's direction in only {100 * voted:.0f}% of it")
     if any(t.get("azimuth_deg") is None for t in rec.get("talkers", []) if isinstance(t, dict)):
         why.append("one person's place never found")
     return ("could not hear well enough to trust these figures (a loud room, or a TV or music nearby)"

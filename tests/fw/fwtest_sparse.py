@@ -75,18 +75,29 @@ def test_a_bursts_first_words_go_to_its_first_vote():
 
 
 def _hearing(conf_rate, seed):
+    """The conversation's record's `hearing`, and the share of its speech
+    frames that carry a confident direction within the vote gate of a
+    talker, counted from the generator's frames (the truth for `voted`)."""
     conv = Conversation(config.merge_user({}), 20)
+    speech_frames = with_direction = 0
     for truth, speech, valid, a, conf, level in conversation(seed, (_A_AZ, _B_AZ), 0.35, 300,
                                                              conf_rate=conf_rate):
         conv.frame(speech, valid, a, conf, level, 0)
+        if speech:
+            speech_frames += 1
+            if valid and conf >= conv.model.min_conf_q8 and \
+                    min(talker.angle_diff(a, _A_AZ), talker.angle_diff(a, _B_AZ)) <= talker.GATE_DEG:
+                with_direction += 1
     assert conv.model.learned
-    return conv, conv.record()["hearing"]
+    return conv, conv.record()["hearing"], with_direction / speech_frames
 
 
 def test_a_session_resting_on_too_few_votes_is_unreliable():
     for seed in (1, 2):
-        conv, hearing = _hearing(0.04, seed)  # about 1 speech frame in 25 with a direction
+        conv, hearing, truth = _hearing(0.04, seed)  # about 1 speech frame in 25 with a direction
         assert conv.model.sparse and hearing["reliable"] is False, hearing
+        assert abs(hearing["voted"] - truth) < 0.02, (hearing, truth)
         assert conv.hearing_low()
-        conv, hearing = _hearing(0.3, seed)
-        assert not conv.model.sparse, (conv.model._voted, conv.model._heard)
+        conv, hearing, truth = _hearing(0.3, seed)
+        assert not conv.model.sparse, (conv.model.votes, conv.model.heard)
+        assert abs(hearing["voted"] - truth) < 0.02, (hearing, truth)
