@@ -155,7 +155,8 @@ def markdown_report(comparison: Comparison | None, rows: list, command: str, inf
         "```",
         "",
         f"Machine: {info.get('machine', '?')}; MicroPython unix port {info.get('micropython', '?')}. "
-        "Cost figures are this process's CPU time (from /proc), so other programs' load moves them less "
+        "Cost figures are this process's CPU time (from /proc: the scheduler's nanosecond count where "
+        "Linux gives it, else 10 ms ticks), so other programs' load moves them less "
         "than wall-clock time would, yet still by some 10-20% between runs (caches, frequency); each is "
         "the best of several runs. The accuracy figures are deterministic for a given firmware.",
         "",
@@ -215,8 +216,11 @@ def markdown_report(comparison: Comparison | None, rows: list, command: str, inf
         "  azimuth), conversation (talker model, tally, lifecycle), ring (state and a render at 25 fps),",
         "  link (an idle poll per frame). Heap: the pipeline's objects after set-up, the peak during",
         "  a frame, and the bytes a frame allocates.",
-        "  `total` is CPU time, shared among the stages by their wall-clock times in the frames no other",
-        "  program preempted; `wall` is the same passes by the wall clock. The bytecode stages split",
+        "  `total` is CPU time of passes that run each frame as the app does (`Pipeline.step_i2s`, the",
+        "  ring, a link poll) with no clock read inside, shared among the stages by their wall-clock",
+        "  times in the frames no other program preempted in passes with a clock between the stages",
+        "  (their own CPU time is `timed_pass`; both kinds of pass must attribute every frame alike, or",
+        "  the section fails); `wall` is the timed passes by the wall clock. The bytecode stages split",
         "  further: `conversation_talker` (TalkerModel.update), `conversation_tally` (Tally.add) and",
         "  `conversation_session` (the rest of Conversation.frame) from a pass with those two methods",
         "  timed; `ring_show` (the state: Conversation.show or the idle and ended fallback) and",

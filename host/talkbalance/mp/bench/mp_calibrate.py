@@ -11,10 +11,11 @@
 #    inner loop) as viper and as the same loop in bytecode. Their ratio here,
 #    against the ratio published for the ESP32-S3, corrects the factor for
 #    code that runs as native machine code.
-# Times are this process's CPU time (user + system, from /proc on Linux, 10 ms
-# ticks), so other programs on a shared machine do not inflate them; each run
-# is long enough (about a second) for the tick to matter little, and each
-# figure is the best of three runs. Without /proc, wall-clock time is used.
+# Times are this process's CPU time (from /proc on Linux: to the nanosecond
+# where the scheduler statistics are there, else 10 ms ticks; mpbench), so
+# other programs on a shared machine do not inflate them; each run is long
+# enough (about a second) for a tick to matter little, and each figure is the
+# best of three runs. Without /proc, wall-clock time is used.
 # The final state of the Pystone globals is checked, so a broken workload
 # cannot report a score.
 import array
