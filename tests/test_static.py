@@ -217,3 +217,30 @@ def test_the_host_code_map_names_every_library_module():
     modules = {p.stem for p in HOST.glob("*.py")} - {"__init__", "__main__", "cli"}
     assert modules <= named, sorted(modules - named)
     assert named - {"bench/"} <= modules, sorted(named - modules - {"bench/"})
+
+
+# --- constants copied between firmware modules ------------------------------------------
+
+def _consts(path: Path) -> dict[str, int]:
+    """NAME -> value of a module's top-level `NAME = const(value)` with a literal value."""
+    out = {}
+    for node in ast.parse(path.read_text()).body:
+        if (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
+                and isinstance(node.value, ast.Call) and getattr(node.value.func, "id", "") == "const"
+                and isinstance(node.value.args[0], ast.Constant)):
+            out[node.targets[0].id] = node.value.args[0].value
+    return out
+
+
+def test_copies_of_the_channel_state_words_match_dsp():
+    # a module's constants are folded only into its own code, so the modules
+    # that read a channel's state keep private copies of dsp's S_* indices
+    fw = paths.firmware_dir() / "tbfw"
+    words = {name: value for name, value in _consts(fw / "dsp.py").items() if name.startswith("S_")}
+    copies = 0
+    for module in sorted(fw.glob("*.py")):
+        for name, value in _consts(module).items():
+            if name.startswith("_S_") and name[1:] in words:
+                assert value == words[name[1:]], (module.name, name, value, words[name[1:]])
+                copies += 1
+    assert copies >= 3  # frontend's _S_PREVQ, _S_SUMABS, _S_ORQ

@@ -43,6 +43,11 @@ _TALK_SHIFT = const(6)
 _AVG_SNR_Q8 = const(2304)  # 9 dB
 _AVG_FRAME_Q8 = const(2560)  # 10 dB
 _MIN_AVG_CONF_Q8 = const(70)
+# words of a channel's state (dsp.S_*, folded here: a module's constants
+# are not folded into another's code; a test checks they match)
+_S_PREVQ = const(2)
+_S_SUMABS = const(3)
+_S_ORQ = const(4)
 
 
 class FrontEnd:
@@ -98,15 +103,20 @@ class FrontEnd:
         chans = self.channels
         tab = self._db_tab
         levels = self.level_db_q8
+        states = self._st
+        lvl_off = self._lvl_off_q8
+        db_n = self._db_n_q8
+        db20 = dsp.db20_q8
         loud = _SILENT_Q8
         crest = 0
         for ch in range(chans):
-            st = self._st[ch]
-            sa = st[dsp.S_SUMABS]
+            st = states[ch]
+            sa = st[_S_SUMABS]
             if sa > 0:
-                lvl = dsp.db20_q8(sa, tab) - self._lvl_off_q8
+                db = db20(sa, tab)
+                lvl = db - lvl_off
                 # crest: peak bound 2^bits(max |q|) over the mean |q|
-                cr = dsp.bitlen(st[dsp.S_ORQ]) * _DB_PER_BIT_Q8 + self._db_n_q8 - dsp.db20_q8(sa, tab)
+                cr = dsp.bitlen(st[_S_ORQ]) * _DB_PER_BIT_Q8 + db_n - db
                 if cr > crest:
                     crest = cr
             else:
@@ -114,23 +124,25 @@ class FrontEnd:
             levels[ch] = lvl
             if lvl > loud:
                 loud = lvl
-        # dead or disconnected microphones
         # dead or disconnected microphones: reported after _DEAD_MS, but a
         # channel that looks dead is left out of this frame's level at once
         dead = 0
         out = 0
+        counts = self._dead_count
+        dead_frames = self._dead_frames
+        was_dead = self.dead_mask
         for ch in range(chans):
             lvl = levels[ch]
             bad = lvl == _SILENT_Q8 or (loud > _DEAD_ABS_Q8 and lvl < loud - _DEAD_REL_Q8)
-            cnt = self._dead_count[ch]
+            cnt = counts[ch]
             if bad:
                 out |= 1 << ch
-                if cnt < self._dead_frames:
+                if cnt < dead_frames:
                     cnt += 1
             elif cnt > 0:
                 cnt -= 1
-            self._dead_count[ch] = cnt
-            if cnt >= self._dead_frames or (cnt > 0 and (self.dead_mask >> ch) & 1):
+            counts[ch] = cnt
+            if cnt >= dead_frames or (cnt > 0 and (was_dead >> ch) & 1):
                 dead |= 1 << ch
         self.dead_mask = dead
         out |= dead
@@ -143,9 +155,11 @@ class FrontEnd:
         frame = total // live if live else _SILENT_Q8
         self.frame_db_q8 = frame
         self.direction_valid = False
+        lags = self.lag_q8
+        confs = self.lag_conf_q8
         for p in range(self.pairs):  # lags are reported only for correlated frames
-            self.lag_q8[p] = 0
-            self.lag_conf_q8[p] = 0
+            lags[p] = 0
+            confs[p] = 0
         if self.frames <= self._warm_frames:
             self.warming_up = True
             self.speech = False
@@ -202,9 +216,9 @@ class FrontEnd:
             present |= 1 << p
             sp = self._st[plus]
             sm = self._st[minus]
-            pa = sp[dsp.S_PREVQ]
-            pb = sm[dsp.S_PREVQ]
-            peak = sp[dsp.S_ORQ] | sm[dsp.S_ORQ] | (-pa if pa < 0 else pa) | (-pb if pb < 0 else pb)
+            pa = sp[_S_PREVQ]
+            pb = sm[_S_PREVQ]
+            peak = sp[_S_ORQ] | sm[_S_ORQ] | (-pa if pa < 0 else pa) | (-pb if pb < 0 else pb)
             shift = dsp.bitlen(peak) + 1 - cb
             if shift < 0:
                 shift = 0
