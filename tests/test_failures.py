@@ -8,6 +8,7 @@ capabilities that let root ignore file permissions (util-linux `setpriv`).
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sqlite3
@@ -268,3 +269,32 @@ def test_a_new_user_without_a_store_is_told_to_sync(tmp_path, monkeypatch, capsy
     assert err.startswith(f"talkbalance: no sessions stored yet ({tmp_path / 'data' / 'sessions.sqlite3'} does not "
                           "exist)\ntalkbalance: hint: sync a puck with: talkbalance sync")
     assert not (tmp_path / "data").exists()
+
+
+# --- evaluate --scene with a truth that is not the recording's -----------------------
+
+@pytest.mark.parametrize("content, words", [
+    (None, "no such file"),
+    (b"\xd9\x00 not text", "not JSON"),
+    (b"[1, 2]", "a JSON list"),
+    (b'{"frames": "0"}', "'talkers'"),
+])
+def test_evaluate_with_a_bad_truth_is_one_line(tmp_path, content, words):
+    truth = tmp_path / "t.json"
+    if content is not None:
+        truth.write_bytes(content)
+    proc = _cli(["evaluate", "--scene", str(tmp_path / "any.wav"), str(truth)])
+    _one_clean_error(proc, str(truth), words)
+
+
+def test_evaluate_with_another_recordings_truth_is_one_line(tmp_path):
+    import numpy as np
+    from wavmake import encode, wav_bytes
+    wav = tmp_path / "short.wav"
+    wav.write_bytes(wav_bytes(encode(np.zeros((16000 * 3, 4), np.int16), 16, "int"), 4, 16000, 16))
+    truth = tmp_path / "t.json"
+    talkers = [{"role": "initiator", "azimuth_deg": 90.0}, {"role": "partner", "azimuth_deg": 270.0}]
+    truth.write_text(json.dumps({"frames": "0" * 3000, "frame_ms": 20, "segments": [], "talkers": talkers,
+                                 "initiator_share": 0.3}))  # a minute of truth for 3 s of audio
+    proc = _cli(["evaluate", "--scene", str(wav), str(truth)])
+    _one_clean_error(proc, str(truth), "1:00", "0:03", "not this recording's truth")

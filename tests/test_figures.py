@@ -246,3 +246,61 @@ def test_summary_median_and_worst_and_its_outputs():
     assert data["summary"]["figures"]["turns"]["median"] == 0.0
     assert data["scenes"][2]["figures"]["talk_time"] == [30.0, 30.0]
     assert "docs/record.md" in scoring.markdown(scores, summary, "talkbalance evaluate")
+
+
+# --- reading a truth file --------------------------------------------------
+
+def _scene_file_truth() -> dict:
+    """HAND as `talkbalance scene` writes it: with the talkers and the share."""
+    return dict(HAND, talkers=[{"role": "initiator", "azimuth_deg": 90.0}, {"role": "partner", "azimuth_deg": 270.0}],
+                initiator_share=0.4, heat=[[1.0, 2.0]])
+
+
+def test_read_truth_gives_back_a_scene_truth(tmp_path):
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps(_scene_file_truth()))
+    assert scoring.read_truth(path) == _scene_file_truth()
+
+
+@pytest.mark.parametrize("change, words", [
+    ({"talkers": [{"role": "initiator", "azimuth_deg": 90.0}]}, "'talkers'"),
+    ({"talkers": [{"role": "initiator", "azimuth_deg": 90.0}, {"role": "partner"}]}, "'talkers'"),
+    ({"talkers": [{"role": "initiator", "azimuth_deg": 1}, {"role": "initiator", "azimuth_deg": 2}]}, "'talkers'"),
+    ({"initiator_share": 1.5}, "'initiator_share'"),
+    ({"initiator_share": True}, "'initiator_share'"),
+    ({"heat": [[1.0]]}, "'heat'"),
+    ({"frames": "0129"}, "'frames'"),
+    ({"segments": [[1, "x"]]}, "segment"),
+])
+def test_a_truth_file_missing_what_scoring_reads_is_named(tmp_path, change, words):
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps(dict(_scene_file_truth(), **change)))
+    with pytest.raises(InputError) as err:
+        scoring.read_truth(path)
+    assert str(path) in str(err.value) and words in str(err.value)
+
+
+_JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+                     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+                     max_leaves=12)
+
+
+@given(st.one_of(_JSON, st.dictionaries(st.sampled_from(["talkers", "initiator_share", "heat", "frames", "frame_ms",
+                                                         "segments"]), _JSON)),
+       st.sampled_from(["talkers", "initiator_share", "heat", "frames", "frame_ms", "segments", None]))
+@settings(max_examples=300, deadline=None)
+def test_any_json_is_a_truth_or_a_user_error(value, spoil):
+    import tempfile
+    from pathlib import Path
+    # a whole truth with one field replaced by anything, or anything at all
+    data = dict(_scene_file_truth(), **{spoil: value}) if spoil else value
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "t.json"
+        path.write_text(json.dumps(data))
+        try:
+            truth = scoring.read_truth(path)
+        except InputError as exc:
+            assert str(path) in str(exc)
+        else:
+            assert truth == data
+            scoring.score("t", {}, "", truth)  # what scoring then reads from it works

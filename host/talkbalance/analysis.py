@@ -25,6 +25,7 @@ from talkbalance import boardfile, paths, recording
 from talkbalance.errors import InputError, TalkbalanceError
 from talkbalance.fw import config as fwconfig
 from talkbalance.records import mmss
+from talkbalance.text import plural
 
 MAIN = paths.MP_DIR / "analyze_main.py"
 _NO_LEVEL_Q8 = -32768
@@ -76,7 +77,7 @@ def open_recording(wav_path: str | Path, desc: dict) -> recording.WavFormat:
     pair) or the board's own count; the rate convertible to the board's."""
     fmt = recording.read_format(wav_path)
     if fmt.channels not in (2, desc["channels"]):
-        raise InputError(f"{fmt.path}: {fmt.channels} channels; 2 (one pair) or {desc['channels']} "
+        raise InputError(f"{fmt.path}: {plural(fmt.channels, 'channel')}; 2 (one pair) or {desc['channels']} "
                          f"(the board's microphones, in its channel order) are needed")
     recording.check_rate(fmt, desc["sample_rate_hz"])
     return fmt

@@ -24,6 +24,7 @@ import numpy as np
 from scipy import signal
 
 from talkbalance.errors import InputError
+from talkbalance.text import plural
 
 PCM, FLOAT, EXTENSIBLE = 1, 3, 0xFFFE
 # The tail of the KSDATAFORMAT_SUBTYPE_* GUIDs; the first two bytes are the format tag.
@@ -74,7 +75,7 @@ class WavFormat:
 
     def describe(self) -> str:
         kind = "float" if self.encoding == "float" else "integer"
-        return f"{self.rate} Hz {self.bits}-bit {kind}, {self.channels} channels"
+        return f"{self.rate} Hz {self.bits}-bit {kind}, {plural(self.channels, 'channel')}"
 
     def is_pcm16(self, rate: int) -> bool:
         """Already what the pipeline takes: no conversion needed."""

@@ -26,6 +26,8 @@ from pathlib import Path
 from talkbalance import figures as truth_figures
 from talkbalance import scenecache
 from talkbalance.analysis import analyze
+from talkbalance.errors import InputError
+from talkbalance.records import mmss
 from talkbalance.fw import talker  # talker.angle_diff: the firmware's own definition
 
 
@@ -186,9 +188,55 @@ def score(name: str, record: dict, frames: str, truth: dict) -> SceneScore:
     )
 
 
+_TRUTH_HINT = "give the JSON that `talkbalance scene` wrote beside the WAV"
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def read_truth(path: Path) -> dict:
+    """A scene's ground truth (the JSON `talkbalance scene` writes), checked
+    for what scoring reads: InputError, naming the file, for anything else."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: {'a directory, not a scene truth' if path.is_dir() else 'no such file'}",
+                         _TRUTH_HINT)
+    try:
+        truth = json.loads(path.read_bytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise InputError(f"{path}: not a scene's truth (not JSON)", _TRUTH_HINT) from None
+    except OSError as exc:
+        raise InputError(f"{path}: could not be read ({exc.strerror or exc})") from None
+    if not isinstance(truth, dict):
+        raise InputError(f"{path}: not a scene's truth (a JSON {type(truth).__name__}, not an object)", _TRUTH_HINT)
+    talkers = truth.get("talkers")
+    if (not isinstance(talkers, list) or not all(isinstance(t, dict) for t in talkers)
+            or sorted(str(t.get("role")) for t in talkers) != sorted(truth_figures.ROLES)
+            or not all(_number(t.get("azimuth_deg")) for t in talkers)):
+        raise InputError(f"{path}: truth: 'talkers' must be the initiator and the partner, each with its "
+                         f"azimuth_deg", _TRUTH_HINT)
+    share = truth.get("initiator_share")
+    if not _number(share) or not 0 <= share <= 1:
+        raise InputError(f"{path}: truth: 'initiator_share' must be a share from 0 to 1, not {share!r}", _TRUTH_HINT)
+    heat = truth.get("heat", [])
+    if not isinstance(heat, list) or not all(
+            isinstance(h, list) and len(h) >= 2 and _number(h[0]) and _number(h[1]) for h in heat):
+        raise InputError(f"{path}: truth: 'heat' must be a list of [start_s, end_s]", _TRUTH_HINT)
+    try:
+        truth_figures.figures(truth)  # frames, frame_ms and segments
+    except InputError as exc:
+        raise InputError(f"{path}: {exc}", exc.hint or _TRUTH_HINT) from None
+    return truth
+
+
 def evaluate_files(wav: Path, truth_path: Path, board: str | None = None) -> SceneScore:
-    truth = json.loads(Path(truth_path).read_text())
+    truth = read_truth(truth_path)
     result = analyze(wav, board, frames=True)
+    truth_s = len(truth["frames"]) * truth["frame_ms"] / 1000
+    if abs(truth_s - result.audio_s) > 1:  # the truth's frames cover the scene to the last whole frame
+        raise InputError(f"{truth_path}: the truth covers {mmss(truth_s)} but {wav} holds {mmss(result.audio_s)} "
+                         f"of audio: not this recording's truth?", _TRUTH_HINT)
     return score(Path(wav).stem, result.longest() or {}, result.frames, truth)
 
 
