@@ -312,6 +312,11 @@ def test_cli_writes_wav_and_truth(tmp_path, capsys):
     (["--rt60", "0.05"], "--rt60"),
     (["--distance", "0.1", "1"], "--distance"),
     (["--minutes", "0"], "--minutes"),
+    (["--seed", "-1"], "--seed"),
+    (["--initiator-az", "nan"], "--initiator-az"),
+    (["--partner-az", "1e309"], "--partner-az"),
+    (["--rotation", "inf"], "--rotation"),
+    (["--noise", "tv", "--noise-az", "nan"], "--noise-az"),
 ])
 def test_cli_rejects_bad_values(tmp_path, capsys, args, message):
     assert main(["scene", str(tmp_path / "x.wav"), *args]) == 1

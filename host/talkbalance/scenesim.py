@@ -84,6 +84,7 @@ class SceneConfig:
 
     def validate(self) -> None:
         checks = (
+            (isinstance(self.seed, int) and self.seed >= 0, "--seed must be a whole number, 0 or more"),
             (0 < self.minutes <= MAX_MINUTES, f"--minutes must be above 0 and at most {MAX_MINUTES}"),
             (0.05 <= self.share <= 0.95, "--share must be between 0.05 and 0.95"),
             (len(self.distance_m) == 2 and all(0.3 <= d <= 3.0 for d in self.distance_m),
@@ -98,6 +99,9 @@ class SceneConfig:
              "--noise-az and --noise-distance place a point source: use them with --noise fan or --noise tv"),
             (self.noise_distance_m is None or 0.3 <= self.noise_distance_m <= 3.0,
              "--noise-distance must be between 0.3 and 3.0 m"),
+            *((math.isfinite(angle), f"{flag} must be an angle in degrees, not {angle}") for flag, angle in (
+                ("--initiator-az", self.initiator_az_deg), ("--partner-az", self.partner_az_deg),
+                ("--rotation", self.rotation_deg), ("--noise-az", self.noise_az_deg)) if angle is not None),
         )
         for ok, message in checks:
             if not ok:
