@@ -298,3 +298,24 @@ def test_evaluate_with_another_recordings_truth_is_one_line(tmp_path):
                                  "initiator_share": 0.3}))  # a minute of truth for 3 s of audio
     proc = _cli(["evaluate", "--scene", str(wav), str(truth)])
     _one_clean_error(proc, str(truth), "1:00", "0:03", "not this recording's truth")
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--scenes", "0"], "--scenes"),
+    (["--scenes", "-2"], "--scenes"),
+    (["--seed", "-5"], "--seed"),
+    (["--minutes", "nan"], "--minutes"),
+    (["--cache", "{file}"], "a file, not a folder"),
+    (["--markdown", "{tmp}/no/such/folder/x.md"], "no such folder"),
+    (["--markdown", "{tmp}"], "a folder"),
+    (["--tier", "quiet", "--scene", "a.wav", "b.json"], "one or the other"),
+])
+def test_evaluate_refuses_bad_arguments_before_any_work(tmp_path, args, words):
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    args = [a.format(tmp=tmp_path, file=afile) for a in args]
+    if "--cache" not in args:
+        args += ["--cache", str(tmp_path / "cache")]
+    proc = _cli(["evaluate", *args])
+    _one_clean_error(proc, words)
+    assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").iterdir())  # nothing rendered

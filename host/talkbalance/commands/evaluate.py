@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import shlex
 import sys
 from pathlib import Path
 
-from talkbalance import scoring, tiers
+from talkbalance import scenesim, scoring, tiers
+from talkbalance.errors import InputError
+
+_HINT = "see `talkbalance evaluate --help`"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -39,13 +44,50 @@ def _run_tiers(args: argparse.Namespace) -> int:
         print("\n".join(tiers.checks(results)))
     if args.markdown:
         argv = ["talkbalance", "evaluate"] + [a for a in sys.argv[2:]]
-        tiers.write_markdown(Path(args.markdown), tiers.report(results, shlex.join(argv)), "Talker model evaluation",
-                             tiers.INTRO)
-        print(f"wrote {args.markdown}", file=sys.stderr)
+        _write_markdown(Path(args.markdown), tiers.report(results, shlex.join(argv)))
     return 0
 
 
+def _check(args: argparse.Namespace) -> None:
+    """The arguments, before any scene is rendered or scored: a bad one is
+    one line now, not a traceback after minutes of work."""
+    if args.tier and args.scene:
+        raise InputError("--tier and --scene: give one or the other", _HINT)
+    if not args.scene:
+        if not args.tier and not 1 <= args.scenes <= 1000:
+            raise InputError(f"--scenes must be 1 to 1000, not {args.scenes}", _HINT)
+        if args.seed < 0:
+            raise InputError(f"--seed must be 0 or more, not {args.seed}", _HINT)
+        if not (math.isfinite(args.minutes) and 0 < args.minutes <= scenesim.MAX_MINUTES):
+            raise InputError(f"--minutes must be above 0 and at most {scenesim.MAX_MINUTES}", _HINT)
+        if args.cache:
+            cache = Path(args.cache)
+            if cache.exists() and not cache.is_dir():
+                raise InputError(f"--cache {cache}: a file, not a folder", "give a folder that exists or can be made")
+            try:
+                cache.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise InputError(f"--cache {cache}: cannot be the scene cache folder ({exc.strerror or exc})",
+                                 "give a folder that exists or can be made") from None
+    if args.markdown:
+        out = Path(args.markdown)
+        folder = out.parent
+        if out.is_dir() or not folder.is_dir() or not os.access(folder, os.W_OK) or (
+                out.exists() and not os.access(out, os.W_OK)):
+            why = "a folder" if out.is_dir() else ("no such folder" if not folder.is_dir() else "not writable")
+            raise InputError(f"--markdown {out}: cannot be written ({why})", "give a file in a writable folder")
+
+
+def _write_markdown(path: Path, generated: str) -> None:
+    try:
+        tiers.write_markdown(path, generated, "Talker model evaluation", tiers.INTRO)
+    except OSError as exc:
+        raise InputError(f"--markdown {path}: could not be written ({exc.strerror or exc})") from None
+    print(f"wrote {path}", file=sys.stderr)
+
+
 def run(args: argparse.Namespace) -> int:
+    _check(args)
     if args.tier:
         return _run_tiers(args)
     if args.scene:
@@ -61,7 +103,5 @@ def run(args: argparse.Namespace) -> int:
     if args.markdown:
         argv = ["talkbalance", "evaluate"] + [a for a in sys.argv[2:]]
         body = scoring.markdown(scores, summary, shlex.join(argv)).split("\n", 2)[2]  # without its title
-        tiers.write_markdown(Path(args.markdown), f"{tiers.BEGIN}\n{body}\n{tiers.END}", "Talker model evaluation",
-                             tiers.INTRO)
-        print(f"wrote {args.markdown}", file=sys.stderr)
+        _write_markdown(Path(args.markdown), f"{tiers.BEGIN}\n{body}\n{tiers.END}")
     return 0
