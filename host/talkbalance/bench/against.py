@@ -20,6 +20,19 @@ SECTION = "against"
 SUFFIX = "_ms_per_audio_s"
 
 
+def check_ref(ref: str) -> None:
+    """InputError unless `ref` names a commit of this checkout that has the
+    firmware (before any section runs)."""
+    root = paths.checkout_dir()
+    if root is None:
+        raise InputError("--against needs a git checkout of talkbalance")
+    proc = subprocess.run(["git", "-C", str(root), "cat-file", "-e", f"{ref}^{{commit}}:firmware/tbfw"],
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise InputError(f"--against {ref}: not a revision of this checkout with the firmware",
+                         "give a commit, branch or tag (git log --oneline lists them)")
+
+
 def firmware_at(ref: str, dest: Path) -> Path:
     """The firmware folder of git revision `ref` of this checkout, written
     under `dest`; returns the folder holding main.py and tbfw."""

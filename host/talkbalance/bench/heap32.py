@@ -24,6 +24,7 @@ IRAM on the ESP32); the stand-ins for the port's built-in modules.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import tempfile
@@ -31,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from talkbalance import bench, paths, viper32
-from talkbalance.errors import TalkbalanceError, ToolMissing
+from talkbalance.errors import InputError, TalkbalanceError, ToolMissing
 
 _ROOT = paths.checkout_dir()
 TOOLS = _ROOT / "tools" / "wasm32" if _ROOT else None
@@ -99,6 +100,21 @@ def build_tree(dest: Path, programs: tuple[Path, ...] = (), board: Path | None =
         _compile(text, program.name, lib / f"{program.stem}.mpy")
     shutil.copy(board or paths.board_path(), dest / "board.json")
     return dest
+
+
+HEAP_MIN = 32 * 1024  # the port itself needs some of it before the firmware's first import
+HEAP_MAX = 64 * 1024 * 1024
+
+
+def heap_bytes(text: str) -> int:
+    """A heap size as tools/wasm32/run.mjs reads it (bytes, or a number with
+    k or m), checked: InputError for anything else, or out of range."""
+    match = re.fullmatch(r"(\d+)([kKmM]?)", text)
+    size = int(match.group(1)) * {"": 1, "k": 1024, "m": 1024 * 1024}[match.group(2).lower()] if match else 0
+    if not HEAP_MIN <= size <= HEAP_MAX:
+        raise InputError(f"--heap32 {text}: a heap size in bytes, or with k or m, from 32k to 64m",
+                         "for example --heap32 120k")
+    return size
 
 
 def run(tree: Path, module: str, args: list[str], heapsize: str, timeout: float = 900.0,

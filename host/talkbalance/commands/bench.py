@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import platform
 import subprocess
@@ -95,6 +96,32 @@ def bracket_calibration(rows: list[bench.Row], after: list[bench.Row]) -> list[b
     return out
 
 
+_HINT = "see `talkbalance bench --help`"
+
+
+def _check(args: argparse.Namespace, wanted: list[str]) -> None:
+    """The arguments, before any section runs: a bad one is one line now,
+    not after minutes of measuring."""
+    if args.suite < 0:
+        raise InputError("--suite must be 0 or more", _HINT)
+    if args.rounds < 1:
+        raise InputError("--rounds must be 1 or more", _HINT)
+    if args.jobs < 1:
+        raise InputError("--jobs must be 1 or more", _HINT)
+    if args.suite > 0 and not (math.isfinite(args.minutes) and 0.5 <= args.minutes <= 60):
+        raise InputError("--minutes must be from 0.5 to 60", _HINT)
+    if args.against and "pipeline" in wanted:
+        from talkbalance.bench import against
+
+        against.check_ref(args.against)
+    for size in args.heap32 or []:
+        heap32.heap_bytes(size)
+    if args.cache:
+        paths.check_folder(args.cache, "--cache")
+    if args.markdown:
+        paths.check_output_file(args.markdown, "--markdown")
+
+
 def run(args: argparse.Namespace) -> int:
     from talkbalance.bench import accuracy, report
 
@@ -106,8 +133,7 @@ def run(args: argparse.Namespace) -> int:
     for name in wanted:
         if name not in known:
             raise InputError(f"no benchmark section {name!r}", "sections: " + ", ".join(known))
-    if args.suite < 0:
-        raise InputError("--suite must be 0 or more")
+    _check(args, wanted)
     cache = args.cache or scenecache.default_cache()
 
     rows: list[bench.Row] = []
@@ -164,7 +190,7 @@ def run(args: argparse.Namespace) -> int:
     comparison = None
     if ACCURACY in wanted and args.suite > 0:
         comparison = accuracy.compare_methods(args.suite, args.minutes, cache, progress=progress,
-                                              jobs=max(1, args.jobs))
+                                              jobs=args.jobs)
         rows += accuracy.summary_rows(comparison)
         print(report.format_text(report.accuracy_rows(comparison)))
         print()

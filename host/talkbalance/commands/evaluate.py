@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import shlex
 import sys
 from pathlib import Path
 
-from talkbalance import scenesim, scoring, tiers
+from talkbalance import paths, scenesim, scoring, tiers
 from talkbalance.errors import InputError
 
 _HINT = "see `talkbalance evaluate --help`"
@@ -61,21 +60,9 @@ def _check(args: argparse.Namespace) -> None:
         if not (math.isfinite(args.minutes) and 0 < args.minutes <= scenesim.MAX_MINUTES):
             raise InputError(f"--minutes must be above 0 and at most {scenesim.MAX_MINUTES}", _HINT)
         if args.cache:
-            cache = Path(args.cache)
-            if cache.exists() and not cache.is_dir():
-                raise InputError(f"--cache {cache}: a file, not a folder", "give a folder that exists or can be made")
-            try:
-                cache.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise InputError(f"--cache {cache}: cannot be the scene cache folder ({exc.strerror or exc})",
-                                 "give a folder that exists or can be made") from None
+            paths.check_folder(args.cache, "--cache")
     if args.markdown:
-        out = Path(args.markdown)
-        folder = out.parent
-        if out.is_dir() or not folder.is_dir() or not os.access(folder, os.W_OK) or (
-                out.exists() and not os.access(out, os.W_OK)):
-            why = "a folder" if out.is_dir() else ("no such folder" if not folder.is_dir() else "not writable")
-            raise InputError(f"--markdown {out}: cannot be written ({why})", "give a file in a writable folder")
+        paths.check_output_file(args.markdown, "--markdown")
 
 
 def _write_markdown(path: Path, generated: str) -> None:
