@@ -224,8 +224,11 @@ def test_labels_are_printed_with_control_characters_escaped(db, capsys):
 
 
 def test_a_very_long_label_gives_a_bounded_file_name(db, tmp_path, capsys):
+    # `label` takes up to 100 characters (below); a store labelled by another
+    # version or through the library can hold any length
     long_name = "Alexandra " * 100 + "/../\x00?*"
-    assert main(["label", f"{DEVICE}-1-1", "--partner", long_name, "--db", str(db)]) == 0
+    with LocalStore(db) as st:
+        st.label(f"{DEVICE}-1-1", long_name)
     os.chdir(tmp_path)
     assert main(["report", "--partner", long_name, "--db", str(db)]) == 0
     written = [p.name for p in tmp_path.glob("talkbalance-*.png")]
@@ -338,3 +341,27 @@ def test_bench_refuses_bad_arguments_before_measuring(tmp_path, args, words):
     proc = _cli(["bench", *[a.format(tmp=tmp_path, file=afile) for a in args]])
     assert "running" not in proc.stderr  # no section started
     _one_clean_error(proc, words)
+
+
+def test_label_bounds_and_clears_its_texts(db, capsys):
+    key = f"{DEVICE}-1-1"
+    proc = _cli(["label", key, "--partner", "S" * 101, "--db", str(db)])
+    _one_clean_error(proc, "--partner", "101 characters", "at most 100")
+    proc = _cli(["label", key, "--note", "n" * 1001, "--db", str(db)])
+    _one_clean_error(proc, "--note", "at most 1000")
+    assert main(["label", key, "--partner", "  " + "S" * 100 + " ", "--note", "kept", "--db", str(db)]) == 0
+    with LocalStore(db) as st:
+        assert (st.get(key).partner, st.get(key).note) == ("S" * 100, "kept")
+    assert main(["label", key, "--partner", "", "--note", " ", "--db", str(db)]) == 0  # cleared
+    with LocalStore(db) as st:
+        assert (st.get(key).partner, st.get(key).note) == (None, None)
+        assert st.partners() == []
+
+
+def test_sessions_for_a_partner_with_none_says_so_and_names_the_partners(db, capsys):
+    assert main(["label", f"{DEVICE}-2-1", "--partner", "Kim", "--db", str(db)]) == 0
+    capsys.readouterr()
+    assert main(["sessions", "--partner", "Sam", "--db", str(db)]) == 0
+    assert capsys.readouterr().out == "no sessions with partner 'Sam' (partners: Kim)\n"
+    assert main(["sessions", "--partner", "kim", "--db", str(db)]) == 0  # any case
+    assert f"{DEVICE}-2-1" in capsys.readouterr().out

@@ -288,8 +288,8 @@ class LocalStore:
     def label(self, key: str, partner: str | None = None, note: str | None = None,
               follow_up: bool | None = None) -> Stored:
         s = self.get(key)
-        partner = partner if partner is not None else s.partner
-        note = note if note is not None else s.note
+        partner = (partner or None) if partner is not None else s.partner  # "" clears it
+        note = (note or None) if note is not None else s.note
         follow = follow_up if follow_up is not None else s.follow_up
         with self.db:
             self.db.execute("INSERT OR REPLACE INTO labels VALUES (?, ?, ?, ?, ?)",

@@ -19,8 +19,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     with open_store(args) as store:
         rows = store.all(args.partner)
+        partners = store.partners() if not rows and args.partner is not None else []
+        stored = bool(rows) or bool(store.all())
     if args.json:
         return print_stored_json(rows)
+    if not rows and stored:
+        known = ", ".join(printable(p) for p in partners) or "none labelled yet"
+        print(f"no sessions with partner {printable(args.partner)!r} (partners: {known})")
+        return 0
     if not rows:
         print("no sessions stored yet (sync a device with: talkbalance sync)")
         return 0
