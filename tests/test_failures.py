@@ -365,3 +365,29 @@ def test_sessions_for_a_partner_with_none_says_so_and_names_the_partners(db, cap
     assert capsys.readouterr().out == "no sessions with partner 'Sam' (partners: Kim)\n"
     assert main(["sessions", "--partner", "kim", "--db", str(db)]) == 0  # any case
     assert f"{DEVICE}-2-1" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--gif", "{tmp}/a.gif", "--seconds", "-1"], "--seconds"),
+    (["--gif", "{tmp}/a.gif", "--seconds", "nan"], "--seconds"),
+    (["--gif", "{tmp}"], "a folder"),
+    (["--png", "{tmp}/no/such/folder/x.png"], "no such folder"),
+    (["--gallery", "{file}"], "a file, not a folder"),
+    (["--initiator-az", "nan"], "--initiator-az"),
+    (["--led0", "inf"], "--led0"),
+    (["--elapsed-min", "nan"], "--elapsed-min"),
+    (["--meeting-min", "0"], "--meeting-min"),
+])
+def test_ring_preview_refuses_bad_arguments_in_one_line(tmp_path, args, words):
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    proc = _cli(["ring", "--state", "session", *[a.format(tmp=tmp_path, file=afile) for a in args]])
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert proc.stderr.startswith("talkbalance: ") and words in proc.stderr.splitlines()[0], proc.stderr
+
+
+def test_ring_preview_writes_the_format_asked_for_whatever_the_name(tmp_path):
+    assert main(["ring", "--state", "session", "--png", str(tmp_path / "frame"), "--gif", str(tmp_path / "loop.img"),
+                 "--seconds", "0.5"]) == 0
+    assert (tmp_path / "frame").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (tmp_path / "loop.img").read_bytes()[:6] in (b"GIF87a", b"GIF89a")

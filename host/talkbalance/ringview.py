@@ -261,7 +261,7 @@ def draw_png(ring: fwring.Ring, state: fwring.RingState, now_ms: int, path: str 
     fig.show(render(ring, state, now_ms))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.image().save(path)
+    fig.image().save(path, format="PNG")  # whatever the file's name ends in
     return path
 
 
@@ -276,7 +276,7 @@ def draw_gif(ring: fwring.Ring, state: fwring.RingState, duration_ms: int, path:
         frames.append(fig.image().quantize(colors=64))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    frames[0].save(path, save_all=True, append_images=frames[1:], duration=step, loop=0, optimize=True)
+    frames[0].save(path, format="GIF", save_all=True, append_images=frames[1:], duration=step, loop=0, optimize=True)
     return path
 
 

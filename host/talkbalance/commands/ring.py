@@ -9,10 +9,11 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 
-from talkbalance import ringview
+from talkbalance import paths, ringview
 from talkbalance.errors import InputError
 
 _SPEAKING = {"none": 0, "initiator": 1, "partner": 2, "both": 3}
@@ -57,6 +58,19 @@ def _fraction(value: float, name: str) -> int:
     return round(value * 1000)
 
 
+def _within(value: float, name: str, low: float, high: float, unit: str) -> float:
+    """`value`, or InputError unless it is a number from `low` to `high`."""
+    if not (math.isfinite(value) and low <= value <= high):
+        raise InputError(f"--{name} must be from {low:g} to {high:g} {unit}, not {value}")
+    return value
+
+
+def _degrees(value: float, name: str) -> float:
+    if not math.isfinite(value):
+        raise InputError(f"--{name} must be an angle in degrees, not {value}")
+    return value
+
+
 def state_attrs(args: argparse.Namespace, base: dict) -> dict:
     """The named state's attributes with the command-line overrides applied."""
     attrs = dict(base)
@@ -70,15 +84,13 @@ def state_attrs(args: argparse.Namespace, base: dict) -> dict:
     if args.heat is not None:
         attrs["heat"] = max(0, args.heat)
     if args.elapsed_min is not None:
-        attrs["elapsed_s"] = max(0, round(args.elapsed_min * 60))
+        attrs["elapsed_s"] = round(_within(args.elapsed_min, "elapsed-min", 0, 24 * 60, "minutes") * 60)
     if args.meeting_min is not None:
-        if args.meeting_min <= 0:
-            raise InputError("--meeting-min must be positive")
-        attrs["meeting_s"] = round(args.meeting_min * 60)
+        attrs["meeting_s"] = round(_within(args.meeting_min, "meeting-min", 1, 24 * 60, "minutes") * 60)
     for name, key in (("initiator_az", "initiator_az"), ("partner_az", "partner_az")):
         value = getattr(args, name)
         if value is not None:
-            attrs[key] = round(value) % 360
+            attrs[key] = round(_degrees(value, name.replace("_", "-"))) % 360
     if args.brightness is not None:
         if not 0 <= args.brightness <= 100:
             raise InputError(f"--brightness must be from 0 to 100, not {args.brightness}")
@@ -96,12 +108,19 @@ def state_attrs(args: argparse.Namespace, base: dict) -> dict:
 
 def run(args: argparse.Namespace) -> int:
     if args.gallery:
-        for path in ringview.gallery(args.gallery, args.board):
+        for path in ringview.gallery(paths.check_folder(args.gallery, "--gallery"), args.board):
             print(path)
         return 0
     sc = ringview.scenario(args.state)
     if args.count is not None and not 1 <= args.count <= 64:
         raise InputError(f"--count must be from 1 to 64, not {args.count}")
+    if args.led0 is not None:
+        _degrees(args.led0, "led0")
+    if args.seconds is not None:
+        _within(args.seconds, "seconds", 0.1, 60, "s")
+    for flag, out in (("--png", args.png), ("--gif", args.gif)):
+        if out:
+            paths.check_output_file(out, flag)
     ring = ringview.load_ring(args.board, args.count or sc.count or None, args.led0, args.direction)
     state = ringview.make_state(state_attrs(args, sc.attrs))
     now_ms = args.time_ms if args.time_ms is not None else sc.still_ms
