@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from talkbalance import boardfile, paths
 from talkbalance.cli import main
 from talkbalance.errors import InputError
+from talkbalance.fw import config as fwconfig
 
 
 def _write(tmp_path, desc):
@@ -166,3 +169,58 @@ def test_chip_and_bus_fields_are_checked(tmp_path, mutate, field):
     desc = _default()
     mutate(desc)
     assert field in _refusal(tmp_path, desc)
+
+
+@pytest.mark.parametrize("mutate, field", [
+    (lambda b: b.update(chip={"a": 1}), "chip"),
+    (lambda b: b.update(chip=["esp32"]), "chip"),
+    (lambda b: b.update(psram=["quad"]), "psram"),
+    (lambda b: b["i2s"][0].update(channels=[[1, 2], 1]), "i2s[0].channels"),
+    (lambda b: b["i2s"][0].update(channels=[True, 1]), "i2s[0].channels"),
+    (lambda b: b.update(button=-1), "button.pin"),
+    (lambda b: b.update(button=["pin"]), "button.pin"),
+])
+def test_fields_of_the_wrong_kind_are_refused_naming_the_field(tmp_path, mutate, field):
+    desc = _default()
+    mutate(desc)
+    assert field in _refusal(tmp_path, desc)
+
+
+_ANY = st.recursive(st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.floats() | st.text(max_size=6),
+                    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+                    max_leaves=8)
+
+
+def _places(obj, at=()):
+    """Every key path in a JSON value."""
+    yield at
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            yield from _places(v, at + (k,))
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            yield from _places(v, at + (i,))
+
+
+_PLACES = [p for p in _places(_default()) if p]
+
+
+@given(st.lists(st.tuples(st.sampled_from(_PLACES), _ANY), min_size=1, max_size=3))
+@settings(max_examples=400, deadline=None)
+def test_any_value_anywhere_in_the_board_file_is_taken_or_refused_by_name(changes):
+    # the firmware's rules (shared with the host) on a board file whose
+    # fields may hold anything: a ConfigError naming the field, never
+    # another exception (at boot that would be a crash instead of a message)
+    desc = _default()
+    for place, value in changes:
+        obj = desc
+        try:
+            for key in place[:-1]:
+                obj = obj[key]
+            obj[place[-1]] = value
+        except (KeyError, IndexError, TypeError):
+            continue
+    try:
+        fwconfig.validate_board(desc)
+    except fwconfig.ConfigError:
+        pass

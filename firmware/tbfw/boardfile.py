@@ -86,10 +86,10 @@ def validate(board):
     if not isinstance(board, dict):
         raise ConfigError("board", "must be a JSON object")
     chip = _need(board, "chip", "")
-    if chip not in _CHIPS:
+    if not isinstance(chip, str) or chip not in _CHIPS:
         raise ConfigError("chip", "must be one of %s" % ", ".join(sorted(_CHIPS)))
     psram = board.get("psram", "quad" if chip == "esp32" else "octal")
-    if psram not in _PSRAM or _CHIPS[chip]["psram"].get(psram, ()) is None:
+    if not isinstance(psram, str) or psram not in _PSRAM or _CHIPS[chip]["psram"].get(psram, ()) is None:
         raise ConfigError("psram", "must be one of %s on the %s" % (
             ", ".join(k for k in _PSRAM if _CHIPS[chip]["psram"].get(k, ()) is not None), chip))
     rules = (chip, _CHIPS[chip], psram)
@@ -120,7 +120,7 @@ def validate(board):
             _claim_pin(pins, _int(bus, name, where, 0, _PIN_MAX), where + name, rules, name != "sd")
         chans = _list(bus, "channels", where, 2, 2)
         for ch in chans:
-            if ch not in seen:
+            if isinstance(ch, bool) or not isinstance(ch, int) or ch not in seen:
                 raise ConfigError(where + "channels", "names channel %s, which has no microphone" % ch)
             if ch in bus_of:
                 raise ConfigError(where + "channels", "channel %d is on two buses" % ch)
@@ -155,11 +155,11 @@ def validate(board):
     # The ring's sum of channel values stays under 2^15 (tbfw.ring._finish's bound).
     _int(ring, "budget_ma", "ring.", 1, 32767 * channel_ma // 255)
     button = _need(board, "button", "")
+    pin = _int(button, "pin", "button.", 0, _PIN_MAX)  # a button that is not an object: "missing"
     active_low = button.get("active_low", True)
     if not isinstance(active_low, bool):
         raise ConfigError("button.active_low", "must be true or false")
-    _claim_pin(pins, _int(button, "pin", "button.", 0, _PIN_MAX), "button.pin", rules, True,
-               active_low)
+    _claim_pin(pins, pin, "button.pin", rules, True, active_low)
     if "wdt_ms" in board and _int(board, "wdt_ms", "", 0, 60000) and board["wdt_ms"] < 1000:
         raise ConfigError("wdt_ms", "must be 0 (off) or from 1000 to 60000")
     out = dict(board)

@@ -67,3 +67,24 @@ def test_chip_rules_under_micropython():
     path = fwlib.board_path().rsplit("/", 1)[0] + "/board-esp32-devkitc.json"
     desc = config.load_board(path)
     assert desc["chip"] == "esp32" and desc["channels"] == 4
+
+
+def test_fields_of_the_wrong_kind_are_refused_by_name():
+    # a list or an object where a name or a number belongs: a ConfigError
+    # naming the field, not a TypeError (at boot: a message, not a crash)
+    cases = (
+        (("chip",), {"a": 1}, "chip"),
+        (("chip",), ["esp32"], "chip"),
+        (("psram",), ["quad"], "psram"),
+        (("i2s", 0, "channels"), [[1, 2], 1], "i2s[0].channels"),
+        (("i2s", 0, "channels"), [True, 1], "i2s[0].channels"),
+        (("button",), -1, "button.pin"),
+        (("button",), ["pin"], "button.pin"),
+    )
+    for place, value, field in cases:
+        board = _board()
+        obj = board
+        for key in place[:-1]:
+            obj = obj[key]
+        obj[place[-1]] = value
+        _rejects(board, field)
