@@ -27,8 +27,8 @@ from talkbalance import figures as truth_figures
 from talkbalance import scenecache
 from talkbalance.analysis import analyze
 from talkbalance.errors import InputError
-from talkbalance.records import mmss
 from talkbalance.fw import talker  # talker.angle_diff: the firmware's own definition
+from talkbalance.records import mmss
 
 
 @dataclass
