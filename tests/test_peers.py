@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pytest
-from talkbalance import bench, boardfile, peers, scenecache, scoring
-from talkbalance.bench import accuracy, calibration, report
+from talkbalance import bench, boardfile, paths, peers, scenecache, scoring
+from talkbalance.bench import accuracy, calibration, instructions, report
 
 
 def _angle(a, b):
@@ -196,6 +197,28 @@ def test_calibrate_section_measures_on_micropython():
     assert rows["pystones_per_s"] > 1000
     assert rows["viper_speedup"] > 2
     assert rows["kernel_viper_us"] < rows["kernel_bytecode_us"]
+
+
+@pytest.mark.skipif(instructions.available() is not None and not os.environ.get("TALKBALANCE_REQUIRE_TOOLS"),
+                    reason=str(instructions.available()))
+def test_the_pipelines_instructions_are_counted_the_same_every_time(tiny, monkeypatch, tmp_path):
+    import shutil
+
+    from talkbalance.bench import against
+
+    wav, _, _ = tiny
+    audio_s, first = instructions.count(paths.firmware_dir(), str(wav))
+    _, second = instructions.count(paths.firmware_dir(), str(wav))
+    assert audio_s == pytest.approx(30, abs=0.1)
+    # the unix port's pipeline: about 20 million x86 instructions per audio second here
+    assert 5e6 < first < 80e6
+    assert second == pytest.approx(first, rel=0.002)  # what timing cannot give on a shared machine
+    # --against REF counts the firmware at REF the same way: here a copy of this one
+    copy = shutil.copytree(paths.firmware_dir(), tmp_path / "firmware")
+    monkeypatch.setattr(against, "firmware_at", lambda ref, dest: copy)
+    rows = {r.metric: r for r in instructions.rows(str(wav), "REF")}
+    assert rows["ratio_pipeline_x86_instructions"].value == pytest.approx(1.0, abs=0.002)
+    assert rows["pipeline_x86_minstr_per_audio_s"].value == pytest.approx(first / 1e6, rel=0.002)
 
 
 def test_pipeline_section_on_a_recording(tiny):

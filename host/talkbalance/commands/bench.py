@@ -11,12 +11,13 @@ import sys
 from pathlib import Path
 
 from talkbalance import bench, paths, scenecache
-from talkbalance.bench import calibration, chip, heap32
+from talkbalance.bench import calibration, chip, heap32, instructions
 from talkbalance.errors import InputError, TalkbalanceError, ToolMissing
 
 ACCURACY = "accuracy"
 CHIP = "chip"
 HEAP32 = "heap32"
+INSTRUCTIONS = instructions.SECTION
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -24,13 +25,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument("--only", action="append", metavar="SECTION",
                         help="run only this section (repeatable); default all: "
-                        + ", ".join(bench.sections() + [CHIP, HEAP32, ACCURACY])
+                        + ", ".join(bench.sections() + [CHIP, INSTRUCTIONS, HEAP32, ACCURACY])
                         + ". chip: Xtensa instructions of each viper function's loops and of the rest, "
                         "from the xtensawin code mpy-cross emits (disassembled by xtensa-lx106-elf-objdump, "
                         "from binutils-xtensa-lx106; skipped with a message without it), "
                         "times the iterations counted in one pipeline pass over the cost audio on the unix "
                         "port: instructions per audio second and the share of a 240 MHz core at 1 and 1.5 "
                         "cycles per instruction (docs/benchmarks.md, \"Chip\"). "
+                        "instructions: the pipeline's x86 instructions per audio second on the unix port, "
+                        "counted by valgrind (the same on a busy machine; with --against, also at REF and "
+                        "the ratio; skipped with a message without valgrind). "
                         "heap32: the whole session on a 32-bit MicroPython (the webassembly port, from "
                         "tools/wasm32; skipped with a message without it) in a plain ESP32's heap plus the "
                         "allowances measured there (docs/memory.md)")
@@ -38,7 +42,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="heap32: also run the session with this heap given to the 32-bit port "
                         "(bytes, or with a k/m suffix; repeatable), to find the smallest that runs")
     parser.add_argument("--against", metavar="REF", default=None,
-                        help="pipeline: also run the pipeline section on the firmware of git revision REF "
+                        help="pipeline and instructions: also run the pipeline section on the firmware of git revision REF "
                         "(a checkout only), in turns with this one's (REF, here, REF, ...), and print each "
                         "stage's cost on both and their ratio, with the load average after each run: on a "
                         "shared machine compare the ratio, not figures from runs at different times")
@@ -110,7 +114,7 @@ def _check(args: argparse.Namespace, wanted: list[str]) -> None:
         raise InputError("--jobs must be 1 or more", _HINT)
     if args.suite > 0 and not (math.isfinite(args.minutes) and 0.5 <= args.minutes <= 60):
         raise InputError("--minutes must be from 0.5 to 60", _HINT)
-    if args.against and "pipeline" in wanted:
+    if args.against and ("pipeline" in wanted or INSTRUCTIONS in wanted):
         from talkbalance.bench import against
 
         against.check_ref(args.against)
@@ -128,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
     def progress(text: str) -> None:
         print(text, file=sys.stderr, flush=True)
 
-    known = bench.sections() + [CHIP, HEAP32, ACCURACY]
+    known = bench.sections() + [CHIP, INSTRUCTIONS, HEAP32, ACCURACY]
     wanted = args.only or known
     for name in wanted:
         if name not in known:
@@ -139,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
     rows: list[bench.Row] = []
     against_md = ""
     cost_audio = ""
-    for name in [n for n in known if n in wanted and n not in (CHIP, HEAP32, ACCURACY)]:
+    for name in [n for n in known if n in wanted and n not in (CHIP, INSTRUCTIONS, HEAP32, ACCURACY)]:
         extra: list[str] = []
         if name == "pipeline" and args.suite > 0:
             wav, _ = scenecache.ensure_scene(cache, 1, args.minutes, progress)
@@ -178,6 +182,17 @@ def run(args: argparse.Namespace) -> int:
             print("\n".join(chip.summary(functions, audio_s)))
             print()
             chip_md = chip.markdown(functions, audio_s, rows)
+
+    if INSTRUCTIONS in wanted:
+        why = instructions.available()
+        if why is not None:
+            progress(f"bench: instructions skipped: {why}")
+        else:
+            wav = ""
+            if args.suite > 0:
+                wav = str(scenecache.ensure_scene(cache, 1, args.minutes, progress)[0])
+                cost_audio = Path(wav).name
+            rows += instructions.rows(wav, args.against, progress)
 
     if HEAP32 in wanted:
         why = heap32.available()
