@@ -303,6 +303,14 @@ def test_evaluate_with_another_recordings_truth_is_one_line(tmp_path):
     _one_clean_error(proc, str(truth), "1:00", "0:03", "not this recording's truth")
 
 
+def _cli_in(tmp_path: Path, command: list[str], args: list[str]) -> subprocess.CompletedProcess:
+    """`talkbalance COMMAND ARGS` with {tmp} in ARGS the test's folder and
+    {file} a file that exists there."""
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    return _cli([*command, *[a.format(tmp=tmp_path, file=afile) for a in args]])
+
+
 @pytest.mark.parametrize("args, words", [
     (["--scenes", "0"], "--scenes"),
     (["--scenes", "-2"], "--scenes"),
@@ -314,12 +322,9 @@ def test_evaluate_with_another_recordings_truth_is_one_line(tmp_path):
     (["--tier", "quiet", "--scene", "a.wav", "b.json"], "one or the other"),
 ])
 def test_evaluate_refuses_bad_arguments_before_any_work(tmp_path, args, words):
-    afile = tmp_path / "afile"
-    afile.write_text("x")
-    args = [a.format(tmp=tmp_path, file=afile) for a in args]
     if "--cache" not in args:
-        args += ["--cache", str(tmp_path / "cache")]
-    proc = _cli(["evaluate", *args])
+        args = [*args, "--cache", str(tmp_path / "cache")]
+    proc = _cli_in(tmp_path, ["evaluate"], args)
     _one_clean_error(proc, words)
     assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").iterdir())  # nothing rendered
 
@@ -336,9 +341,7 @@ def test_evaluate_refuses_bad_arguments_before_any_work(tmp_path, args, words):
     (["--only", "accuracy", "--cache", "{file}"], "a file, not a folder"),
 ])
 def test_bench_refuses_bad_arguments_before_measuring(tmp_path, args, words):
-    afile = tmp_path / "afile"
-    afile.write_text("x")
-    proc = _cli(["bench", *[a.format(tmp=tmp_path, file=afile) for a in args]])
+    proc = _cli_in(tmp_path, ["bench"], args)
     assert "running" not in proc.stderr  # no section started
     _one_clean_error(proc, words)
 
@@ -379,9 +382,7 @@ def test_sessions_for_a_partner_with_none_says_so_and_names_the_partners(db, cap
     (["--meeting-min", "0"], "--meeting-min"),
 ])
 def test_ring_preview_refuses_bad_arguments_in_one_line(tmp_path, args, words):
-    afile = tmp_path / "afile"
-    afile.write_text("x")
-    proc = _cli(["ring", "--state", "session", *[a.format(tmp=tmp_path, file=afile) for a in args]])
+    proc = _cli_in(tmp_path, ["ring", "--state", "session"], args)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
     assert proc.stderr.startswith("talkbalance: ") and words in proc.stderr.splitlines()[0], proc.stderr
 
