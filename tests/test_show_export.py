@@ -91,6 +91,26 @@ def test_csv_has_iso_dates_and_labels(db, capsys):
         ("Sam", "went, well", "1")
 
 
+@pytest.mark.parametrize("typed, cell", [
+    ('=HYPERLINK("http://x","y")', '\'=HYPERLINK("http://x","y")'),
+    ("+1 555", "'+1 555"),
+    ("-2", "'-2"),
+    ("@SUM(A1)", "'@SUM(A1)"),
+    ("\t=1", "'\t=1"),
+    ("Sam = Samuel", "Sam = Samuel"),
+    ("it's fine", "it's fine"),
+])
+def test_csv_labels_that_look_like_formulas_stay_text(db, capsys, typed, cell):
+    path, dated, _short, _undated = db
+    with LocalStore(path) as st:
+        st.label(dated["id"], partner=typed, note=typed)
+    assert main(["export", "--csv", "--db", path]) == 0
+    rows = {r["id"]: r for r in csv.DictReader(io.StringIO(capsys.readouterr().out))}
+    assert (rows[dated["id"]]["partner"], rows[dated["id"]]["note"]) == (cell, cell)
+    assert main(["export", "--json", "--db", path]) == 0  # JSON keeps them as typed
+    assert [r["partner"] for r in json.loads(capsys.readouterr().out) if r["id"] == dated["id"]] == [typed]
+
+
 def test_sessions_list_shows_local_dates(db, capsys):
     path, dated, _short, undated = db
     assert main(["sessions", "--db", path]) == 0

@@ -15,6 +15,18 @@ CSV_FIELDS = ["id", "device", "date", "duration_s", "partner", "note", "follow_u
               "initiator_interruptions", "partner_interruptions", "speaker_changes_per_min"]
 
 
+# A cell a spreadsheet would take for a formula (=, +, -, @, or a tab or
+# carriage return before one) gets a leading apostrophe: a label typed as
+# =HYPERLINK(...) stays text when the file is opened (OWASP, "CSV Injection").
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def text_cell(text: str | None) -> str:
+    """A label as a CSV cell that a spreadsheet shows as text."""
+    text = text or ""
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
     add_db(parser)
     fmt = parser.add_mutually_exclusive_group(required=True)
@@ -35,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
         ini, par = r["talkers"][0], r["talkers"][1]
         out.writerow({
             "id": r["id"], "device": r["device"], "date": iso_date(s.date_s) or "",
-            "duration_s": r["duration_s"], "partner": s.partner or "", "note": s.note or "",
+            "duration_s": r["duration_s"], "partner": text_cell(s.partner), "note": text_cell(s.note),
             "follow_up": "" if s.follow_up is None else int(s.follow_up),
             "initiator_share": ini.get("share"), "initiator_talk_s": ini.get("talk_s"),
             "partner_talk_s": par.get("talk_s"), "overlap_s": r.get("overlap_s"), "silence_s": r.get("silence_s"),
