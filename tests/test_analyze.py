@@ -104,6 +104,20 @@ def test_no_speech_is_explained(tmp_path, capsys):
     assert json.loads(out) == [] and "no speech in 1:30" in err
 
 
+@pytest.mark.parametrize("make, why", [
+    (lambda rng, n: rng.normal(0, 3, (n, 4)), "a silent or very quiet recording"),
+    (lambda rng, n: np.repeat((3000 * np.sin(np.arange(n) * 0.09))[:, None], 4, 1), "a steady tone or noise"),
+    (lambda rng, n: rng.normal(0, 3000, (n, 4)), "a steady tone or noise"),
+    (lambda rng, n: np.repeat(np.where(np.arange(n) % 40 < 20, 32767, -32768)[:, None], 4, 1), "clipped"),
+])
+def test_no_speech_says_whether_it_was_quiet_steady_or_clipped(tmp_path, capsys, make, why):
+    rng = np.random.default_rng(4)
+    path = _write(tmp_path / "x.wav", make(rng, 20 * 16000))
+    assert main(["analyze", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("no session: no speech in 0:20 of audio; its loudest moment is ") and why in out, out
+
+
 def test_one_voice_is_explained(tmp_path, capsys):
     rng = np.random.default_rng(3)
     src = 3000 * signals.speech_like(20 * 16000, 16000, rng)

@@ -29,6 +29,10 @@ from talkbalance.text import plural
 
 MAIN = paths.MP_DIR / "analyze_main.py"
 _NO_LEVEL_Q8 = -32768
+# A frame this loud (its level is RMS-equivalent, docs/frontend.md) is full
+# scale: speech reaches -10 dBFS at most, a clipped square wave +2.
+_FULL_SCALE_DBFS = -3.0
+_QUIET_DBFS = -55.0  # a microphone's own noise is under this; a room's steady sound over it
 
 
 @dataclass
@@ -54,8 +58,14 @@ class Analysis:
             return "no session: the recording holds no audio"
         if self.speech_s == 0:
             level = "" if self.loudest_dbfs is None else f"; its loudest moment is {self.loudest_dbfs:.0f} dBFS"
-            return (f"no session: no speech in {length} of audio{level} "
-                    f"(a silent or very quiet recording, or the wrong channels?)")
+            loudest = self.loudest_dbfs
+            if loudest is not None and loudest >= _FULL_SCALE_DBFS:
+                why = "full scale throughout: clipped by too much gain (gain_shift?) or a fault on the line"
+            elif loudest is not None and loudest >= _QUIET_DBFS:
+                why = "sound, but nothing rising over it as speech does: a steady tone or noise, or the wrong channels?"
+            else:
+                why = "a silent or very quiet recording, or the wrong channels?"
+            return f"no session: no speech in {length} of audio{level} ({why})"
         return (f"no session: speech for {mmss(self.speech_s)} in {length} of audio, but never two talkers "
                 f"from two directions; a session starts once both are heard (one voice, or talkers "
                 f"too close in direction, or the channels not in the board's order?)")
