@@ -118,6 +118,30 @@ def test_no_speech_says_whether_it_was_quiet_steady_or_clipped(tmp_path, capsys,
     assert out.startswith("no session: no speech in 0:20 of audio; its loudest moment is ") and why in out, out
 
 
+def test_a_dead_microphone_is_named(tmp_path, capsys):
+    audio, _ = _two_talkers()
+    audio[:, 2] = 0  # channel 2 silent throughout: a wire off
+    path = _write(tmp_path / "dead.wav", audio)
+    result = analyze(path)
+    assert result.dead_s[2] >= 0.9 * result.audio_s and max(result.dead_s[:2] + result.dead_s[3:]) == 0
+    assert not result.sessions  # the dead pair's confidence (0) is the least of the two the talker model gets
+    assert main(["analyze", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("no session: speech for 0:24 in 0:24 of audio, but a microphone was silent or "
+                          "disconnected (channel 2 for 0:23 of 0:24)"), out
+
+
+def test_a_microphone_lost_halfway_is_warned_of_beside_the_sessions(tmp_path, capsys):
+    audio, _ = _two_talkers(seconds=36)
+    audio[len(audio) // 2:, 3] = 0
+    path = _write(tmp_path / "half.wav", audio)
+    assert main(["analyze", str(path), "--json"]) == 0
+    out, err = capsys.readouterr()
+    sessions = json.loads(out)
+    assert sessions, err
+    assert "analyze: a microphone was silent or disconnected (channel 3 for 0:1" in err and "of 0:36)" in err
+
+
 def test_one_voice_is_explained(tmp_path, capsys):
     rng = np.random.default_rng(3)
     src = 3000 * signals.speech_like(20 * 16000, 16000, rng)

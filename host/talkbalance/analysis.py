@@ -17,7 +17,7 @@ import subprocess
 import tempfile
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
@@ -44,6 +44,21 @@ class Analysis:
     loudest_dbfs: float | None  # the loudest frame's level; None for no audio
     conversion: str | None = None  # how the recording was converted on the way in
     frame_ms: int = 20
+    dead_s: list[float] = field(default_factory=list)  # per channel: time the front end held it dead
+
+    def dead_channels(self, least_share: float = 0.1) -> list[tuple[int, float]]:
+        """(channel, seconds) of each channel held dead or disconnected for
+        at least `least_share` of the audio."""
+        return [(ch, s) for ch, s in enumerate(self.dead_s) if self.audio_s and s >= least_share * self.audio_s]
+
+    def dead_text(self) -> str:
+        """The microphones the front end found dead, in words ("" for none)."""
+        found = self.dead_channels()
+        if not found:
+            return ""
+        parts = ", ".join(f"channel {ch} for {mmss(s)}" for ch, s in found)
+        return (f"a microphone was silent or disconnected ({parts} of {mmss(self.audio_s)}): directions came "
+                f"from the other pair alone, or from none")
 
     def longest(self) -> dict | None:
         """The longest session's record (a recording of one conversation)."""
@@ -56,6 +71,9 @@ class Analysis:
         length = mmss(self.audio_s)
         if self.audio_s < 1:
             return "no session: the recording holds no audio"
+        dead = self.dead_text()
+        if dead and self.speech_s > 0:
+            return f"no session: speech for {mmss(self.speech_s)} in {length} of audio, but {dead}"
         if self.speech_s == 0:
             level = "" if self.loudest_dbfs is None else f"; its loudest moment is {self.loudest_dbfs:.0f} dBFS"
             loudest = self.loudest_dbfs
@@ -171,18 +189,18 @@ def analyze(wav_path: str | Path, board_path: str | Path | None = None,
     if proc.returncode != 0 or end is None:
         raise TalkbalanceError(f"the firmware pipeline failed on {fmt.path}:\n"
                                f"{tail[-1500:]}{b''.join(errors).decode(errors='replace')[-1500:]}")
-    n, speech, loudest = end
+    n, speech, loudest, dead = end
     want = data_bytes // (rate * cfg["frame_ms"] // 1000 * 2 * fmt.channels)
     if n < want:  # the file shrank, or its audio stopped coming
         raise InputError(f"{fmt.path}: the audio stopped after {mmss(n * frame_s)} of {mmss(want * frame_s)}",
                          "was the file changed while it was read?")
     return Analysis(sessions, codes, audio_s=n * frame_s, speech_s=speech * frame_s,
                     loudest_dbfs=None if loudest == _NO_LEVEL_Q8 else loudest / 256,
-                    conversion=note, frame_ms=cfg["frame_ms"])
+                    conversion=note, frame_ms=cfg["frame_ms"], dead_s=[d * frame_s for d in dead])
 
 
 def _read_output(proc: subprocess.Popen, progress: Callable[[float, float], None] | None, frame_s: float,
-                 total_s: float) -> tuple[list[dict], str, tuple[int, int, int] | None, str, str]:
+                 total_s: float) -> tuple[list[dict], str, tuple[int, int, int, list[int]] | None, str, str]:
     """The pipeline's output lines: records, frame codes, the closing counts,
     other output (for a failure's message), an error it reported."""
     sessions: list[dict] = []
@@ -198,8 +216,8 @@ def _read_output(proc: subprocess.Popen, progress: Callable[[float, float], None
         elif line.startswith("@@FRAMES "):
             codes = line[9:]
         elif line.startswith("@@END "):
-            n, speech, loudest = (int(v) for v in line[6:].split())
-            end = (n, speech, loudest)
+            n, speech, loudest, dead = line[6:].split()
+            end = (int(n), int(speech), int(loudest), [int(d) for d in dead.split(",")])
         elif line.startswith("@@ERROR "):
             return sessions, codes, end, tail, line[8:]
         else:

@@ -16,7 +16,8 @@
 #   @@PROGRESS <frames>  every 30 s of audio
 #   @@FRAMES <codes>     with `frames`: one character per frame, 0 silence,
 #                        1 initiator, 2 partner, 3 both, 4 speech not attributed
-#   @@END <frames> <speech frames> <loudest frame, dBFS * 256>
+#   @@END <frames> <speech frames> <loudest frame, dBFS * 256> <frames each
+#         channel was held dead or disconnected, comma-separated>
 #   @@ERROR <message>
 import json
 import sys
@@ -66,6 +67,8 @@ def main():
     stdin = sys.stdin.buffer
     n = begin = speech = 0
     loudest = -32768
+    chans = desc["channels"]
+    dead = [0] * chans  # frames each channel was held dead (the front end's dead_mask)
     while n < total and _read_full(stdin, buf) == len(buf):
         idle = conv.state == IDLE
         who = pipe.step_pcm16(buf, int(n * frame_s))
@@ -75,6 +78,11 @@ def main():
             speech += 1
         if pipe.fe.frame_db_q8 > loudest:
             loudest = pipe.fe.frame_db_q8
+        mask = pipe.fe.dead_mask
+        if mask:
+            for ch in range(chans):
+                if (mask >> ch) & 1:
+                    dead[ch] += 1
         if codes is not None:
             codes[n] = who
             dirs[n] = pipe.fe.azimuth_deg // 2 if conv.confident else 255
@@ -92,7 +100,7 @@ def main():
             if codes[i] < 48:  # outside any session: no roles to map
                 codes[i] += 48
         print("@@FRAMES", bytes(memoryview(codes)[:n]).decode())
-    print("@@END", n, speech, loudest)
+    print("@@END", n, speech, loudest, ",".join(str(d) for d in dead))
 
 
 def _session(conv, codes, dirs, begin, end):
