@@ -118,17 +118,31 @@ def test_no_speech_says_whether_it_was_quiet_steady_or_clipped(tmp_path, capsys,
     assert out.startswith("no session: no speech in 0:20 of audio; its loudest moment is ") and why in out, out
 
 
-def test_a_dead_microphone_is_named(tmp_path, capsys):
+def test_a_microphone_dead_from_the_start_leaves_the_other_pair(tmp_path, capsys):
     audio, _ = _two_talkers()
+    whole = analyze(_write(tmp_path / "whole.wav", audio)).sessions[0]
     audio[:, 2] = 0  # channel 2 silent throughout: a wire off
     path = _write(tmp_path / "dead.wav", audio)
     result = analyze(path)
     assert result.dead_s[2] >= 0.9 * result.audio_s and max(result.dead_s[:2] + result.dead_s[3:]) == 0
-    assert not result.sessions  # the dead pair's confidence (0) is the least of the two the talker model gets
+    # the X pair's one-pair angles: 40 degrees stays, 220 folds about the axis to 140
+    rec = result.sessions[0]
+    assert [t["azimuth_deg"] for t in rec["talkers"]] == pytest.approx([40, 140], abs=6)
+    assert rec["talkers"][0]["share"] == pytest.approx(whole["talkers"][0]["share"], abs=0.02)
+    assert main(["analyze", str(path)]) == 0
+    err = capsys.readouterr().err
+    assert "analyze: a microphone was silent or disconnected (channel 2 for 0:23 of 0:24)" in err
+
+
+def test_a_dead_microphone_with_no_other_pair_is_named(tmp_path, capsys):
+    audio, _ = _two_talkers()
+    audio[:, 2] = 0
+    audio[:, 0] = 0  # one microphone of each pair
+    path = _write(tmp_path / "dead.wav", audio)
     assert main(["analyze", str(path)]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("no session: speech for 0:24 in 0:24 of audio, but a microphone was silent or "
-                          "disconnected (channel 2 for 0:23 of 0:24)"), out
+    assert out.startswith("no session: speech for ") and "a microphone was silent or disconnected (channel 0 for" in out
+    assert "channel 2 for" in out
 
 
 def test_a_microphone_lost_halfway_is_warned_of_beside_the_sessions(tmp_path, capsys):

@@ -79,11 +79,13 @@ def setup(fe, dsp, desc, cfg, warmup_ms):
         pos[mic["channel"]] = (mic["x_m"], mic["y_m"])
     c = desc["speed_of_sound_m_s"]
     fe._pair_ch = []
+    fe.pair_masks = []  # each pair's two channels as bits of dead_mask
     fe._maxlag_q8 = []
     axes = []
     lags = 0
     for plus, minus, spacing in desc["pair_lags"]:
         fe._pair_ch.append((plus, minus))
+        fe.pair_masks.append(1 << plus | 1 << minus)
         maxlag = spacing * rate / c
         fe._maxlag_q8.append(int(maxlag * 256 + 0.5))
         lags = max(lags, int(maxlag + 0.999) + _LAG_MARGIN)

@@ -5,7 +5,7 @@
 # what the device would have recorded.
 
 from tbfw.frontend import FrontEnd
-from tbfw.session import Conversation
+from tbfw.session import IDLE, Conversation
 
 
 class Pipeline:
@@ -15,27 +15,50 @@ class Pipeline:
         self.frame_samples = self.fe.frame_samples
         self.frames = 0
         self.who = 0
+        self._dead = 0  # the microphones dead when the conversation's talkers were learned
 
-    def _after_ingest(self, now_s):
+    def attribute(self, now_s):
+        """The conversation's part of a frame the front end has processed;
+        returns who spoke. A direction counts with the least confidence of
+        the working pairs (a dead microphone's pair has none, and the other
+        pair then gives a one-pair direction), but only while the dead
+        microphones are those its talkers were learned with: one-pair angles
+        are folded about the pair's axis and do not match talkers learned
+        from two pairs, nor the other way round (docs/frontend.md,
+        "Limits")."""
         fe = self.fe
-        fe.process()
-        conf = 256
-        for c in fe.lag_conf_q8:
-            if c < conf:
-                conf = c
+        conv = self.conv
+        dead = fe.dead_mask
+        if dead != self._dead and (conv.state == IDLE or not conv.model.learned):
+            self._dead = dead  # no talkers yet: they will be learned with these microphones
+        conf = 0
+        if dead == self._dead:
+            conf = 256
+            if dead:
+                confs = fe.lag_conf_q8
+                for p in range(fe.pairs):
+                    if confs[p] < conf and not dead & fe.pair_masks[p]:
+                        conf = confs[p]
+            else:
+                for c in fe.lag_conf_q8:
+                    if c < conf:
+                        conf = c
         self.frames += 1
-        self.conv.noise_db_q8 = fe.noise_db_q8
-        self.who = self.conv.frame(fe.speech, fe.direction_valid, fe.azimuth_deg, conf, fe.frame_db_q8, now_s, fe.voiced)
+        conv.noise_db_q8 = fe.noise_db_q8
+        self.who = conv.frame(fe.speech, fe.direction_valid, fe.azimuth_deg, conf, fe.frame_db_q8, now_s, fe.voiced)
         return self.who
 
     def step_pcm16(self, buf, now_s):
         """One frame of interleaved int16 PCM (all channels); returns who spoke."""
-        self.fe.ingest_pcm16(buf)
-        return self._after_ingest(now_s)
+        fe = self.fe
+        fe.ingest_pcm16(buf)
+        fe.process()
+        return self.attribute(now_s)
 
     def step_i2s(self, bufs, now_s):
         """One frame of raw I2S words, one buffer per bus; returns who spoke."""
         fe = self.fe
         for i in range(len(bufs)):
             fe.ingest_i2s(i, bufs[i])
-        return self._after_ingest(now_s)
+        fe.process()
+        return self.attribute(now_s)

@@ -31,8 +31,9 @@
 # it; a timed pass then reads the clock between the stages, and the stages
 # share the plain pass's CPU time in proportion to their wall-clock times
 # there, summed over the frames that were not preempted (_PREEMPTED_US).
-# The timed pass writes out Pipeline.step_i2s to put clocks between its
-# parts; both passes fold every frame's attribution into a signature, and
+# The timed pass calls Pipeline.step_i2s's parts one by one (ingest_i2s for
+# each bus, FrontEnd.process, Pipeline.attribute) to put clocks between
+# them; both passes fold every frame's attribution into a signature, and
 # the bench stops if the two differ, so the split cannot time another
 # pipeline than the device's. Without /proc the wall-clock sums are
 # reported.
@@ -198,7 +199,7 @@ class _Rig:
 def _frame(rig, words, k, times):
     """One frame through every stage: each stage's microseconds into `times`
     (and the ring state's part of the ring stage); returns the frame's.
-    Pipeline.step_i2s written out with clocks between its parts."""
+    Pipeline.step_i2s's parts, with clocks between them."""
     pipe = rig.pipe
     fe = rig.fe
     t0 = time.ticks_us()
@@ -207,17 +208,9 @@ def _frame(rig, words, k, times):
     t1 = time.ticks_us()
     fe.process()
     t2 = time.ticks_us()
-    conf = 256
-    for c in fe.lag_conf_q8:
-        if c < conf:
-            conf = c
     now_ms = k * rig.frame_ms
-    pipe.frames += 1
     conv = rig.conv
-    conv.noise_db_q8 = fe.noise_db_q8
-    who = conv.frame(fe.speech, fe.direction_valid, fe.azimuth_deg, conf, fe.frame_db_q8, now_ms // 1000,
-                         fe.voiced)
-    pipe.who = who
+    who = pipe.attribute(now_ms // 1000)
     t3 = time.ticks_us()
     ts = t3
     if rig.driver.due(now_ms):  # as the app: the state only for a frame that is drawn
