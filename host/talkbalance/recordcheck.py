@@ -41,7 +41,8 @@ class Problem:
         return f"{self.invariant}: {self.detail}"
 
 
-def _num(value) -> bool:
+def finite_number(value) -> bool:
+    """A JSON number that is a finite value (not a bool, NaN or infinity)."""
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
@@ -56,7 +57,7 @@ class _Checker:
         cfg = rec.get("config")
         self.cfg = cfg if isinstance(cfg, dict) else {}
         frame_ms = self.cfg.get("frame_ms", 20)
-        self.frame_s = frame_ms / 1000 if _num(frame_ms) and frame_ms > 0 else 0.02
+        self.frame_s = frame_ms / 1000 if finite_number(frame_ms) and frame_ms > 0 else 0.02
         self.round_talk = ROUND_S  # the rounding of a talker's attributed speech
 
     def bad(self, invariant: str, detail: str) -> None:
@@ -64,7 +65,7 @@ class _Checker:
 
     def time(self, value, where: str, upto: float | None = None) -> float | None:
         """A time field: a number, not negative, at most `upto`; else a problem."""
-        if not _num(value):
+        if not finite_number(value):
             self.bad("times", f"{where} is {value!r}, not a number of seconds")
             return None
         if value < 0:
@@ -120,11 +121,11 @@ class _Checker:
         for key in ("boot", "session"):
             if key in rec and not (_whole(rec[key]) and rec[key] >= 0):
                 self.bad("identity", f"{key} is {rec[key]!r}, not a whole number >= 0")
-        if "uptime_s" in rec and not (_num(rec["uptime_s"]) and rec["uptime_s"] >= 0):
+        if "uptime_s" in rec and not (finite_number(rec["uptime_s"]) and rec["uptime_s"] >= 0):
             self.bad("identity", f"uptime_s is {rec['uptime_s']!r}, not a time since the start")
         if "clock_set" in rec and not isinstance(rec["clock_set"], bool):
             self.bad("identity", f"clock_set is {rec['clock_set']!r}, not true or false")
-        if not _num(rec.get("start")) or rec["start"] < 0:
+        if not finite_number(rec.get("start")) or rec["start"] < 0:
             self.bad("identity", f"start is {rec.get('start')!r}, not a time")
 
     def talker(self, t: dict, duration: float) -> None:
@@ -136,10 +137,10 @@ class _Checker:
         elif interruptions > turns:
             self.bad("turns", f"{role}: {interruptions} interruptions but only {turns} turns taken")
         gap = t.get("response_gap_s")
-        if gap is not None and not (_num(gap) and 0 <= gap <= 5.05):
+        if gap is not None and not (finite_number(gap) and 0 <= gap <= 5.05):
             self.bad("times", f"{role} response_gap_s {gap!r} outside 0..5 s")
         az = t.get("azimuth_deg")
-        if az is not None and not (_num(az) and 0 <= az < 360):
+        if az is not None and not (finite_number(az) and 0 <= az < 360):
             self.bad("talkers", f"{role} azimuth_deg {az!r} outside 0..359")
 
     def shares(self, talkers: list[dict], talk: list) -> None:
@@ -149,7 +150,7 @@ class _Checker:
             if shares != [None, None]:
                 self.bad("shares", f"no talk, yet shares {shares}")
             return
-        if not all(_num(s) and 0 <= s <= 1 for s in shares):
+        if not all(finite_number(s) and 0 <= s <= 1 for s in shares):
             self.bad("shares", f"shares {shares} are not fractions")
             return
         if abs(shares[0] + shares[1] - 1) > 2 * ROUND_SHARE + 1e-9:
@@ -176,7 +177,7 @@ class _Checker:
             return
         snr, attributed, reliable = hearing.get("snr_db"), hearing.get("attributed"), hearing.get("reliable")
         voted = hearing.get("voted")  # absent in records from firmware before it was added
-        if voted is not None and (not _num(voted) or not 0 <= voted <= 1):
+        if voted is not None and (not finite_number(voted) or not 0 <= voted <= 1):
             self.bad("hearing", f"voted is {voted!r}, not a share 0..1 or null")
             voted = None
         if snr is not None and not _whole(snr):
@@ -189,7 +190,7 @@ class _Checker:
         if attributed is None:
             if speech > 2 * self.frame_s:
                 self.bad("hearing", f"attributed is null but {speech:.2f} s of speech were heard")
-        elif not _num(attributed) or not 0 <= attributed <= 1:
+        elif not finite_number(attributed) or not 0 <= attributed <= 1:
             self.bad("hearing", f"attributed is {attributed!r}, not a share 0..1")
             attributed = None
         elif speech > 0:
@@ -223,7 +224,7 @@ class _Checker:
             self.bad("timeline", f"{len(rows)} minutes for a session of {duration} s")
         sums = [0.0, 0.0, 0.0]
         for i, row in enumerate(rows):
-            if not (isinstance(row, list) and len(row) == 4 and all(_num(v) for v in row[:3])
+            if not (isinstance(row, list) and len(row) == 4 and all(finite_number(v) for v in row[:3])
                     and row[3] in (0, 1) and not isinstance(row[3], float)):
                 self.bad("timeline", f"minute {i + 1} is {row!r}")
                 return
@@ -251,7 +252,7 @@ class _Checker:
         if after <= 0:
             self.bad("in band", f"in_band_s {seconds!r} for a session that never passed minute 5")
             return
-        if not (_num(seconds) and _num(share) and 0 <= share <= 1):
+        if not (finite_number(seconds) and finite_number(share) and 0 <= share <= 1):
             self.bad("in band", f"in_band_s {seconds!r}, in_band_share {share!r}")
             return
         if seconds < 0 or seconds > after + ROUND_S:
@@ -266,7 +267,7 @@ class _Checker:
             return
         end = 0.0
         for p in passages:
-            if not (isinstance(p, list) and len(p) == 2 and all(_num(v) for v in p)):
+            if not (isinstance(p, list) and len(p) == 2 and all(finite_number(v) for v in p)):
                 self.bad("heat", f"passage {p!r}")
                 continue
             a, b = p
@@ -281,11 +282,11 @@ class _Checker:
             return
         pairs = (("target_share", "target_share_pct", 100), ("band", "band_pct", 100))
         for field, key, scale in pairs:
-            if _num(cfg.get(key)) and rec.get(field) is not None:
-                if not _num(rec[field]) or abs(rec[field] - cfg[key] / scale) > 1e-9:
+            if finite_number(cfg.get(key)) and rec.get(field) is not None:
+                if not finite_number(rec[field]) or abs(rec[field] - cfg[key] / scale) > 1e-9:
                     self.bad("settings", f"{field} {rec[field]!r} but the config's {key} is {cfg[key]}")
         pacing = rec.get("pacing")
-        if isinstance(pacing, dict) and _num(cfg.get("meeting_min")):
+        if isinstance(pacing, dict) and finite_number(cfg.get("meeting_min")):
             meeting = cfg["meeting_min"] * 60
             if pacing.get("meeting_s") != meeting:
                 self.bad("settings", f"pacing meeting_s {pacing.get('meeting_s')!r}, config meeting_min "
@@ -296,7 +297,7 @@ class _Checker:
         rule, bound = cfg.get("initiator_rule"), rec.get("initiator_bound_by")
         if bound not in (None, "claim") and bound != rule:
             self.bad("settings", f"initiator bound by {bound!r} while the config's rule is {rule!r}")
-        if _num(cfg.get("max_session_min")) and duration > cfg["max_session_min"] * 60 + 1:
+        if finite_number(cfg.get("max_session_min")) and duration > cfg["max_session_min"] * 60 + 1:
             self.bad("settings", f"{duration} s is longer than max_session_min {cfg['max_session_min']}")
 
 

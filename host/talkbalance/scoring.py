@@ -28,6 +28,7 @@ from talkbalance import scenecache
 from talkbalance.analysis import analyze
 from talkbalance.errors import InputError
 from talkbalance.fw import talker  # talker.angle_diff: the firmware's own definition
+from talkbalance.recordcheck import finite_number
 from talkbalance.records import mmss
 
 
@@ -191,10 +192,6 @@ def score(name: str, record: dict, frames: str, truth: dict) -> SceneScore:
 _TRUTH_HINT = "give the JSON that `talkbalance scene` wrote beside the WAV"
 
 
-def _number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
 def read_truth(path: Path) -> dict:
     """A scene's ground truth (the JSON `talkbalance scene` writes), checked
     for what scoring reads: InputError, naming the file, for anything else."""
@@ -213,15 +210,15 @@ def read_truth(path: Path) -> dict:
     talkers = truth.get("talkers")
     if (not isinstance(talkers, list) or not all(isinstance(t, dict) for t in talkers)
             or sorted(str(t.get("role")) for t in talkers) != sorted(truth_figures.ROLES)
-            or not all(_number(t.get("azimuth_deg")) for t in talkers)):
+            or not all(finite_number(t.get("azimuth_deg")) for t in talkers)):
         raise InputError(f"{path}: truth: 'talkers' must be the initiator and the partner, each with its "
                          f"azimuth_deg", _TRUTH_HINT)
     share = truth.get("initiator_share")
-    if not _number(share) or not 0 <= share <= 1:
+    if not finite_number(share) or not 0 <= share <= 1:
         raise InputError(f"{path}: truth: 'initiator_share' must be a share from 0 to 1, not {share!r}", _TRUTH_HINT)
     heat = truth.get("heat", [])
     if not isinstance(heat, list) or not all(
-            isinstance(h, list) and len(h) >= 2 and _number(h[0]) and _number(h[1]) for h in heat):
+            isinstance(h, list) and len(h) >= 2 and finite_number(h[0]) and finite_number(h[1]) for h in heat):
         raise InputError(f"{path}: truth: 'heat' must be a list of [start_s, end_s]", _TRUTH_HINT)
     try:
         truth_figures.figures(truth)  # frames, frame_ms and segments
