@@ -46,14 +46,10 @@ class Analysis:
     frame_ms: int = 20
     dead_s: list[float] = field(default_factory=list)  # per channel: time the front end held it dead
 
-    def dead_channels(self, least_share: float = 0.1) -> list[tuple[int, float]]:
-        """(channel, seconds) of each channel held dead or disconnected for
-        at least `least_share` of the audio."""
-        return [(ch, s) for ch, s in enumerate(self.dead_s) if self.audio_s and s >= least_share * self.audio_s]
-
     def dead_text(self) -> str:
-        """The microphones the front end found dead, in words ("" for none)."""
-        found = self.dead_channels()
+        """The microphones the front end held dead or disconnected for a
+        tenth of the audio or more, in words ("" for none)."""
+        found = [(ch, s) for ch, s in enumerate(self.dead_s) if self.audio_s and s >= 0.1 * self.audio_s]
         if not found:
             return ""
         parts = ", ".join(f"channel {ch} for {mmss(s)}" for ch, s in found)

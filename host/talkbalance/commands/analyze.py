@@ -66,8 +66,9 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if bar is not None:
             bar.end()
-    if result.sessions and result.dead_text():  # the sessions' figures rest on fewer microphones
-        print(f"analyze: {result.dead_text()}", file=sys.stderr)
+    dead = result.dead_text()
+    if result.sessions and dead:  # the sessions' figures rest on fewer microphones
+        print(f"analyze: {dead}", file=sys.stderr)
     if args.json:
         print(json.dumps(result.sessions, indent=2))
         if not result.sessions:
