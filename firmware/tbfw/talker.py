@@ -361,7 +361,9 @@ class TalkerModel:
                     hist[i] -= hist[i] >> _DECAY_SHIFT
                     lvl[i] -= lvl[i] >> _DECAY_SHIFT
         if frames % _PEAK_EVERY == 0:
-            self.sparse = self.votes * 1000 < _VOTED_MIN_PM * self.heard  # each < 2^30 for 3 h
+            # each side < 2^30 for 5.9 h of 20 ms frames (a session is at most 4 h; at
+            # 10 ms frames past 3 h it is a long int once a second, still exact)
+            self.sparse = self.votes * 1000 < _VOTED_MIN_PM * self.heard
             self._find_peaks()
         bg = _TALK
         if speech and self.noise_az >= 0:
