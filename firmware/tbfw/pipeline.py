@@ -34,11 +34,15 @@ class Pipeline:
         conf = 0
         if dead == self._dead:
             conf = 256
-            confs = fe.lag_conf_q8
-            masks = fe.pair_masks
-            for p in range(fe.pairs):
-                if confs[p] < conf and not dead & masks[p]:
-                    conf = confs[p]
+            if dead:
+                confs = fe.lag_conf_q8
+                for p in range(fe.pairs):
+                    if confs[p] < conf and not dead & fe.pair_masks[p]:
+                        conf = confs[p]
+            else:
+                for c in fe.lag_conf_q8:
+                    if c < conf:
+                        conf = c
         self.frames += 1
         conv.noise_db_q8 = fe.noise_db_q8
         self.who = conv.frame(fe.speech, fe.direction_valid, fe.azimuth_deg, conf, fe.frame_db_q8, now_s, fe.voiced)
