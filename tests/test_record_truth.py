@@ -103,6 +103,11 @@ def test_the_checker_finds_each_kind_of_disagreement():
     assert problems(hearing__voted=0.05, hearing__reliable=False) == set()
     for wrong in (1.5, -0.1, "10%", True):
         assert problems(hearing__voted=wrong) == {"hearing"}
+    assert 0 <= rec["hearing"]["apportioned"] <= 0.15  # its talkers were found in the first seconds
+    assert problems(hearing__apportioned=0.2, hearing__reliable=True) == {"hearing"}
+    assert problems(hearing__apportioned=0.2, hearing__reliable=False) == set()
+    for wrong in (1.5, -0.1, "10%", True, float("nan")):
+        assert problems(hearing__apportioned=wrong) == {"hearing"}
     # the same time with nobody's pauses in it (a voice filling them, heard as
     # unknown speech): under 3% of the session silent is never reliable
     filled = round(rec["unknown_s"] + rec["silence_s"] - 0.02 * rec["duration_s"], 2)
@@ -282,9 +287,11 @@ def test_the_checker_never_fails_on_any_value(value, key):
 def test_the_checkers_hearing_thresholds_are_the_firmwares():
     # the checker judges `hearing.reliable` independently of the firmware's
     # code, but by the same documented thresholds (docs/record.md)
+    from talkbalance.fw import session as fw_session
     from talkbalance.fw import sessionrecord, talker
 
     assert round(recordcheck.HEARD_MIN * 1000) == talker.HEARD_MIN_PM
     assert round(recordcheck.PAUSE_MIN * 1000) == talker.PAUSE_MIN_PM
     assert round(recordcheck.VOTED_MIN * 1000) == talker._VOTED_MIN_PM
+    assert round(recordcheck.APPORTIONED_MAX * 1000) == fw_session._APPORTIONED_MAX_PM
     assert recordcheck.SNR_MIN_DB == sessionrecord.SNR_MIN_DB

@@ -54,6 +54,12 @@ def test_a_record_that_could_not_hear_well_says_so_in_words_everywhere():
     assert "a speaker's direction in only 8% of it" in records.hearing_text(rec)
     rec["hearing"]["voted"] = 0.3  # enough: not given as a reason
     assert "direction" not in records.hearing_text(rec)
+    rec["hearing"]["apportioned"] = 0.221  # the two voices told apart late
+    assert "22% of it heard before the two voices were told apart and shared out in proportion" in \
+        records.hearing_text(rec)
+    for few in (0.15, 0.02, None, float("nan"), "22%", True):  # within bounds, or not a share: no reason
+        rec["hearing"]["apportioned"] = few
+        assert "told apart and" not in records.hearing_text(rec)
     del rec["hearing"]  # older records say nothing about it
     assert records.hearing_text(rec) is None
     line = liveview.numbers({"state": "session", "share_pm": 300, "elapsed_s": 60, "hearing_low": True})

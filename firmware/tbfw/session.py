@@ -37,6 +37,12 @@ _FIRST_WINS = const(3)  # ... the first talker with this many of them
 _LISTEN_SILENCE_S = const(60)  # listening gives up after this much silence
 _LISTEN_MAX_S = const(240)  # ... or after this long without a second talker
 _CLAIM_MIN_FRAMES = const(10)
+# the shares are unreliable when more than this per mille of the speech was
+# heard before both talkers were known, without a direction, and so shared
+# out in proportion (docs/record.md, `hearing.apportioned`): at most 96 per
+# mille on the 3-minute development scenes and the tiers, 221 where the
+# second talker took three minutes to be found
+_APPORTIONED_MAX_PM = const(150)
 _HEAR_MIN_FRAMES = const(1500)  # speech heard before the ring judges it (30 s at 20 ms)
 # tbfw.talker's attribution codes, the same values (tests/fw/fwtest_ring.py
 # checks them): constants here are folded into the code, where talker.NONE
@@ -270,14 +276,15 @@ class Conversation:
             counts[0] += share_a
             counts[1] += self._prefix_nodir - share_a
         else:
-            tally.unknown += self._prefix_nodir
+            self._prefix_nodir = 0  # left unknown: nothing shared out
         for slot in (0, 1):
             if counts[slot] > 0:  # a turn of its own
                 tally.credit(slot, counts[slot])
                 tally.turns[slot] += 1
         if (who == _SLOT_A or who == _SLOT_B) and counts[who - _SLOT_A]:
             tally.hold(who - _SLOT_A)  # the turn under way is the one credited
-        # Frames already counted by add() as UNKNOWN during the prefix.
+        # Frames already counted by add() as UNKNOWN during the prefix (but
+        # for those without a direction when no talker's was heard).
         tally.unknown -= self._prefix_nodir + sum(self._prefix)
         tally.silence += self._prefix_noise
         if tally.unknown < 0:
@@ -345,8 +352,10 @@ class Conversation:
         found and the SNR: less than talker.HEARD_MIN_PM of the speech could
         be given to a talker, a third source is as loud as the talkers
         (crowded) or fills their pauses (nobody silent in under
-        talker.PAUSE_MIN_PM of the session), or too few speech frames had a
-        talker's direction (sparse). The ring and the live view ask without
+        talker.PAUSE_MIN_PM of the session), too few speech frames had a
+        talker's direction (sparse), or more than _APPORTIONED_MAX_PM of the
+        speech was shared out in proportion (heard without a direction
+        before both talkers were known: _fold_prefix). The ring and the live view ask without
         `tail`: in a session with at least 30 s of speech. The record
         (sessionrecord._hearing) asks of the ended session, with `tail`, its
         trailing silence, left out: one test for both."""
@@ -359,7 +368,8 @@ class Conversation:
         heard = t.talk[0] + t.talk[1] + t.both
         speech = heard + t.unknown
         return not speech or heard * 1000 < talker.HEARD_MIN_PM * speech or m.crowded or m.sparse or \
-            (t.silence - tail) * 1000 < talker.PAUSE_MIN_PM * (self._frames - tail)
+            (t.silence - tail) * 1000 < talker.PAUSE_MIN_PM * (self._frames - tail) or \
+            (not self._prefix_pending and self._prefix_nodir * 1000 > _APPORTIONED_MAX_PM * speech)
 
     def initiator_share_pm(self):
         if self.tally is None or self.initiator_slot < 0:

@@ -98,9 +98,12 @@ def _hearing(conv):
     (the mean level of the frames given to one talker over the mean noise
     floor), the share of the speech given to a talker or to both (whole per
     mille), the share of the speech frames, once both talkers were known,
-    with a vote for one of them (whole per mille), and whether the shares can be trusted: both talkers found, the
-    speech SNR_MIN_DB over the noise, and nothing Conversation.hearing_low
-    finds (the session's trailing silence left out)."""
+    with a vote for one of them (whole per mille), the share of the speech
+    heard without a direction before they were known and shared out in
+    proportion (whole per mille), and whether the shares can be trusted:
+    both talkers found, the speech SNR_MIN_DB over the noise, and nothing
+    Conversation.hearing_low finds (the session's trailing silence left
+    out)."""
     tally = conv.tally
     heard = tally.talk[0] + tally.talk[1] + tally.both
     total = heard + tally.unknown
@@ -112,8 +115,11 @@ def _hearing(conv):
         snr = (tally.level_sum_db[0] + tally.level_sum_db[1]) // n - conv.noise_sum_db // seconds
     model = conv.model
     voted = model.votes * 1000 // model.heard if model.heard else -1  # each < 2^30
+    # shared out only once both talkers are known (Conversation._fold_prefix)
+    ap = -1 if not total else (0 if conv._prefix_pending else conv._prefix_nodir * 1000 // total)
     return {"snr_db": snr, "attributed": pm / 1000 if total else None,
             "voted": voted / 1000 if voted >= 0 else None,
+            "apportioned": ap / 1000 if ap >= 0 else None,
             "reliable": model.learned and snr is not None and snr >= SNR_MIN_DB and not conv.hearing_low(conv._tail)}
 
 

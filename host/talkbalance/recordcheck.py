@@ -28,8 +28,11 @@ HEARD_MIN = 0.75
 SNR_MIN_DB = 5
 # ... nobody silent in at least this share of the session ...
 PAUSE_MIN = 0.03
-# ... and at least this share of the speech frames with a vote for a talker
+# ... at least this share of the speech frames with a vote for a talker ...
 VOTED_MIN = 0.1
+# ... and at most this share of the speech heard without a direction before
+# both talkers were known, and so shared out between them in proportion
+APPORTIONED_MAX = 0.15
 
 
 @dataclass(frozen=True)
@@ -180,6 +183,10 @@ class _Checker:
         if voted is not None and (not finite_number(voted) or not 0 <= voted <= 1):
             self.bad("hearing", f"voted is {voted!r}, not a share 0..1 or null")
             voted = None
+        apportioned = hearing.get("apportioned")  # likewise
+        if apportioned is not None and (not finite_number(apportioned) or not 0 <= apportioned <= 1):
+            self.bad("hearing", f"apportioned is {apportioned!r}, not a share 0..1 or null")
+            apportioned = None
         if snr is not None and not _whole(snr):
             self.bad("hearing", f"snr_db is {snr!r}, not whole dB or null")
             snr = None
@@ -208,7 +215,9 @@ class _Checker:
                                     (f"silence_s {silence} under {PAUSE_MIN:.0%} of {duration} s",
                                      silence is not None and silence + 2 * ROUND_S < PAUSE_MIN * duration),
                                     (f"voted {voted} < {VOTED_MIN}",
-                                     voted is not None and voted < VOTED_MIN - 0.0005)) if bad]
+                                     voted is not None and voted < VOTED_MIN - 0.0005),
+                                    (f"apportioned {apportioned} > {APPORTIONED_MAX}",
+                                     apportioned is not None and apportioned > APPORTIONED_MAX)) if bad]
             if why:
                 self.bad("hearing", "reliable is true but " + "; ".join(why))
 

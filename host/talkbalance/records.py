@@ -10,7 +10,7 @@ import time
 from datetime import datetime
 
 from talkbalance.fw import tally
-from talkbalance.recordcheck import VOTED_MIN
+from talkbalance.recordcheck import APPORTIONED_MAX, VOTED_MIN
 from talkbalance.text import plural
 
 # What every command shows for in-band time when the session never reached
@@ -109,6 +109,10 @@ def hearing_text(rec: dict) -> str | None:
     voted = hearing.get("voted")
     if _share(voted) and voted < VOTED_MIN:  # docs/record.md: too few frames with a direction
         why.append(f"a speaker's direction in only {100 * voted:.0f}% of it")
+    apportioned = hearing.get("apportioned")
+    if _share(apportioned) and apportioned > APPORTIONED_MAX:  # the two voices were told apart late
+        why.append(f"{100 * apportioned:.0f}% of it heard before the two voices were told apart "
+                   f"and shared out in proportion")
     if any(t.get("azimuth_deg") is None for t in rec.get("talkers", []) if isinstance(t, dict)):
         why.append("one person's place never found")
     return ("could not hear well enough to trust these figures (a loud room, or a TV or music nearby)"

@@ -3,7 +3,7 @@
 # is marked unreliable. Under MicroPython.
 from convsim import conversation
 from tbfw import config, talker
-from tbfw.session import SESSION, Conversation
+from tbfw.session import IDLE, SESSION, Conversation
 
 _LEVEL = -30 * 256  # dBFS * 256
 _A_AZ = 40
@@ -101,3 +101,40 @@ def test_a_session_resting_on_too_few_votes_is_unreliable():
         conv, hearing, truth = _hearing(0.3, seed)
         assert not conv.model.sparse, (conv.model.votes, conv.model.heard)
         assert abs(hearing["voted"] - truth) < 0.02, (hearing, truth)
+
+
+def _late(seed, late_s):
+    """A conversation whose second talker (B) gives no direction for its
+    first `late_s` seconds (far, quiet, in a noisy room), so both talkers
+    are known only then: the session's record's `hearing`, and the share of
+    its speech heard before then without a direction (shared out in
+    proportion), counted from the generator's frames."""
+    conv = Conversation(config.merge_user({}), 20)
+    speech_frames = apportioned = 0
+    f = 0
+    for truth, speech, valid, a, conf, level in conversation(seed, (_A_AZ, _B_AZ), 0.35, 300):
+        if truth == 2 and f < late_s * 50:
+            valid, conf = False, 0
+        f += 1
+        pending = conv._prefix_pending
+        conv.frame(speech, valid, a, conf, level, 0)
+        if conv.state == IDLE:
+            continue  # before the session's first words
+        if speech:
+            speech_frames += 1
+            if pending and conv._prefix_pending and not (valid and conf >= conv.model.min_conf_q8):
+                apportioned += 1
+    assert conv.model.learned
+    return conv, conv.record()["hearing"], apportioned / speech_frames
+
+
+def test_a_session_whose_talkers_were_told_apart_late_is_unreliable():
+    for seed in (1, 2):
+        conv, hearing, truth = _late(seed, 100)
+        assert conv.fold_frame > 90 * 50, conv.fold_frame  # B found only once it gave directions
+        assert truth > 0.15 and abs(hearing["apportioned"] - truth) < 0.005, (hearing, truth)
+        assert hearing["reliable"] is False and conv.hearing_low()
+        conv, hearing, truth = _late(seed, 0)
+        assert conv.fold_frame < 20 * 50, conv.fold_frame
+        assert truth < 0.05 and abs(hearing["apportioned"] - truth) < 0.005, (hearing, truth)
+        assert not conv.hearing_low()
