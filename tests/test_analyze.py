@@ -8,7 +8,7 @@ import wave
 import numpy as np
 import pytest
 from scipy import signal
-from talkbalance import boardfile, recording, signals
+from talkbalance import boardfile, recordcheck, recording, records, signals
 from talkbalance.analysis import analyze
 from talkbalance.cli import main
 from wavmake import encode, wav_bytes
@@ -154,6 +154,19 @@ def test_a_microphone_lost_halfway_is_warned_of_beside_the_sessions(tmp_path, ca
     sessions = json.loads(out)
     assert sessions, err
     assert "analyze: a microphone was silent or disconnected (channel 3 for 0:1" in err and "of 0:36)" in err
+    # the record says so too: no frame voted from the loss (held dead after
+    # 1 s) to the session's end, so its shares are not to be trusted
+    rec = max(sessions, key=lambda r: r["duration_s"])
+    hearing = rec["hearing"]
+    # from the loss at 18 s, in the session's time, once the channel is held dead (within 1 s)
+    left = rec["duration_s"] - (18.0 - rec["start"])
+    assert left - 1.0 <= hearing["mic_lost_s"] <= left, (hearing, rec["duration_s"], rec["start"])
+    text = records.hearing_text(rec)
+    assert hearing["reliable"] is False and "a microphone out for 0:1" in text and "TV" not in text
+    assert recordcheck.check(rec) == []
+    whole, _ = _two_talkers(seconds=36)  # the same conversation with every microphone: nothing lost
+    rec = analyze(_write(tmp_path / "whole.wav", whole)).sessions[0]
+    assert rec["hearing"]["mic_lost_s"] == 0 and "microphone" not in (records.hearing_text(rec) or "")
 
 
 def test_one_voice_is_explained(tmp_path, capsys):

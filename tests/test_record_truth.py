@@ -108,6 +108,13 @@ def test_the_checker_finds_each_kind_of_disagreement():
     assert problems(hearing__apportioned=0.2, hearing__reliable=False) == set()
     for wrong in (1.5, -0.1, "10%", True, float("nan")):
         assert problems(hearing__apportioned=wrong) == {"hearing"}
+    assert rec["hearing"]["mic_lost_s"] == 0  # every microphone worked throughout
+    lost = round(0.06 * rec["duration_s"], 2)
+    assert problems(hearing__mic_lost_s=lost, hearing__reliable=True) == {"hearing"}
+    assert problems(hearing__mic_lost_s=lost, hearing__reliable=False) == set()
+    assert problems(hearing__mic_lost_s=round(0.04 * rec["duration_s"], 2), hearing__reliable=True) == set()
+    for wrong in (-1, "10 s", True, float("inf")):
+        assert problems(hearing__mic_lost_s=wrong) == {"hearing"}
     # the same time with nobody's pauses in it (a voice filling them, heard as
     # unknown speech): under 3% of the session silent is never reliable
     filled = round(rec["unknown_s"] + rec["silence_s"] - 0.02 * rec["duration_s"], 2)
@@ -294,4 +301,5 @@ def test_the_checkers_hearing_thresholds_are_the_firmwares():
     assert round(recordcheck.PAUSE_MIN * 1000) == talker.PAUSE_MIN_PM
     assert round(recordcheck.VOTED_MIN * 1000) == talker._VOTED_MIN_PM
     assert round(recordcheck.APPORTIONED_MAX * 1000) == fw_session._APPORTIONED_MAX_PM
+    assert round(recordcheck.MIC_LOST_MAX * 1000) == sessionrecord.MIC_LOST_MAX_PM
     assert recordcheck.SNR_MIN_DB == sessionrecord.SNR_MIN_DB

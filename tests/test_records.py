@@ -60,6 +60,11 @@ def test_a_record_that_could_not_hear_well_says_so_in_words_everywhere():
     for few in (0.15, 0.02, None, float("nan"), "22%", True):  # within bounds, or not a share: no reason
         rec["hearing"]["apportioned"] = few
         assert "told apart and" not in records.hearing_text(rec)
+    rec["hearing"]["mic_lost_s"] = round(rec["duration_s"] / 2, 2)  # a microphone lost half way
+    assert f"a microphone out for {records.mmss(rec['duration_s'] / 2)} of it" in records.hearing_text(rec)
+    for few in (0.0, round(rec["duration_s"] / 25, 2), None, float("nan"), "5 s", True):
+        rec["hearing"]["mic_lost_s"] = few
+        assert "microphone" not in records.hearing_text(rec)
     del rec["hearing"]  # older records say nothing about it
     assert records.hearing_text(rec) is None
     line = liveview.numbers({"state": "session", "share_pm": 300, "elapsed_s": 60, "hearing_low": True})

@@ -43,6 +43,8 @@ class Pipeline:
                 for c in fe.lag_conf_q8:
                     if c < conf:
                         conf = c
+        else:  # no votes until the same microphones work again (a session's: talkers learned)
+            conv.tally.lost += 1
         self.frames += 1
         conv.noise_db_q8 = fe.noise_db_q8
         self.who = conv.frame(fe.speech, fe.direction_valid, fe.azimuth_deg, conf, fe.frame_db_q8, now_s, fe.voiced)

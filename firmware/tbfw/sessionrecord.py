@@ -91,6 +91,10 @@ def record(conv, now_s=None, timeline=True):
 # shares to be trusted (docs/record.md, `hearing`): the estimate reads 3-4
 # at a true 0 dB of diffuse noise, 5-6 at 5 dB
 SNR_MIN_DB = 5
+# ... and a microphone must not have been lost (the working ones other than
+# those the talkers were learned with: no frame votes) for more than this
+# per mille of the session (docs/record.md, `hearing.mic_lost_s`)
+MIC_LOST_MAX_PM = 50
 
 
 def _hearing(conv):
@@ -100,10 +104,12 @@ def _hearing(conv):
     mille), the share of the speech frames, once both talkers were known,
     with a vote for one of them (whole per mille), the share of the speech
     heard without a direction before they were known and shared out in
-    proportion (whole per mille), and whether the shares can be trusted:
-    both talkers found, the speech SNR_MIN_DB over the noise, and nothing
-    Conversation.hearing_low finds (the session's trailing silence left
-    out)."""
+    proportion (whole per mille), the time the talkers could not be heard
+    by direction because a microphone was lost, and whether the shares can
+    be trusted: both talkers found, the speech SNR_MIN_DB over the noise,
+    no microphone lost for more than MIC_LOST_MAX_PM of the session, and
+    nothing Conversation.hearing_low finds (the session's trailing silence
+    left out)."""
     tally = conv.tally
     heard = tally.talk[0] + tally.talk[1] + tally.both
     total = heard + tally.unknown
@@ -120,7 +126,9 @@ def _hearing(conv):
     return {"snr_db": snr, "attributed": pm / 1000 if total else None,
             "voted": voted / 1000 if voted >= 0 else None,
             "apportioned": ap / 1000 if ap >= 0 else None,
-            "reliable": model.learned and snr is not None and snr >= SNR_MIN_DB and not conv.hearing_low(conv._tail)}
+            "mic_lost_s": _s(tally.lost, conv.frames_per_s),
+            "reliable": model.learned and snr is not None and snr >= SNR_MIN_DB and not conv.hearing_low(conv._tail)
+            and tally.lost * 1000 <= MIC_LOST_MAX_PM * (conv._frames - conv._tail)}
 
 
 def _timeline_rows(conv):

@@ -105,6 +105,9 @@ class Tally:
         self._run_len = [0, 0]
         self._run_over = [0, 0]  # frames of a run the floor's holder spoke over
         self._run_gap = [-1, -1]
+        # frames the talkers could not be heard by direction: the microphones
+        # working differ from those they were learned with (Pipeline.attribute)
+        self.lost = 0
         # heat
         self._win_frames = _HEAT_WINDOW_S * self.frames_per_s
         self._win_level = [0, 0]

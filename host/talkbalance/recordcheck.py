@@ -33,6 +33,9 @@ VOTED_MIN = 0.1
 # ... and at most this share of the speech heard without a direction before
 # both talkers were known, and so shared out between them in proportion
 APPORTIONED_MAX = 0.15
+# ... and at most this share of the session with a microphone lost since the
+# talkers were learned (no frame votes then)
+MIC_LOST_MAX = 0.05
 
 
 @dataclass(frozen=True)
@@ -187,6 +190,10 @@ class _Checker:
         if apportioned is not None and (not finite_number(apportioned) or not 0 <= apportioned <= 1):
             self.bad("hearing", f"apportioned is {apportioned!r}, not a share 0..1 or null")
             apportioned = None
+        mic_lost = hearing.get("mic_lost_s")  # likewise
+        if mic_lost is not None and (not finite_number(mic_lost) or mic_lost < 0):
+            self.bad("hearing", f"mic_lost_s is {mic_lost!r}, not a time in seconds or null")
+            mic_lost = None
         if snr is not None and not _whole(snr):
             self.bad("hearing", f"snr_db is {snr!r}, not whole dB or null")
             snr = None
@@ -217,7 +224,9 @@ class _Checker:
                                     (f"voted {voted} < {VOTED_MIN}",
                                      voted is not None and voted < VOTED_MIN - 0.0005),
                                     (f"apportioned {apportioned} > {APPORTIONED_MAX}",
-                                     apportioned is not None and apportioned > APPORTIONED_MAX)) if bad]
+                                     apportioned is not None and apportioned > APPORTIONED_MAX),
+                                    (f"mic_lost_s {mic_lost} over {MIC_LOST_MAX:.0%} of {duration} s",
+                                     mic_lost is not None and mic_lost > MIC_LOST_MAX * duration + 2 * ROUND_S)) if bad]
             if why:
                 self.bad("hearing", "reliable is true but " + "; ".join(why))
 

@@ -10,7 +10,7 @@ import time
 from datetime import datetime
 
 from talkbalance.fw import tally
-from talkbalance.recordcheck import APPORTIONED_MAX, VOTED_MIN
+from talkbalance.recordcheck import APPORTIONED_MAX, MIC_LOST_MAX, VOTED_MIN, finite_number
 from talkbalance.text import plural
 
 # What every command shows for in-band time when the session never reached
@@ -113,9 +113,13 @@ def hearing_text(rec: dict) -> str | None:
     if _share(apportioned) and apportioned > APPORTIONED_MAX:  # the two voices were told apart late
         why.append(f"{100 * apportioned:.0f}% of it heard before the two voices were told apart "
                    f"and shared out in proportion")
+    lost, duration = hearing.get("mic_lost_s"), rec.get("duration_s")
+    mic = finite_number(lost) and finite_number(duration) and lost > MIC_LOST_MAX * duration
+    if mic:
+        why.append(f"a microphone out for {mmss(lost)} of it")
     if any(t.get("azimuth_deg") is None for t in rec.get("talkers", []) if isinstance(t, dict)):
         why.append("one person's place never found")
-    return ("could not hear well enough to trust these figures (a loud room, or a TV or music nearby)"
+    return ("could not hear well enough to trust these figures" + ("" if mic else " (a loud room, or a TV or music nearby)")
             + (": " + ", ".join(why) if why else ""))
 
 
