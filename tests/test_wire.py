@@ -77,12 +77,34 @@ garbage = st.binary(max_size=200).map(lambda b: b.replace(b"\n", b"").replace(b"
 @given(st.lists(st.tuples(messages, printable_log | garbage, st.booleans()), min_size=1, max_size=6))
 def test_frames_survive_interleaved_log_lines_and_garbage(items):
     """Log lines and garbage between frames, on their own lines or glued in
-    front of a frame (a log line that lost its newline), are skipped."""
+    front of a frame (a log line that lost its newline), are skipped; a
+    frame glued so is kept when the line still fits MAX_LINE (the "\n" not
+    counted, as a "\r" may take its place), and the line is dropped whole,
+    as docs/protocol.md says, when it does not."""
     data = b""
+    kept = []
     for msg, noise, own_line in items:
-        data += noise + (b"\n" if own_line else b"") + wire.encode(*msg)
-    got = wire.Decoder().feed(data)
-    assert [(m.kind, m.id, m.name, m.body) for m in got] == [tuple(i[0]) for i in items]
+        frame = wire.encode(*msg)
+        data += noise + (b"\n" if own_line else b"") + frame
+        if own_line or len(noise) + len(frame) - 1 <= wire.MAX_LINE:
+            kept.append(tuple(msg))
+    dec = wire.Decoder()
+    got = dec.feed(data)
+    assert [(m.kind, m.id, m.name, m.body) for m in got] == kept
+    assert dec.too_long == len(items) - len(kept)
+
+
+def test_a_frame_glued_to_a_line_over_max_line_is_dropped_and_the_next_decodes():
+    # found by the test above, once it generated a frame near MAX_LINE with
+    # garbage glued in front: the frame after such a line is not affected
+    body = {"x": ""}
+    body["x"] = "a" * (wire.MAX_LINE - 10 - len(wire.encode("ok", 7, "info", body)))
+    frame = wire.encode("ok", 7, "info", body)
+    for noise, dropped in ((b"0" * 9, False), (b"0" * 11, False), (b"0" * 12, True), (b"0" * 18, True)):
+        dec = wire.Decoder()
+        got = dec.feed(noise + frame + wire.encode("evt", 0, "tick", {}))
+        names = [m.name for m in got]
+        assert names == (["tick"] if dropped else ["info", "tick"]) and dec.too_long == dropped, (len(noise), names)
 
 
 @SETTINGS
