@@ -30,8 +30,8 @@ SNR_MIN_DB = 5
 PAUSE_MIN = 0.03
 # ... at least this share of the speech frames with a vote for a talker ...
 VOTED_MIN = 0.1
-# ... and at most this share of the speech heard without a direction before
-# both talkers were known, and so shared out between them in proportion
+# ... at most this share of the speech heard without a direction before
+# both talkers were known, and so shared out between them in proportion ...
 APPORTIONED_MAX = 0.15
 # ... and at most this share of the session with a microphone lost since the
 # talkers were learned (no frame votes then)
@@ -192,7 +192,7 @@ class _Checker:
             apportioned = None
         mic_lost = hearing.get("mic_lost_s")  # likewise
         if mic_lost is not None and (not finite_number(mic_lost) or mic_lost < 0):
-            self.bad("hearing", f"mic_lost_s is {mic_lost!r}, not a time in seconds or null")
+            self.bad("hearing", f"mic_lost_s is {mic_lost!r}, not a time in seconds")
             mic_lost = None
         if snr is not None and not _whole(snr):
             self.bad("hearing", f"snr_db is {snr!r}, not whole dB or null")
