@@ -182,15 +182,10 @@ class _Checker:
             self.bad("hearing", f"hearing is {hearing!r}, not an object")
             return
         snr, attributed, reliable = hearing.get("snr_db"), hearing.get("attributed"), hearing.get("reliable")
-        voted = hearing.get("voted")  # absent in records from firmware before it was added
-        if voted is not None and (not finite_number(voted) or not 0 <= voted <= 1):
-            self.bad("hearing", f"voted is {voted!r}, not a share 0..1 or null")
-            voted = None
-        apportioned = hearing.get("apportioned")  # likewise
-        if apportioned is not None and (not finite_number(apportioned) or not 0 <= apportioned <= 1):
-            self.bad("hearing", f"apportioned is {apportioned!r}, not a share 0..1 or null")
-            apportioned = None
-        mic_lost = hearing.get("mic_lost_s")  # likewise
+        # voted, apportioned and mic_lost_s are absent in records from
+        # firmware before they were added
+        voted, apportioned = (self.share_or_null(hearing, key) for key in ("voted", "apportioned"))
+        mic_lost = hearing.get("mic_lost_s")
         if mic_lost is not None and (not finite_number(mic_lost) or mic_lost < 0):
             self.bad("hearing", f"mic_lost_s is {mic_lost!r}, not a time in seconds")
             mic_lost = None
@@ -229,6 +224,14 @@ class _Checker:
                                      mic_lost is not None and mic_lost > MIC_LOST_MAX * duration + 2 * ROUND_S)) if bad]
             if why:
                 self.bad("hearing", "reliable is true but " + "; ".join(why))
+
+    def share_or_null(self, hearing: dict, key: str) -> float | None:
+        """hearing[key] when it is a share 0..1; else None (a problem unless null or absent)."""
+        value = hearing.get(key)
+        if value is not None and (not finite_number(value) or not 0 <= value <= 1):
+            self.bad("hearing", f"{key} is {value!r}, not a share 0..1 or null")
+            return None
+        return value
 
     def timeline(self, talk: list, overlap: float, duration: float) -> None:
         rows = self.rec.get("timeline")

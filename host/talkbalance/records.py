@@ -90,7 +90,7 @@ def iso_date(date_s: int | None) -> str | None:
 
 def _share(value) -> bool:
     """A share 0..1 as a record gives it (not a bool, NaN or out of range)."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1
+    return finite_number(value) and 0 <= value <= 1
 
 
 def hearing_text(rec: dict) -> str | None:
