@@ -15,7 +15,8 @@ what is in this heap and not in the ESP32's:
 - the bytecode of the viper and native functions, which this port runs as
   bytecode in its heap and the ESP32 keeps in IRAM as machine code: the
   firmware's import cost less that of a copy whose viper and native bodies
-  are `return 0`;
+  are `return 0` (every name interned first, each import weighed with the
+  collector off), and the runtime that runs that bytecode;
 - the port's stand-ins for os, io, time and binascii (built in on the ESP32).
 Nothing else is allowed for, although this port is the stricter of the two:
 the ESP32 collects inside a frame when it must, and its viper code makes no
@@ -27,6 +28,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import shutil
 import subprocess
 
 import pytest
@@ -59,12 +61,55 @@ def allowances(trees):
 def test_the_allowances_are_what_they_claim(allowances):
     # the driver: its code, a 6 KB buffer for the sync's answers, little else
     assert 6144 < allowances.driver < 16 * 1024, allowances
-    # the viper kernels are most of it; the names table grows in pools, which
-    # land on whichever module crosses a boundary, so single modules move
+    # the viper kernels are most of it; the runtime that runs them as bytecode is small
     assert allowances.per_module["import_dsp_bytes"] > 3000, allowances
     assert allowances.native_code > 4096, allowances
     assert allowances.native_code < 12 * 1024, allowances
+    assert 0 < allowances.runtime < 1024, allowances
     assert 0 < allowances.port_modules < 2048, allowances
+
+
+def _native_functions(firmware) -> int:
+    return sum(text.count("@micropython.viper") + text.count("@micropython.native")
+               for text in (module.read_text() for module in (firmware / "tbfw").glob("*.py")
+                            if module.stem not in heap32.BOARD_ONLY))
+
+
+def test_the_allowance_for_native_code_is_the_bodies_the_mpy_files_hold(trees, allowances):
+    """Checked against the files: what the compiled bodies take in the .mpy
+    files (the firmware's less the stubbed copy's, less the names only the
+    bodies use, which the ESP32 holds as well) is what they take in the heap,
+    give or take each function's rounding to a 16-byte block and the module's
+    two bytes of names table for each of those names."""
+    full, stub = trees
+    file_bytes = only_names = 0
+    for mpy in sorted((full / "lib" / "tbfw").glob("*.mpy")):
+        code, stubbed = mpy.read_bytes(), (stub / "lib" / "tbfw" / mpy.name).read_bytes()
+        names = set(heap32.mpy_names(code)) - set(heap32.mpy_names(stubbed))
+        assert not set(heap32.mpy_names(stubbed)) - set(heap32.mpy_names(code)), mpy.name
+        file_bytes += len(code) - len(stubbed) - sum(len(name) + 2 for name in names)
+        only_names += len(names)
+    heap = allowances.native_code - allowances.runtime
+    slack = 16 * _native_functions(paths.firmware_dir()) + 2 * only_names
+    assert file_bytes > 4096, file_bytes
+    assert file_bytes - 16 <= heap <= file_bytes + slack, (heap, file_bytes, slack)
+
+
+def test_code_with_no_native_part_leaves_the_allowance_where_it_was(tmp_path, monkeypatch, allowances):
+    """The allowance is a difference of two imports; names interned first and
+    the collector off while they load keep it to the code alone: a module
+    with no viper or native function, given a function of new names, moves
+    neither the allowance nor any module's part of it."""
+    firmware = tmp_path / "firmware"
+    shutil.copytree(paths.firmware_dir() / "tbfw", firmware / "tbfw")
+    wire = firmware / "tbfw" / "wire.py"
+    assert "@micropython" not in wire.read_text()
+    wire.write_text(wire.read_text() + "\n\ndef _names():\n    return (" +
+                    "".join(f"name_{i}_only_here, " for i in range(30)) + ")\n")
+    monkeypatch.setattr(paths, "firmware_dir", lambda: firmware)
+    moved = heap32.measure_allowances(*heap32.build_trees(tmp_path / "trees", 2))
+    assert moved.native_code == allowances.native_code, (moved, allowances)
+    assert moved.per_module == allowances.per_module and moved.runtime == allowances.runtime
 
 
 @pytest.fixture(scope="module")

@@ -54,8 +54,9 @@ class App:
                 self.frames, self.overruns, self.saved))
 
     def log_boot(self):
-        """What the boot found: the store's scan and every problem worked
-        round (tbfw.bootlog, loaded for it)."""
+        """The store's recovery scan, then what the boot found in the log:
+        the scan and every problem worked round (tbfw.bootlog, loaded for
+        it). Called when the loop starts, or by the first frame."""
         ondemand.call("bootlog", "log_boot", self)
 
     def step(self):
@@ -189,6 +190,8 @@ class App:
 
     def _check_storage(self):
         self.storage_changed = False
+        if self.store_report is None:  # the first frame, and run() has not scanned the store
+            self.log_boot()
         # Called after store changes, not per frame (statvfs allocates): at
         # the start of the frame after one (storage_changed), so that its
         # garbage is never added to that of a save, the fullest frame.

@@ -9,9 +9,11 @@
 #   boardfile      the board file's rules (tbfw.config.validate_board), at boot
 #   startup        the user config read leniently, the data folder, the boot
 #                  counter, and the app built (App.__init__), at boot
-#   storescan      the store's recovery scan and drop counters (Store), at boot
+#   storescan      the store's recovery scan and drop counters (Store.scan),
+#                  from bootlog
 #   frontsetup     the front end's buffers, tables and geometry (FrontEnd), at boot
-#   bootlog        the boot's log lines (App.log_boot), when the loop starts
+#   bootlog        the store's scan and the boot's log lines (App.log_boot), when
+#                  the loop starts or in the first frame: after App(board)
 #   configset      a change of the user config (the config-set request)
 #   sessionrecord  the session record (Conversation.record, write_record),
 #                  when a session is saved

@@ -17,8 +17,6 @@ from tbfw.link import Link
 from tbfw.pipeline import Pipeline
 from tbfw.store import Store
 
-_PROBLEMS_SHOWN = const(4)  # the last says how many more
-
 
 def build(app, board):
     """Build the app (tbfw.app.App) for `board`: what it holds for the
@@ -48,15 +46,14 @@ def build(app, board):
     app.ring = ring.from_board(app.desc)
     app.ring_state = ring.RingState()
     app.ring_driver = ring.RingDriver(app.ring, board.ring_write, ring.FRAME_MS)
+    # The store's recovery scan comes after this step, the boot's fullest
+    # (App.log_boot, tbfw.bootlog: before the loop, or in the first frame):
+    # it adds its notes to the problems.
     app.store = Store(board.flash_dir + "/sessions", app.cfg["store_max_records"],
-                       app.cfg["store_max_flash_pct"])
-    app.store_report = app.store.last_scan or app.store.scan()  # Store() has scanned already
-    problems.extend(app.store_report["notes"])
+                       app.cfg["store_max_flash_pct"], scan=False)
+    app.store_report = None
     app._boot_problems = problems  # all of them, for the log
-    app.problems = problems  # a few, for info: it must fit one line
-    if len(problems) > _PROBLEMS_SHOWN:
-        more = len(problems) - (_PROBLEMS_SHOWN - 1)
-        app.problems = problems[:_PROBLEMS_SHOWN - 1] + ["%d more in the log" % more]
+    app.problems = problems  # a few, for info (it must fit one line), once the store is scanned
     app.answers = Answers(app)
     app.link = Link(board.serial_read, board.serial_write, app.answers)
     app.button = buttons.Button()

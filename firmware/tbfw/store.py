@@ -198,7 +198,10 @@ class RecordReader:
 
 
 class Store:
-    def __init__(self, root, max_records=200, max_flash_pct=50, max_record_bytes=32768, fs=None):
+    """scan=False: no recovery scan here; the owner calls scan() before
+    anything else (the app, after App(board): tbfw.bootlog)."""
+
+    def __init__(self, root, max_records=200, max_flash_pct=50, max_record_bytes=32768, fs=None, scan=True):
         self.root = root
         self.max_records = max_records
         self.max_flash_pct = max_flash_pct
@@ -217,7 +220,8 @@ class Store:
             self.fs.mkdir(root)
         except OSError:
             pass
-        self.last_scan = self.scan()
+        if scan:
+            self.last_scan = self.scan()
 
     # -- paths and sizes ---------------------------------------------------
 

@@ -265,7 +265,8 @@ class _ViperOnly(ast.NodeTransformer):
     @micropython.native (the same code as bytecode); the rest of the
     module is left as it is. stub: each viper or native function's body
     becomes `return 0` instead (what stays in the heap of a port that keeps
-    machine code elsewhere: the function object, not its code)."""
+    machine code elsewhere: the function object, not its code); the module
+    still imports the runtime, so that the two differ by the bodies alone."""
 
     def __init__(self, stub: bool = False) -> None:
         self.viper = 0
@@ -274,12 +275,12 @@ class _ViperOnly(ast.NodeTransformer):
     def visit_FunctionDef(self, node: ast.FunctionDef):
         viper = any(_is_decorator(d, "viper") for d in node.decorator_list)
         native = any(_is_decorator(d, "native") for d in node.decorator_list)
+        self.viper += viper
         if self.stub and (viper or native):
             _plain_signature(node)
             node.body = [ast.Return(ast.Constant(0))]
             return node
         if viper:
-            self.viper += 1
             node = _Addresses(node).visit(node)
             return _Wrap32(pointer_parameters=False).visit(node)
         node.decorator_list = [d for d in node.decorator_list if not _is_decorator(d, "native")]

@@ -2,7 +2,8 @@
 # gone from sys.modules and from the package once its last user is done,
 # whether the call returned or raised; uses nest; a module outside PARTS is
 # refused. And the app leaves none of them loaded after booting, saving a
-# session, changing a setting or logging its boot.
+# session, changing a setting or logging its boot; the store's scan comes
+# after App(board), the boot's fullest step.
 import os
 import sys
 
@@ -63,3 +64,27 @@ def test_the_app_leaves_none_loaded():
     answer = dev.answers.config_set({"meeting_min": 50})
     assert answer["applies"] == {"meeting_min": "next_session"} and _loaded() == []
     assert dev.conv.record()["session"] == 1 and _loaded() == []
+
+
+def test_the_store_is_scanned_after_the_boot_step_and_the_boot_logged_once():
+    root = scratch_dir() + "/scanlater"
+    os.mkdir(root)
+    os.mkdir(root + "/data")
+    with open(root + "/data/sessions", "w") as f:  # a file where the store's folder goes
+        f.write("not a folder")
+    dev = app.App(MemBoard(root))
+    # App(board) made the store and did not scan it: nothing listed, no note yet
+    assert dev.store_report is None and dev.store.last_scan is None and _loaded() == []
+    assert not [p for p in dev.problems if "not a directory" in p], dev.problems
+    dev.step()  # the first frame, with no run() before it: the scan, then the boot's log
+    assert dev.store_report is not None and _loaded() == []
+    assert [p for p in dev.problems if "not a directory" in p], dev.problems
+    assert [t for t in dev.board.logs if t.startswith("warn-boot") and "not a directory" in t], dev.board.logs
+    for _ in range(5):
+        dev.step()
+    assert len([t for t in dev.board.logs if t.startswith("talkbalance ")]) == 1, dev.board.logs
+    dev.answers.session("start")
+    for _ in range(50):
+        dev.step()
+    dev.answers.session("stop")  # the scanned store saves
+    assert len(dev.answers.records()) == 1 and dev.saved == 1

@@ -19,7 +19,9 @@ The session (mp/bench/mp_memory.py, argument `session`) runs in a plain
 ESP32's heap plus three allowances, each measured on the same port, for what
 is in this heap and not in the ESP32's: the driver, which stands in for
 main.py; the bytecode of the viper and native functions (machine code in
-IRAM on the ESP32); the stand-ins for the port's built-in modules.
+IRAM on the ESP32) and the runtime that runs it; the stand-ins for the
+port's built-in modules. The second is weighed so that code with no viper
+or native part cannot move it (measure_allowances).
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ BOARD_ONLY = ("board_esp32", "selftest")
 ESP32_HEAP = 112_000  # bytes: a plain ESP32's heap after it has grown
 SECONDS = 12  # the session's length
 PORT_RESERVE = 128 * 1024 * 1024  # what the port adds to its heap total for new areas
-PROGRAMS = (bench.HERE / "mp_memory.py", bench.HERE / "mpmem_imports.py")
+PROGRAMS = (bench.HERE / "mp_memory.py", bench.HERE / "mpmem_imports.py", bench.HERE / "mpmem_modules.py")
 
 
 def tools_dir() -> Path:
@@ -74,6 +76,10 @@ def _compile(src_text: str, name: str, out: Path) -> None:
         raise TalkbalanceError(f"mpy-cross failed on {name}: {proc.stderr.strip()}")
 
 
+# What the firmware's stubbed modules import from the runtime.
+_RUNTIME_STUB = "_M8 = _M16 = _M32 = _addr = _cast = _op = None\n"
+
+
 def build_tree(dest: Path, programs: tuple[Path, ...] = (), board: Path | None = None,
                stub_native: bool = False) -> Path:
     """A filesystem for the 32-bit MicroPython: lib/tbfw/*.mpy (the firmware
@@ -82,8 +88,9 @@ def build_tree(dest: Path, programs: tuple[Path, ...] = (), board: Path | None =
     built-in C modules, as on the ESP32, where the port would otherwise
     extend them in Python; host/talkbalance/mp/heap32/builtins), each program in
     `programs` compiled into lib/, and board.json. Returns dest.
-    stub_native: viper and native function bodies become `return 0`, for
-    weighing the code the ESP32 keeps out of its heap (not for running)."""
+    stub_native: viper and native function bodies become `return 0` and the
+    runtime is its names alone: for weighing the code the ESP32 keeps out of
+    its heap (not for running)."""
     fw = paths.firmware_dir() / "tbfw"
     lib = dest / "lib"
     (lib / "tbfw").mkdir(parents=True, exist_ok=True)
@@ -92,7 +99,8 @@ def build_tree(dest: Path, programs: tuple[Path, ...] = (), board: Path | None =
             continue
         text = viper32.bytecode_source(module.read_text(), str(module), stub=stub_native)
         _compile(text, f"tbfw/{module.name}", lib / "tbfw" / f"{module.stem}.mpy")
-    _compile((MP_DIR / "viper32rt.py").read_text(), "viper32rt.py", lib / "viper32rt.mpy")
+    runtime = _RUNTIME_STUB if stub_native else (MP_DIR / "viper32rt.py").read_text()
+    _compile(runtime, "viper32rt.py", lib / "viper32rt.mpy")
     for shim in sorted((MP_DIR / "builtins").glob("*.py")):  # os, io, time, binascii: the C modules
         _compile(shim.read_text(), shim.name, lib / f"{shim.stem}.mpy")
     for program in programs:
@@ -161,7 +169,89 @@ def build_trees(root: Path, seconds: int = SECONDS) -> tuple[Path, Path]:
     full = build_tree(root / "full", PROGRAMS + (empty,))
     stub = build_tree(root / "stub", PROGRAMS, stub_native=True)
     bench.turns_wav(full / "talk.wav", seconds)
+    write_names((full, stub))
     return full, stub
+
+
+def mpy_names(data: bytes) -> list[bytes]:
+    """The names a .mpy file (version 6) adds to the names table when it
+    loads: its qstr table, less those the port has built in."""
+    pos = 4
+    if len(data) < pos or data[0] != ord("M") or data[1] != 6:
+        raise TalkbalanceError("not a version 6 .mpy file")
+
+    def uint() -> int:
+        nonlocal pos
+        value = 0
+        while True:
+            byte = data[pos]
+            pos += 1
+            value = (value << 7) | (byte & 0x7F)
+            if not byte & 0x80:
+                return value
+
+    if data[2] & 0x40:  # architecture flags follow
+        uint()
+    n_qstr = uint()
+    uint()  # n_obj
+    names = []
+    for _ in range(n_qstr):
+        size = uint()
+        if size & 1:  # a name built into the port
+            continue
+        size >>= 1
+        names.append(data[pos:pos + size])
+        pos += size + 1  # and its terminating zero
+    return names
+
+
+def _names(tree: Path, modules: list[str]) -> set[bytes]:
+    """The names `modules` (paths in `tree`'s lib/, without .mpy) intern:
+    each one's qstr table, and the path it is imported from (`__file__`)."""
+    names = set()
+    for module in modules:
+        mpy = tree / "lib" / f"{module}.mpy"
+        names.update(mpy_names(mpy.read_bytes()))
+        names.add(f"/fw/lib/{module}.mpy".encode())
+    return names
+
+
+# mpmem_imports.py's NAMES files, interned in this order: what each holds
+# that the ones before do not.
+NAMES = ("firmware_names.txt", "port_names.txt", "runtime_names.txt")
+
+
+def write_names(trees: tuple[Path, ...]) -> None:
+    """The NAMES files, the same in each tree: every name the firmware in
+    any of them interns (and the package's `__path__`), then the others the
+    port's stand-ins intern, then the others the runtime does."""
+    firmware = {b"/fw/lib/tbfw"}
+    ports, runtime = set(), set()
+    for tree in trees:
+        firmware |= _names(tree, [f"tbfw/{mpy.stem}" for mpy in (tree / "lib" / "tbfw").glob("*.mpy")])
+        ports |= _names(tree, [shim.stem for shim in (MP_DIR / "builtins").glob("*.py")])
+        runtime |= _names(tree, [viper32.RUNTIME_MODULE])
+    ports -= firmware
+    runtime -= firmware | ports
+    for tree in trees:
+        for name, chosen in zip(NAMES, (firmware, ports, runtime)):
+            (tree / name).write_text("".join(n.hex() + "\n" for n in sorted(chosen)))
+
+
+_QSTR_INFO = re.compile(r"qstr pool: n_pool=\d+, n_qstr=(\d+), n_str_data_bytes=(\d+)")
+_NAME_ENTRY = 4 + 2 + 1  # bytes a name takes in a pool: its pointer, hash and length
+
+
+def names_bytes(proc: subprocess.CompletedProcess[str]) -> list[int]:
+    """What each NAMES file after the first added to the names table: the
+    names' text, each with its zero and its pool entry, from the table's
+    size after each file (mpmem_imports.py); not the pools' own growth,
+    which the firmware's names would fill. Names the port has built in add
+    nothing."""
+    sizes = [(int(n), int(data)) for n, data in _QSTR_INFO.findall(proc.stdout)]
+    if len(sizes) != len(NAMES):
+        raise TalkbalanceError(f"expected {len(NAMES)} names-table sizes, read {sizes}")
+    return [data1 - data0 + _NAME_ENTRY * (n1 - n0) for (n0, data0), (n1, data1) in zip(sizes, sizes[1:])]
 
 
 @dataclass
@@ -170,9 +260,10 @@ class Allowances:
 
     interpreter: int  # the port alone (not an allowance: the ESP32 has its own)
     driver: int  # mp_memory.py, standing in for main.py
-    native_code: int  # bytecode of the viper and native functions
+    native_code: int  # the viper and native functions as bytecode, and their runtime
     port_modules: int  # the stand-ins for os, io, time, binascii
-    per_module: dict[str, int] = field(default_factory=dict)  # native_code by import
+    per_module: dict[str, int] = field(default_factory=dict)  # the bodies by import
+    runtime: int = 0  # viper32rt, which runs the viper functions as bytecode
 
     @property
     def total(self) -> int:
@@ -183,12 +274,23 @@ def measure_allowances(full: Path, stub: Path) -> Allowances:
     interpreter = readings(run(full, "mpmem_empty", [], "1m"))["base_heap_bytes"]
     driver = readings(run(full, "mp_memory", ["/fw/lib", "/fw/board.json", "/fw/talk.wav", "0", "session"],
                           "1m"))["base_heap_bytes"] - interpreter
-    code = readings(run(full, "mpmem_imports", [], "1m"))
-    stubbed = readings(run(stub, "mpmem_imports", [], "1m"))
-    imports = [k for k in code if k.startswith("import_")]
-    per_module = {k: code[k] - stubbed[k] for k in imports}
-    port_modules = sum(v for k, v in code.items() if k.startswith("port_"))
-    return Allowances(interpreter, driver, sum(per_module.values()), port_modules, per_module)
+    # The firmware, and a copy of it without the code the ESP32 keeps out of
+    # its heap (stubbed bodies, a runtime of names alone). Both runs intern
+    # every name the firmware does before importing it (the ESP32 holds the
+    # names its native code uses too) and weigh each import with the
+    # collector off, so that neither where the names table puts its pools nor
+    # a stale word keeping a dead block alive moves the difference: code with
+    # no native part leaves it where it was (tests/test_heap32.py).
+    names = [f"/fw/{name}" for name in NAMES]
+    proc = run(full, "mpmem_imports", names, "1m")
+    code = readings(proc)
+    stubbed = readings(run(stub, "mpmem_imports", names, "1m"))
+    port_names, runtime_names = names_bytes(proc)
+    weighed = {k[:-12]: code[k] - stubbed[k] for k in code if k.endswith("_alloc_bytes")}
+    runtime = weighed.pop("runtime") + runtime_names
+    per_module = {f"import_{name}_bytes": v for name, v in weighed.items()}
+    port_modules = sum(v for k, v in code.items() if k.startswith("port_")) + port_names
+    return Allowances(interpreter, driver, sum(per_module.values()) + runtime, port_modules, per_module, runtime)
 
 
 def raw_heap(usable: int) -> int:
@@ -223,6 +325,7 @@ def bench_rows(heapsizes: list[str] | None = None, seconds: int = SECONDS) -> li
         out = [
             Row("heap32", "allowance_driver_bytes", allow.driver, "bytes"),
             Row("heap32", "allowance_native_code_bytes", allow.native_code, "bytes"),
+            Row("heap32", "allowance_native_runtime_bytes", allow.runtime, "bytes"),
             Row("heap32", "allowance_port_modules_bytes", allow.port_modules, "bytes"),
             Row("heap32", "allowance_bytes", allow.total, "bytes"),
             Row("heap32", "heap_given_bytes", rows["heap_total_bytes"] - PORT_RESERVE, "bytes"),

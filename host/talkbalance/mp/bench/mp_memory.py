@@ -35,7 +35,7 @@ import os
 import sys
 
 from micropython import const
-from mpmem_imports import DEVICE_IMPORTS
+from mpmem_modules import DEVICE_IMPORTS
 
 sys.path.insert(0, sys.argv[1])
 _BOARD = sys.argv[2]
