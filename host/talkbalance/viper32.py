@@ -289,6 +289,7 @@ class _ViperOnly(ast.NodeTransformer):
 
 
 RUNTIME_MODULE = "viper32rt"  # host/talkbalance/mp/heap32/viper32rt.py, the MicroPython side
+RUNTIME_NAMES = ("_M8", "_M16", "_M32", "_addr", "_cast", "_op")  # what a rewritten module imports from it
 
 
 def bytecode_source(text: str, filename: str = "<firmware>", stub: bool = False) -> str:
@@ -303,7 +304,7 @@ def bytecode_source(text: str, filename: str = "<firmware>", stub: bool = False)
     rewrite = _ViperOnly(stub)
     tree = rewrite.visit(tree)
     if rewrite.viper:
-        imp = ast.parse(f"from {RUNTIME_MODULE} import _M8, _M16, _M32, _addr, _cast, _op").body[0]
+        imp = ast.parse(f"from {RUNTIME_MODULE} import {', '.join(RUNTIME_NAMES)}").body[0]
         tree.body.insert(0, imp)
     return ast.unparse(ast.fix_missing_locations(tree)) + "\n"
 

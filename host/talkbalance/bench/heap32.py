@@ -76,10 +76,6 @@ def _compile(src_text: str, name: str, out: Path) -> None:
         raise TalkbalanceError(f"mpy-cross failed on {name}: {proc.stderr.strip()}")
 
 
-# What the firmware's stubbed modules import from the runtime.
-_RUNTIME_STUB = "_M8 = _M16 = _M32 = _addr = _cast = _op = None\n"
-
-
 def build_tree(dest: Path, programs: tuple[Path, ...] = (), board: Path | None = None,
                stub_native: bool = False) -> Path:
     """A filesystem for the 32-bit MicroPython: lib/tbfw/*.mpy (the firmware
@@ -99,7 +95,9 @@ def build_tree(dest: Path, programs: tuple[Path, ...] = (), board: Path | None =
             continue
         text = viper32.bytecode_source(module.read_text(), str(module), stub=stub_native)
         _compile(text, f"tbfw/{module.name}", lib / "tbfw" / f"{module.stem}.mpy")
-    runtime = _RUNTIME_STUB if stub_native else (MP_DIR / "viper32rt.py").read_text()
+    # stubbed: the names the stubbed modules import from it, and nothing else
+    runtime = (" = ".join(viper32.RUNTIME_NAMES) + " = None\n") if stub_native else \
+        (MP_DIR / "viper32rt.py").read_text()
     _compile(runtime, "viper32rt.py", lib / "viper32rt.mpy")
     for shim in sorted((MP_DIR / "builtins").glob("*.py")):  # os, io, time, binascii: the C modules
         _compile(shim.read_text(), shim.name, lib / f"{shim.stem}.mpy")

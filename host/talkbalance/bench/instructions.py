@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 from talkbalance import bench, paths
@@ -56,8 +57,6 @@ def count(firmware: Path, wav: str) -> tuple[float, float]:
     0.05% between a 1- and a 60-character folder name on 20 s of audio,
     0.22% between a fresh clone's firmware and a copy in pytest's folder;
     two copies made so read within 0.004% of each other."""
-    import tempfile
-
     with tempfile.TemporaryDirectory(prefix="tb-instr-") as tmp:
         fw = Path(tmp) / "fw"
         shutil.copytree(firmware, fw, ignore=shutil.ignore_patterns("__pycache__"))
@@ -68,8 +67,6 @@ def count(firmware: Path, wav: str) -> tuple[float, float]:
 
 def rows(wav: str, ref: str | None = None, progress=None) -> list[bench.Row]:
     """The section's rows: here, and at `ref` with the ratio."""
-    import tempfile
-
     from talkbalance.bench import against
 
     say = progress or (lambda text: None)

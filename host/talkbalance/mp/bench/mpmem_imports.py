@@ -1,5 +1,5 @@
 # The import cost of each module the simulated device imports, one step
-# each (the collector runs between steps). Run by talkbalance.bench.heap32 on
+# each (the collector runs between steps; mp_memory.py gives what each holds). Run by talkbalance.bench.heap32 on
 # the firmware and on a copy whose viper and native function bodies are
 # stubs, to weigh what the ESP32 keeps out of its heap.
 #   mpmem_imports [NAMES ...]
@@ -16,7 +16,6 @@
 #                         word elsewhere in the heap can move, as the collector
 #                         keeps any block a word happens to point at)
 #   <name>_alloc_bytes    each device module, the same
-#   import_<name>_bytes   each device module, held after the collector has run
 import gc
 import sys
 
@@ -56,13 +55,9 @@ def _steps():
         before = now
     print("@@BENCH memory runtime_alloc_bytes %d bytes" % _alloc("viper32rt"))
     yield
-    before = gc.mem_alloc()
     for name in DEVICE_IMPORTS:
         print("@@BENCH memory %s_alloc_bytes %d bytes" % (name, _alloc("tbfw." + name)))
         yield
-        now = gc.mem_alloc()
-        print("@@BENCH memory import_%s_bytes %d bytes" % (name, now - before))
-        before = now
 
 
 _it = _steps()
