@@ -304,3 +304,14 @@ def test_any_json_is_a_truth_or_a_user_error(value, spoil):
         else:
             assert truth == data
             scoring.score("t", {}, "", truth)  # what scoring then reads from it works
+
+
+def test_voice_activity_recall_is_counted_for_each_person_alone():
+    truth = _scene_truth()
+    truth["frames"] = "0011112222330"  # 4 frames the initiator alone, 4 the partner alone, 2 both
+    heard = "0010202222220"            # 2 of the initiator's heard (one as the partner), all 4 of the partner's
+    s = scoring.score("roles", {}, heard, truth)
+    assert s.vad_recall_by_role == {"initiator": 0.5, "partner": 1.0}
+    assert s.vad_recall == 0.8  # 8 of the 10 speech frames, overlap included
+    nobody = scoring.score("none", {}, "0" * 13, dict(truth, frames="0000000000000"))
+    assert nobody.vad_recall_by_role == {"initiator": None, "partner": None}

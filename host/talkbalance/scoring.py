@@ -51,6 +51,8 @@ class SceneScore:
     """figure -> signed errors (FIGURES), one per talker or one per scene"""
     figures_true: dict = field(default_factory=dict)
     figures_read: dict = field(default_factory=dict)
+    vad_recall_by_role: dict[str, float | None] = field(default_factory=dict)
+    """each person's frames of speech alone (truth) the pipeline heard as speech"""
     low_confidence: bool = False
     """the record says it could not hear well enough (docs/record.md, `hearing`)"""
     heard_snr_db: float | None = None
@@ -139,6 +141,7 @@ def score(name: str, record: dict, frames: str, truth: dict) -> SceneScore:
     n = min(len(frames), len(tframes))
     right = single = 0
     speech_true = speech_hit = speech_said = 0
+    alone = {"1": [0, 0], "2": [0, 0]}  # truth code -> [frames, of them heard]
     for i in range(n):
         t, a = tframes[i], frames[i]
         said = a != "0"
@@ -146,6 +149,9 @@ def score(name: str, record: dict, frames: str, truth: dict) -> SceneScore:
         if t != "0":
             speech_true += 1
             speech_hit += said
+        if t in "12":
+            alone[t][0] += 1
+            alone[t][1] += said
         if t in "12" and said:
             single += 1
             right += a == t
@@ -175,6 +181,8 @@ def score(name: str, record: dict, frames: str, truth: dict) -> SceneScore:
         attribution=round(right / single, 4) if single else 0.0,
         vad_recall=round(speech_hit / speech_true, 4) if speech_true else 0.0,
         vad_precision=round(speech_hit / speech_said, 4) if speech_said else 0.0,
+        vad_recall_by_role={role: round(hit / count, 4) if count else None
+                            for role, (count, hit) in (("initiator", alone["1"]), ("partner", alone["2"]))},
         azimuth_error_deg=round(max(az_errors), 1) if len(az_errors) == 2 else None,
         initiator_found=initiator_found,
         heat_true=len(heat_true),
