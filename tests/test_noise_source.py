@@ -56,6 +56,11 @@ def test_a_noise_source_one_metre_away_is_no_talker_and_takes_no_share(tmp_path,
     s = score("scene", record, result.frames, truth)
     assert s.initiator_found
     assert s.share_error_pts is not None and s.share_error_pts <= 3.0, s.share_error_pts
+    # nor does it make the record untrustworthy: 15 dB under, it is no
+    # source near the quieter talker's level (docs/frontend.md)
+    hearing = record["hearing"]
+    assert hearing["reliable"] is True, hearing
+    assert hearing["noise_source_db"] is None or hearing["noise_source_db"] >= 5, hearing
     # where nobody spoke for a while, the noise source alone is heard: it is
     # given to a talker in at most 5% of those frames
     codes, true_codes = result.frames, truth["frames"]

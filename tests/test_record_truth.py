@@ -115,6 +115,11 @@ def test_the_checker_finds_each_kind_of_disagreement():
     assert problems(hearing__mic_lost_s=round(0.04 * rec["duration_s"], 2), hearing__reliable=True) == set()
     for wrong in (-1, "10 s", True, float("inf")):
         assert problems(hearing__mic_lost_s=wrong) == {"hearing"}
+    # a noise source at one place, whole dB under the quieter talker (null: none known)
+    for fine in (None, 3, 12, -1):
+        assert problems(hearing__noise_source_db=fine) == set()
+    for wrong in (2.5, "3 dB", True, float("nan")):
+        assert problems(hearing__noise_source_db=wrong) == {"hearing"}
     # the same time with nobody's pauses in it (a voice filling them, heard as
     # unknown speech): under 3% of the session silent is never reliable
     filled = round(rec["unknown_s"] + rec["silence_s"] - 0.02 * rec["duration_s"], 2)

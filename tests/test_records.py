@@ -50,6 +50,11 @@ def test_a_record_that_could_not_hear_well_says_so_in_words_everywhere():
         rec["hearing"] = {"snr_db": 2, "attributed": wrong, "voted": wrong, "reliable": False}
         assert "told apart" not in records.hearing_text(rec)
         assert "direction" not in records.hearing_text(rec)
+    rec["hearing"] = {"snr_db": 14, "attributed": 0.99, "noise_source_db": 2, "reliable": False}  # a loud TV
+    assert "a sound from one place about 2 dB under the quieter voice" in records.hearing_text(rec)
+    for wrong in (None, 2.5, True, "2 dB"):
+        rec["hearing"]["noise_source_db"] = wrong
+        assert "one place" not in records.hearing_text(rec)
     rec["hearing"] = {"snr_db": 5, "attributed": 0.8, "voted": 0.084, "reliable": False}
     assert "a speaker's direction in only 8% of it" in records.hearing_text(rec)
     rec["hearing"]["voted"] = 0.3  # enough: not given as a reason

@@ -351,7 +351,7 @@ class Conversation:
         """Whether the shares cannot be trusted, apart from the talkers being
         found and the SNR: less than talker.HEARD_MIN_PM of the speech could
         be given to a talker, a third source is as loud as the talkers
-        (crowded) or fills their pauses (nobody silent in under
+        (crowded), a noise source nearly so (noise_near) or fills their pauses (nobody silent in under
         talker.PAUSE_MIN_PM of the session), too few speech frames had a
         talker's direction (sparse), or more than _APPORTIONED_MAX_PM of the
         speech was shared out in proportion (heard without a direction
@@ -367,7 +367,7 @@ class Conversation:
         m = self.model
         heard = t.talk[0] + t.talk[1] + t.both
         speech = heard + t.unknown
-        return not speech or heard * 1000 < talker.HEARD_MIN_PM * speech or m.crowded or m.sparse or \
+        return not speech or heard * 1000 < talker.HEARD_MIN_PM * speech or m.crowded or m.noise_near or m.sparse or \
             (t.silence - tail) * 1000 < talker.PAUSE_MIN_PM * (self._frames - tail) or \
             (not self._prefix_pending and self._prefix_nodir * 1000 > _APPORTIONED_MAX_PM * speech)
 

@@ -98,18 +98,19 @@ MIC_LOST_MAX_PM = 50
 
 
 def _hearing(conv):
-    """How well the session was heard (docs/record.md): the estimated SNR
-    (the mean level of the frames given to one talker over the mean noise
-    floor), the share of the speech given to a talker or to both (whole per
-    mille), the share of the speech frames, once both talkers were known,
-    with a vote for one of them (whole per mille), the share of the speech
-    heard without a direction before they were known and shared out in
-    proportion (whole per mille), the time the talkers could not be heard
-    by direction because a microphone was lost, and whether the shares can
-    be trusted: both talkers found, the speech SNR_MIN_DB over the noise,
-    no microphone lost for more than MIC_LOST_MAX_PM of the session, and
-    nothing Conversation.hearing_low finds (the session's trailing silence
-    left out)."""
+    """How well the session was heard (docs/record.md): the estimated SNR (the
+    mean level of the frames given to one talker over the mean noise
+    floor), how far a known noise source at a place was under the quieter
+    talker (whole dB), the share of the speech given to a talker or to
+    both (whole per mille), the share of the speech frames, once both
+    talkers were known, with a vote for one of them (whole per mille), the
+    share of the speech heard without a direction before they were known
+    and shared out in proportion (whole per mille), the time the talkers
+    could not be heard by direction because a microphone was lost, and
+    whether the shares can be trusted: both talkers found, the speech
+    SNR_MIN_DB over the noise, no microphone lost for more than
+    MIC_LOST_MAX_PM of the session, and nothing Conversation.hearing_low
+    finds (the session's trailing silence left out)."""
     tally = conv.tally
     heard = tally.talk[0] + tally.talk[1] + tally.both
     total = heard + tally.unknown
@@ -120,6 +121,12 @@ def _hearing(conv):
     if n and seconds:
         snr = (tally.level_sum_db[0] + tally.level_sum_db[1]) // n - conv.noise_sum_db // seconds
     model = conv.model
+    source = None
+    if model.noise_az >= 0 and model.learned:
+        # a noise source at a place (a TV, music): how far under the quieter
+        # talker it is heard, whatever the floor between its sounds
+        d0, d1 = model.slot_db_q8
+        source = ((d1 if d1 < d0 else d0) - model.noise_db_q8) >> 8
     voted = model.votes * 1000 // model.heard if model.heard else -1  # each < 2^30
     # shared out only once both talkers are known (Conversation._fold_prefix)
     ap = -1 if not total else (0 if conv._prefix_pending else conv._prefix_nodir * 1000 // total)
@@ -127,6 +134,7 @@ def _hearing(conv):
             "voted": voted / 1000 if voted >= 0 else None,
             "apportioned": ap / 1000 if ap >= 0 else None,
             "mic_lost_s": _s(tally.lost, conv.frames_per_s),
+            "noise_source_db": source,
             "reliable": model.learned and snr is not None and snr >= SNR_MIN_DB and not conv.hearing_low(conv._tail)
             and tally.lost * 1000 <= MIC_LOST_MAX_PM * (conv._frames - conv._tail)}
 

@@ -81,6 +81,13 @@ _CROWD_Q8 = const(2 * 256)  # a third source within 2 dB of a talker: cannot tel
 _CROWD_PEAK_PCT = const(25)  # a third source counts at this share of the strongest peak ...
 _THIRD_SEPARATION_DEG = const(30)  # ... this far from both talkers; it may displace
 _THIRD_PEAK_PCT = const(40)  # a talker 2 dB quieter than it from this share
+# a noise source within 4 dB of the quieter talker's level masks much of
+# their speech and fills their pauses: a TV 5 dB under the talkers reads
+# 2.6-3.5 dB under the quieter one by this measure (the median over a
+# session's searches; its frames that pass the voice test are its louder
+# ones), 10 and 12 dB under 4.4-7.2 dB (docs/frontend.md, "Noise the room
+# makes")
+_NEAR_Q8 = const(4 * 256)
 
 
 def angle_diff(a, b):
@@ -123,9 +130,12 @@ class TalkerModel:
         self.slot_db_q8[0] = self.slot_db_q8[1] = _SILENT_Q8
         self.slot_az[0] = self.slot_az[1] = -1
         self.noise_az = -1  # direction of a directional noise source; -1: none found
+        self.noise_db_q8 = _SILENT_Q8  # ... its mean level, where noise_az >= 0
         self._searches = 0  # peak searches with two talkers found ...
         self._crowded = 0  # ... and of those, with a third source as loud as a talker
         self.crowded = False
+        self._near = 0  # ... or with one within _NEAR_Q8 of the quieter talker
+        self.noise_near = False
         self.heard = 0  # speech frames with both talkers known ...
         self.votes = 0  # ... and of those, with a vote for one of them
         self.sparse = False  # too few of them: _VOTED_MIN_PM
@@ -226,6 +236,8 @@ class TalkerModel:
                 elif p1 < 0 or v > smooth[p1]:
                     p1 = i
         self.noise_az = self._centroid(noise) if noise >= 0 else -1
+        if noise >= 0:
+            self.noise_db_q8 = self._peak_db_q8(noise)
         if p1 < 0 or smooth[p1] < _MIN_PEAK_Q8:
             return
         min_bins = MIN_SEPARATION_DEG // _BIN_DEG
@@ -258,6 +270,7 @@ class TalkerModel:
                     self._apart(i, p2, near) and self._peak_db_q8(i) >= loud:
                 p3 = i
         crowded = False
+        masking = False
         if p3 >= 0:
             l1 = self._peak_db_q8(p1)
             l2 = self._peak_db_q8(p2)
@@ -272,13 +285,22 @@ class TalkerModel:
             else:
                 crowded = True
             if not crowded:
+                # the quietest of the three; masking when within _NEAR_Q8
+                # of the quieter talker, the middle one
                 self.noise_az = self._centroid(p3)
+                low = min(l1, l2, l3)
+                self.noise_db_q8 = low
+                masking = low + _NEAR_Q8 > l1 + l2 + l3 - low - max(l1, l2, l3)
         self._searches += 1
         if crowded:
             self._crowded += 1
+        elif masking:
+            self._near += 1
         # a third source as loud as a talker in more than a third of the
-        # searches: which two are the people is a guess
+        # searches: which two are the people is a guess; one near the quieter
+        # talker's level as often: much of their speech is masked
         self.crowded = self._crowded * 3 > self._searches
+        self.noise_near = self._near * 3 > self._searches
         a1 = self._centroid(p1)
         a2 = self._centroid(p2)
         s0, s1 = self.slot_az

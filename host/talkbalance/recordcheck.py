@@ -192,6 +192,9 @@ class _Checker:
         if snr is not None and not _whole(snr):
             self.bad("hearing", f"snr_db is {snr!r}, not whole dB or null")
             snr = None
+        source = hearing.get("noise_source_db")  # absent in records from firmware before it was added
+        if source is not None and not _whole(source):
+            self.bad("hearing", f"noise_source_db is {source!r}, not whole dB or null")
         if not isinstance(reliable, bool):
             self.bad("hearing", f"reliable is {reliable!r}, not true or false")
         heard = talk[0] + talk[1] - overlap

@@ -104,6 +104,9 @@ def hearing_text(rec: dict) -> str | None:
     snr, attributed = hearing.get("snr_db"), hearing.get("attributed")
     if isinstance(snr, int) and not isinstance(snr, bool):
         why.append(f"speech about {snr} dB over the noise")
+    source = hearing.get("noise_source_db")
+    if isinstance(source, int) and not isinstance(source, bool):  # a TV or music at one place
+        why.append(f"a sound from one place about {source} dB under the quieter voice")
     if _share(attributed):
         why.append(f"{100 * attributed:.0f}% of the speech told apart")
     voted = hearing.get("voted")

@@ -44,6 +44,8 @@ def test_a_tv_15_db_under_the_talkers_is_noise_and_takes_no_share():
     # time is within 5% of their true frames (hangover and carry aside)
     assert ini["talk_s"] <= truth[0] * 0.02 * 1.05 and par["talk_s"] <= truth[1] * 0.02 * 1.05, (rec, truth)
     assert rec["hearing"]["reliable"] is True and rec["hearing"]["attributed"] >= 0.9
+    # the record says how far under the talkers it was (levels in 2 dB steps)
+    assert 13 <= rec["hearing"]["noise_source_db"] <= 17, rec["hearing"]
 
 
 def test_a_tv_as_loud_as_the_talkers_makes_the_session_unreliable():
@@ -67,7 +69,25 @@ def test_a_tv_heard_more_than_a_talker_but_quieter_is_noise_not_a_talker():
     assert talker.angle_diff(ini["azimuth_deg"], 60) < 10
     share = truth[0] / (truth[0] + truth[1])
     assert abs(ini["share"] - share) < 0.03, (ini["share"], share)
+    # but that near the talkers' level it would mask much of the quieter
+    # one's speech in a room: the session is not to be trusted
+    assert model.noise_near and not model.crowded
+    assert conv.hearing_low()
+    assert rec["hearing"]["reliable"] is False
+    assert 1 <= rec["hearing"]["noise_source_db"] <= 5, rec["hearing"]
+
+
+def test_a_tv_7_db_under_the_talkers_is_noise_and_the_session_heard_well():
+    conv, truth = _run_tv(-27 * 256)
+    model = conv.model
+    assert talker.angle_diff(model.noise_az, 300) < 10, model.noise_az
+    assert not model.noise_near and not model.crowded
+    rec = conv.record()
+    ini = rec["talkers"][0]
+    share = truth[0] / (truth[0] + truth[1])
+    assert abs(ini["share"] - share) < 0.03, (ini["share"], share)
     assert rec["hearing"]["reliable"] is True
+    assert 5 <= rec["hearing"]["noise_source_db"] <= 9, rec["hearing"]
 
 
 def _tv_where(frames, tv_az, when, level_q8=None):
@@ -106,7 +126,8 @@ def test_a_conversation_with_its_pauses_is_heard_well():
     for truth, speech, valid, a, conf, level in conversation(3, (60, 200), 0.3, 240):
         conv.frame(speech, valid, a, conf, level, 0)
     assert not conv.hearing_low()
-    assert conv.record()["hearing"]["reliable"] is True
+    hearing = conv.record()["hearing"]
+    assert hearing["reliable"] is True and hearing["noise_source_db"] is None
 
 
 def _masked(frames, tv_az, every=8):
