@@ -287,13 +287,30 @@ _BASE = json.dumps(make_record(seed=5, seconds=320))
                     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
                                                                                  max_size=4), max_leaves=20),
        st.sampled_from(["talkers", "timeline", "heat", "config", "pacing", "duration_s", "in_band_s",
-                        "overlap_s", "start", "boot"]))
+                        "overlap_s", "start", "boot", "hearing"]))
 def test_the_checker_never_fails_on_any_value(value, key):
     rec = json.loads(_BASE)
     rec[key] = value
     problems = recordcheck.check(rec)
     assert all(isinstance(p, recordcheck.Problem) for p in problems)
     assert recordcheck.check(value) is not None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5) | st.lists(st.integers(), max_size=2),
+       st.sampled_from(["snr_db", "attributed", "voted", "apportioned", "mic_lost_s", "noise_source_db", "reliable"]))
+def test_any_value_in_hearing_is_checked_and_said_without_failing(value, key):
+    # a damaged or hostile record: the checker names what is wrong, and
+    # show's words about hearing come out without a figure it cannot read
+    from talkbalance import records
+
+    rec = json.loads(_BASE)
+    rec["hearing"].update({"reliable": False, key: value})
+    assert all(isinstance(p, recordcheck.Problem) for p in recordcheck.check(rec))
+    text = records.hearing_text(rec)
+    assert text is None or text.startswith("could not hear well enough")
+    for shown in ("nan", "inf", "None", "True", "False"):
+        assert text is None or shown not in text, text
 
 
 def test_the_checkers_hearing_thresholds_are_the_firmwares():
