@@ -351,12 +351,13 @@ class Conversation:
         """Whether the shares cannot be trusted, apart from the talkers being
         found and the SNR: less than talker.HEARD_MIN_PM of the speech could
         be given to a talker, a third source is as loud as the talkers
-        (crowded), a noise source nearly so (noise_near) or fills their pauses (nobody silent in under
-        talker.PAUSE_MIN_PM of the session), too few speech frames had a
-        talker's direction (sparse), or more than _APPORTIONED_MAX_PM of the
-        speech was shared out in proportion (heard without a direction
-        before both talkers were known: _fold_prefix). The ring and the live view ask without
-        `tail`: in a session with at least 30 s of speech. The record
+        (crowded), a noise source nearly so (noise_near) or a third voice
+        fills their pauses (nobody silent in under talker.PAUSE_MIN_PM of the
+        session), too few speech frames had a talker's direction (sparse), or
+        more than _APPORTIONED_MAX_PM of the speech was shared out in
+        proportion (heard without a direction before both talkers were known:
+        _fold_prefix). The ring and the live view ask without `tail`: in a
+        session with at least 30 s of speech. The record
         (sessionrecord._hearing) asks of the ended session, with `tail`, its
         trailing silence, left out: one test for both."""
         t = self.tally

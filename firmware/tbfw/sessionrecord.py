@@ -98,8 +98,8 @@ MIC_LOST_MAX_PM = 50
 
 
 def _hearing(conv):
-    """How well the session was heard (docs/record.md): the estimated SNR (the
-    mean level of the frames given to one talker over the mean noise
+    """How well the session was heard (docs/record.md): the estimated SNR
+    (the mean level of the frames given to one talker over the mean noise
     floor), how far a known noise source at a place was under the quieter
     talker (whole dB), the share of the speech given to a talker or to
     both (whole per mille), the share of the speech frames, once both
