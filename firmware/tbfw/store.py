@@ -198,8 +198,9 @@ class RecordReader:
 
 
 class Store:
-    """scan=False: no recovery scan here; the owner calls scan() before
-    anything else (the app, after App(board): tbfw.bootlog)."""
+    """scan=False: no recovery scan here (last_scan stays None); the owner
+    calls scan() before anything else (the app, after App(board):
+    tbfw.bootlog)."""
 
     def __init__(self, root, max_records=200, max_flash_pct=50, max_record_bytes=32768, fs=None, scan=True):
         self.root = root
@@ -221,7 +222,7 @@ class Store:
         except OSError:
             pass
         if scan:
-            self.last_scan = self.scan()
+            self.scan()
 
     # -- paths and sizes ---------------------------------------------------
 
@@ -294,11 +295,12 @@ class Store:
         """Rebuild the index from the directory, recovering from a cut.
 
         Returns a report {"kept", "dropped": [[id or file, reason], ...],
-        "promoted", "notes"}. Losses are also added to the drop counters.
-        The code is tbfw.storescan, loaded for the scan (tbfw.ondemand):
-        it runs once, at boot.
+        "promoted", "notes"}, also kept as last_scan. Losses are also added
+        to the drop counters. The code is tbfw.storescan, loaded for the
+        scan (tbfw.ondemand): it runs once, at boot.
         """
-        return ondemand.call("storescan", "scan", self)
+        self.last_scan = ondemand.call("storescan", "scan", self)
+        return self.last_scan
 
     def _quarantine(self, seq, ext, rec_id, report):
         self._count_drop(rec_id, DROP_CORRUPT, report)
