@@ -1,7 +1,8 @@
 # The import cost of each module the simulated device imports, one step
-# each (the collector runs between steps; mp_memory.py gives what each holds). Run by talkbalance.bench.heap32 on
-# the firmware and on a copy whose viper and native function bodies are
-# stubs, to weigh what the ESP32 keeps out of its heap.
+# each (what each holds in a session is mp_memory.py's to give). Run by
+# talkbalance.bench.heap32 on the firmware and on a copy whose viper and
+# native function bodies are stubs, to weigh what the ESP32 keeps out of
+# its heap.
 #   mpmem_imports [NAMES ...]
 # NAMES: a file of names (one per line, hex of the UTF-8), interned first, in
 # turn, each followed by the names table's size (micropython.qstr_info), so
