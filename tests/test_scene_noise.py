@@ -126,7 +126,7 @@ def test_babble_is_many_voices_not_steady_noise_nor_one_voice():
     assert p[(f > 100) & (f < 1000)].sum() > p[f >= 1000].sum()
 
 
-@pytest.mark.parametrize("kind", ["fan", "tv"])
+@pytest.mark.parametrize("kind", ["fan", "tv", "music"])
 def test_point_source_is_heard_from_where_the_truth_puts_it(kind):
     cfg = scenesim.SceneConfig(seed=3, minutes=0.1, voices="synthetic", rt60_s=0, snr_db=0, noise=kind,
                             noise_az_deg=30, noise_distance_m=1.2, rotation_deg=50)

@@ -6,7 +6,8 @@ power. A diffuse part (`pink`, `babble`) is one independent signal per
 microphone, made spherically diffuse by `signals.diffuse_mix` (coherence
 sinc(2 f d / c) between microphones d apart). A point part (`fan`, `tv`) is
 one dry signal that the scene plays from a place in the room through its
-impulse responses, like the talkers. `pink-fan`, the noise of the first
+impulse responses, like the talkers (`music` is a loudspeaker playing
+music, with no voice in it). `pink-fan`, the noise of the first
 scenes, is rendered by `scene` itself and kept as it was.
 
 Everything here is deterministic for a given random generator.
@@ -23,7 +24,7 @@ from talkbalance import speech
 
 LEGACY = "pink-fan"
 DIFFUSE_PARTS = ("pink", "babble")
-POINT_PARTS = ("fan", "tv")
+POINT_PARTS = ("fan", "tv", "music")
 
 # noise type -> ((part, share of the noise power), ...)
 KINDS: dict[str, tuple[tuple[str, float], ...]] = {
@@ -32,14 +33,15 @@ KINDS: dict[str, tuple[tuple[str, float], ...]] = {
     "babble": (("babble", 1.0),),
     "fan": (("fan", 1.0),),
     "tv": (("tv", 1.0),),
+    "music": (("music", 1.0),),
     "mixed": (("pink", 0.4), ("babble", 0.3), ("fan", 0.15), ("tv", 0.15)),
 }
 
 BABBLE_VOICES = 8              # distant talkers summed into each independent babble signal
 BABBLE_CLIP_S = (14.0, 26.0)   # each distant talker's clip, repeated (lengths differ: no common period)
 TV_PROGRAMME_S = 60.0          # the TV's programme, repeated
-TV_BAND_HZ = (150.0, 7000.0)   # a TV loudspeaker's band
 TV_MUSIC_DB = -12.0            # music bed under the TV's speech
+SPEAKER_BAND_HZ = (150.0, 7000.0)   # a TV's or a small music speaker's band
 
 
 def pink(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -155,7 +157,18 @@ def tv(rng: np.random.Generator, n: int, rate: int, voices: str) -> np.ndarray:
         pos += len(utterance) + int(rng.uniform(0.15, 0.6) * rate)
         who = 1 - who
     programme = unit_power(dialogue) + np.float32(10 ** (TV_MUSIC_DB / 20)) * music(rng, length, rate)
+    return _tile(speaker(programme, rate), n)
+
+
+def music_player(rng: np.random.Generator, n: int, rate: int) -> np.ndarray:
+    """A loudspeaker playing music without voices (`music`, through a
+    speaker's band); a TV_PROGRAMME_S piece, repeated."""
+    return _tile(speaker(music(rng, min(n, int(TV_PROGRAMME_S * rate)), rate), rate), n)
+
+
+def speaker(x: np.ndarray, rate: int) -> np.ndarray:
+    """`x` through a small loudspeaker's band (SPEAKER_BAND_HZ), at unit power."""
     nyquist = rate / 2
-    sos = signal.butter(2, [TV_BAND_HZ[0] / nyquist, min(TV_BAND_HZ[1], 0.9 * nyquist) / nyquist],
+    sos = signal.butter(2, [SPEAKER_BAND_HZ[0] / nyquist, min(SPEAKER_BAND_HZ[1], 0.9 * nyquist) / nyquist],
                         btype="band", output="sos")
-    return _tile(unit_power(signal.sosfilt(sos, programme)), n)
+    return unit_power(signal.sosfilt(sos, x))

@@ -96,7 +96,7 @@ class SceneConfig:
             (self.voices in speech.VOICE_KINDS, "--voices must be espeak, synthetic or auto"),
             (self.noise in scenenoise.KINDS, "--noise must be one of " + ", ".join(scenenoise.KINDS)),
             (not self.noise_placed() or self.noise in scenenoise.POINT_PARTS,
-             "--noise-az and --noise-distance place a point source: use them with --noise fan or --noise tv"),
+             "--noise-az and --noise-distance place a point source: use them with --noise fan, tv or music"),
             (self.noise_distance_m is None or 0.3 <= self.noise_distance_m <= 3.0,
              "--noise-distance must be between 0.3 and 3.0 m"),
             *((math.isfinite(angle), f"{flag} must be an angle in degrees, not {angle}") for flag, angle in (
@@ -373,13 +373,14 @@ def _geometry(config: SceneConfig, mics: list[tuple[float, float]], rng: np.rand
     return Geometry(r(dims), r(device), [r(m) for m in mic_pos], [r(p) for p in talkers], r(fan), 0)
 
 
-NOISE_PLACED_HEIGHT_M = {"fan": (0.3, 1.2), "tv": (0.9, 1.3)}   # above the floor
+NOISE_PLACED_HEIGHT_M = {"fan": (0.3, 1.2), "tv": (0.9, 1.3), "music": (0.7, 1.6)}   # above the floor
 
 
 def _noise_places(config: SceneConfig, geo: Geometry, rng: np.random.Generator) -> dict[str, list[float]]:
     """Room positions of the noise's point sources: the fan where the room
-    put it (by a wall), a TV on a stand by another wall, or either at the
-    configured azimuth and distance from the device."""
+    put it (by a wall), a TV on a stand or a music speaker on a shelf by
+    another wall, or any of them at the configured azimuth and distance
+    from the device."""
     places = {}
     for part, _share in scenenoise.KINDS[config.noise]:
         if part not in scenenoise.POINT_PARTS:
@@ -391,7 +392,7 @@ def _noise_places(config: SceneConfig, geo: Geometry, rng: np.random.Generator) 
                    rng.uniform(*NOISE_PLACED_HEIGHT_M[part])]
         elif part == "fan":
             pos = geo.fan_m
-        else:           # a TV against the far +y or +x wall
+        else:           # a TV or a speaker against the far +y or +x wall
             dims = geo.dims_m
             height = rng.uniform(*NOISE_PLACED_HEIGHT_M[part])
             pos = [rng.uniform(0.5, dims[0] - 0.5), dims[1] - 0.3, height] if rng.random() < 0.5 \
@@ -562,7 +563,7 @@ def _noise(rng: np.random.Generator, channels: int, n: int, rate: int, fan_rir: 
 
 
 # parts of the noise types, in a fixed order: each draws from its own stream
-_PARTS = ("pink", "babble", "fan", "tv")
+_PARTS = ("pink", "babble", "fan", "tv", "music")
 
 
 def _typed_noise(config: SceneConfig, mics_m: np.ndarray, speed_m_s: float, point_rirs: dict[str, np.ndarray],
@@ -581,7 +582,12 @@ def _typed_noise(config: SceneConfig, mics_m: np.ndarray, speed_m_s: float, poin
             heard = signals.diffuse_mix(scenenoise.babble(rng, channels, n, rate, config.voices),
                                         mics_m, rate, speed_m_s)
         else:
-            dry = scenenoise.fan(rng, n, rate) if part == "fan" else scenenoise.tv(rng, n, rate, config.voices)
+            if part == "fan":
+                dry = scenenoise.fan(rng, n, rate)
+            elif part == "tv":
+                dry = scenenoise.tv(rng, n, rate, config.voices)
+            else:
+                dry = scenenoise.music_player(rng, n, rate)
             heard = np.stack([_convolve(dry, h) for h in point_rirs[part]])
             del dry
         noise += np.float32(math.sqrt(share)) * scenenoise.unit_power(heard)

@@ -32,11 +32,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help=f"speech to noise ratio (default {d.snr_db:g})")
     parser.add_argument("--noise", choices=tuple(scenenoise.KINDS), default=d.noise,
                         help="background noise: pink-fan (independent pink noise per microphone and a fan), "
-                             "diffuse-pink, babble, fan, tv, or mixed (see docs/scene.md; default pink-fan)")
+                             "diffuse-pink, babble, fan, tv, music, or mixed (see docs/scene.md; default pink-fan)")
     parser.add_argument("--noise-az", type=float, default=None, metavar="DEG",
-                        help="place the fan or TV at this azimuth in the room (default: by a wall)")
+                        help="place the fan, TV or music speaker at this azimuth in the room (default: by a wall)")
     parser.add_argument("--noise-distance", type=float, default=None, metavar="M",
-                        help="place the fan or TV this far from the device (default 1.0 m with --noise-az)")
+                        help="place the fan, TV or music speaker this far from the device (default 1.0 m with --noise-az)")
     parser.add_argument("--heat", type=int, default=None, metavar="N",
                         help="heated passages (default one per 5 minutes)")
     parser.add_argument("--first", choices=scenesim.ROLES, default=d.first, help="who speaks first (default initiator)")
