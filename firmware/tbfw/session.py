@@ -34,6 +34,7 @@ _BINS = const(72)
 _BIN_DEG = const(5)
 _FIRST_VOTES = const(40)  # confident frames kept to decide who spoke first ...
 _FIRST_WINS = const(3)  # ... the first talker with this many of them
+_FIRST_GATE_DEG = const(20)  # ... each within this of the talker's direction
 _LISTEN_SILENCE_S = const(60)  # listening gives up after this much silence
 _LISTEN_MAX_S = const(240)  # ... or after this long without a second talker
 _CLAIM_MIN_FRAMES = const(10)
@@ -298,7 +299,7 @@ class Conversation:
         model = self.model
         moved = False
         for i in (0, 1):
-            if talker.angle_diff(model.slot_az[i], self._bind_az[i]) > talker.GATE_DEG:
+            if talker.angle_diff(model.slot_az[i], self._bind_az[i]) > _FIRST_GATE_DEG:
                 moved = True
         if not moved or self.bound_by == "claim":
             return
@@ -329,9 +330,12 @@ class Conversation:
         # frames; frames that vote for neither talker (a TV playing before
         # anyone spoke) are passed over
         votes = [0, 0]
+        model = self.model
         for i in range(self._n_first):
-            slot = self.model.vote_slot(self._first[i])
-            if slot == _SLOT_A or slot == _SLOT_B:
+            az = self._first[i]
+            slot = model.vote_slot(az)
+            if (slot == _SLOT_A or slot == _SLOT_B) and \
+                    talker.angle_diff(az, model.slot_az[slot - _SLOT_A]) <= _FIRST_GATE_DEG:
                 votes[slot - _SLOT_A] += 1
                 if votes[slot - _SLOT_A] >= _FIRST_WINS:
                     return slot - _SLOT_A

@@ -81,6 +81,7 @@ _CROWD_Q8 = const(2 * 256)  # a third source within 2 dB of a talker: cannot tel
 _CROWD_PEAK_PCT = const(25)  # a third source counts at this share of the strongest peak ...
 _THIRD_SEPARATION_DEG = const(30)  # ... this far from both talkers; it may displace
 _THIRD_PEAK_PCT = const(40)  # a talker 2 dB quieter than it from this share
+_KNOWN_DEG = const(15)  # a peak this near a talker slot is that talker's
 # a noise source within 4 dB of the quieter talker's level masks much of
 # their speech and fills their pauses: a TV 5 dB under the talkers reads
 # 2.6-3.5 dB under the quieter one by this measure (the median over a
@@ -260,12 +261,16 @@ class TalkerModel:
         # only two people talk, so the quietest of the three is noise when it
         # is _CROWD_DB under both others; closer than that, which two are the
         # people is a guess, and the model says so (crowded)
+        # A talker already known counts as a third source down to the
+        # weight a second talker needs: the initiator who listens for minutes
+        # fades in the histogram while a steady source (music) does not.
         p3 = -1
         near = _THIRD_SEPARATION_DEG // _BIN_DEG
         floor = smooth[top] * _CROWD_PEAK_PCT
         for i in range(_BINS):
             v = smooth[i]
-            if v * 100 >= floor and (p3 < 0 or v > smooth[p3]) and v >= smooth[i - 1] and \
+            if (v * 100 >= floor or v >= _MIN_PEAK_Q8 // 2 and self._known(i)) and \
+                    (p3 < 0 or v > smooth[p3]) and v >= smooth[i - 1] and \
                     v >= smooth[(i + 1) % _BINS] and self._apart(i, p1, near) and \
                     self._apart(i, p2, near) and self._peak_db_q8(i) >= loud:
                 p3 = i
@@ -275,7 +280,7 @@ class TalkerModel:
             l1 = self._peak_db_q8(p1)
             l2 = self._peak_db_q8(p2)
             l3 = self._peak_db_q8(p3)
-            strong = smooth[p3] * 100 >= smooth[top] * _THIRD_PEAK_PCT
+            strong = smooth[p3] * 100 >= smooth[top] * _THIRD_PEAK_PCT or self._known(p3)
             if l3 + _CROWD_Q8 <= min(l1, l2):
                 pass
             elif strong and l1 + _CROWD_Q8 <= min(l2, l3) and self._apart(p2, p3, min_bins):
@@ -314,6 +319,15 @@ class TalkerModel:
         self.slot_az[1 - k] = a2
         self.slot_db_q8[k] = self._peak_db_q8(p1)
         self.slot_db_q8[1 - k] = self._peak_db_q8(p2)
+
+    def _known(self, peak):
+        """Whether a histogram peak is where a talker slot already is."""
+        az = peak * _BIN_DEG + _BIN_DEG // 2
+        for k in (0, 1):
+            s = self.slot_az[k]
+            if s >= 0 and angle_diff(az, s) <= _KNOWN_DEG:
+                return True
+        return False
 
     def _apart(self, i, j, bins):
         d = abs(i - j)

@@ -19,11 +19,12 @@ class Lcg:
 
 
 def conversation(seed, az, share=0.3, seconds=300, spread=8, conf_rate=0.6,
-                 frame_ms=20, first=0, outlier_rate=0.03, third_az=None):
+                 frame_ms=20, first=0, outlier_rate=0.03, third_az=None, pair_s=16.0):
     """Yield (truth, speech, valid, azimuth, conf_q8, level_q8) per frame.
 
     truth: 0 silence, 1 talker az[0], 2 talker az[1]. Turns alternate starting
-    with `first`; turn lengths make talker 0's share about `share`.
+    with `first`; turn lengths make talker 0's share about `share`, a turn of
+    each lasting about `pair_s` together.
     """
     rng = Lcg(seed)
     fps = 1000 // frame_ms
@@ -31,7 +32,7 @@ def conversation(seed, az, share=0.3, seconds=300, spread=8, conf_rate=0.6,
     f = 0
     who = first
     while f < total:
-        mean_s = 8.0 * (share if who == 0 else 1 - share) / 0.5
+        mean_s = pair_s * (share if who == 0 else 1 - share)
         turn = int(rng.uniform(0.5, 1.5) * mean_s * fps)
         end = min(total, f + turn)
         while f < end:
