@@ -236,8 +236,8 @@ class TalkerModel:
                         noise = i
                 elif p1 < 0 or v > smooth[p1]:
                     p1 = i
-        self.noise_az = self._centroid(noise) if noise >= 0 else -1
         if noise >= 0:
+            self.noise_az = self._centroid(noise)
             self.noise_db_q8 = self._peak_db_q8(noise)
         if p1 < 0 or smooth[p1] < _MIN_PEAK_Q8:
             return
@@ -319,6 +319,11 @@ class TalkerModel:
         self.slot_az[1 - k] = a2
         self.slot_db_q8[k] = self._peak_db_q8(p1)
         self.slot_db_q8[1 - k] = self._peak_db_q8(p2)
+        # a noise source not found this time (its peak on a talker's
+        # shoulder) is still there, unless a talker now stands where it was
+        n = self.noise_az
+        if n >= 0 and (angle_diff(n, a1) < _THIRD_SEPARATION_DEG or angle_diff(n, a2) < _THIRD_SEPARATION_DEG):
+            self.noise_az = -1
 
     def _known(self, peak):
         """Whether a histogram peak is where a talker slot already is."""

@@ -196,3 +196,17 @@ def test_music_before_anyone_speaks_does_not_make_its_neighbour_the_initiator():
     assert rec["initiator_bound_by"] == "first"
     assert talker.angle_diff(ini["azimuth_deg"], 60) < 10, rec["talkers"]
     assert talker.angle_diff(par["azimuth_deg"], 200) < 15, rec["talkers"]
+
+
+def test_music_beside_a_talker_stays_the_noise_source_when_its_peak_merges():
+    # music 35 degrees from the partner: in some searches its peak is on the
+    # shoulder of his and not found; it is still known, and its frames stay
+    # nobody's
+    conv, truth = _listener_and_music(235, seconds=600)
+    model = conv.model
+    assert talker.angle_diff(model.noise_az, 235) < 10, model.noise_az
+    rec = conv.record()
+    ini = rec["talkers"][0]
+    assert talker.angle_diff(ini["azimuth_deg"], 60) < 10, rec["talkers"]
+    share = truth[0] / (truth[0] + truth[1])
+    assert abs(ini["share"] - share) < 0.02, (ini["share"], share)
