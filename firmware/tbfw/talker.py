@@ -22,9 +22,12 @@
 # its level: beside the direction histogram the model keeps the
 # level-weighted votes of each bin, so every peak has a mean speech level. A
 # peak more than _NOISE_DB under the loudest one is a noise source, never a
-# talker slot; once one is known, frames voting for it and frames more than
-# _NOISE_DB under the quieter talker's level are background (NONE), so the
-# noise takes no share.
+# talker slot; once one is known (and until a talker stands where it was),
+# frames voting for it and frames more than _NOISE_DB under the quieter
+# talker's level are background (NONE), so the noise takes no share. Of
+# three sources the quietest is the noise, and a talker already known keeps
+# their place against a quieter one that outweighs them (music heard while
+# the initiator listens).
 
 from array import array
 
