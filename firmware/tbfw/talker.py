@@ -84,7 +84,10 @@ _CROWD_Q8 = const(2 * 256)  # a third source within 2 dB of a talker: cannot tel
 _CROWD_PEAK_PCT = const(25)  # a third source counts at this share of the strongest peak ...
 _THIRD_SEPARATION_DEG = const(30)  # ... this far from both talkers; it may displace
 _THIRD_PEAK_PCT = const(40)  # a talker 2 dB quieter than it from this share
-_KNOWN_DEG = const(15)  # a peak this near a talker slot is that talker's
+_KNOWN_DEG = const(15)  # a peak this near a talker slot is that talker's ...
+_NEAR_VOTES = const(3)  # ... if they spoke from there (this many votes near it
+# within one peak search's second) since the noise source was found, or at
+_COEXIST_FRAMES = const(1500)  # most this long (30 s) before it
 # a noise source within 4 dB of the quieter talker's level masks much of
 # their speech and fills their pauses: a TV 5 dB under the talkers reads
 # 2.6-3.5 dB under the quieter one by this measure (the median over a
@@ -151,6 +154,11 @@ class TalkerModel:
         self._silent = 0  # frames since the last speech frame
         self._speech_frames = 0
         self._frames = 0
+        # votes within _KNOWN_DEG of each slot since the last peak search,
+        # and the last search after which there were _NEAR_VOTES of them
+        self._na = self._nb = 0
+        self._near_a = self._near_b = -1
+        self._noise_since = 0  # the frame the noise source was found where it is
 
     @property
     def learned(self):
@@ -240,8 +248,7 @@ class TalkerModel:
                 elif p1 < 0 or v > smooth[p1]:
                     p1 = i
         if noise >= 0:
-            self.noise_az = self._centroid(noise)
-            self.noise_db_q8 = self._peak_db_q8(noise)
+            self._noise_at(self._centroid(noise), self._peak_db_q8(noise))
         if p1 < 0 or smooth[p1] < _MIN_PEAK_Q8:
             return
         min_bins = MIN_SEPARATION_DEG // _BIN_DEG
@@ -295,9 +302,8 @@ class TalkerModel:
             if not crowded:
                 # the quietest of the three; masking when within _NEAR_Q8
                 # of the quieter talker, the middle one
-                self.noise_az = self._centroid(p3)
                 low = min(l1, l2, l3)
-                self.noise_db_q8 = low
+                self._noise_at(self._centroid(p3), low)
                 masking = low + _NEAR_Q8 > l1 + l2 + l3 - low - max(l1, l2, l3)
         self._searches += 1
         if crowded:
@@ -328,12 +334,26 @@ class TalkerModel:
         if n >= 0 and (angle_diff(n, a1) < _THIRD_SEPARATION_DEG or angle_diff(n, a2) < _THIRD_SEPARATION_DEG):
             self.noise_az = -1
 
+    def _noise_at(self, az, db_q8):
+        n = self.noise_az
+        if n < 0 or angle_diff(n, az) > _KNOWN_DEG:
+            self._noise_since = self._frames
+        self.noise_az = az
+        self.noise_db_q8 = db_q8
+
     def _known(self, peak):
-        """Whether a histogram peak is where a talker slot already is."""
+        """Whether a histogram peak is where a talker slot is, and that
+        talker spoke from there since the noise source was found (or in
+        the 30 s before): both were heard then, so neither is the other. A
+        talker who moved away, last heard there before the source at their
+        new place was found, is not held where they were."""
+        if self.noise_az < 0:
+            return False
         az = peak * _BIN_DEG + _BIN_DEG // 2
         for k in (0, 1):
             s = self.slot_az[k]
-            if s >= 0 and angle_diff(az, s) <= _KNOWN_DEG:
+            if s >= 0 and angle_diff(az, s) <= _KNOWN_DEG and \
+                    (self._near_b if k else self._near_a) + _COEXIST_FRAMES > self._noise_since:
                 return True
         return False
 
@@ -408,6 +428,11 @@ class TalkerModel:
             # each side < 2^30 for 5.9 h of 20 ms frames (a session is at most 4 h; at
             # 10 ms frames past 3 h it is a long int once a second, still exact)
             self.sparse = self.votes * 1000 < _VOTED_MIN_PM * self.heard
+            if self._na >= _NEAR_VOTES:
+                self._near_a = frames
+            if self._nb >= _NEAR_VOTES:
+                self._near_b = frames
+            self._na = self._nb = 0
             self._find_peaks()
         bg = _TALK
         if speech and self.noise_az >= 0:
@@ -438,6 +463,10 @@ class TalkerModel:
             self.heard += 1
             if confident:
                 vote = self._vote(azimuth_deg)
+                if vote == SLOT_A and angle_diff(azimuth_deg, slot_az[0]) <= _KNOWN_DEG:
+                    self._na += 1
+                elif vote == SLOT_B and angle_diff(azimuth_deg, slot_az[1]) <= _KNOWN_DEG:
+                    self._nb += 1
         current = self.current
         if vote == SLOT_A or vote == SLOT_B:
             self.votes += 1

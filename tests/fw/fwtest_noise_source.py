@@ -207,3 +207,25 @@ def test_music_beside_a_talker_stays_the_noise_source_when_its_peak_merges():
     # nobody's
     conv, truth = _listener_and_music(235, seconds=600)
     _music_known_and_share_right(conv, truth, 235)
+
+
+def test_a_talker_who_moves_and_is_quieter_is_followed_not_taken_for_noise():
+    # after two minutes the initiator moves 40 degrees round the table and
+    # sits further away (3 dB quieter): her old place, where the model
+    # knew her, must not keep her slot and make her new one the noise
+    conv = Conversation(config.merge_user({}), 20)
+    truth = [0, 0]
+    n = 0
+    for t, speech, valid, a, conf, level in conversation(4, (60, 200), 0.4, 480):
+        n += 1
+        if n > 120 * 50 and t == 1:
+            a = (a + 40) % 360
+            level -= 3 * 256
+        conv.frame(speech, valid, a, conf, level, 0)
+        if t:
+            truth[t - 1] += 1
+    assert min(talker.angle_diff(az, 100) for az in conv.model.slot_az) < 10, conv.model.slot_az
+    rec = conv.record()
+    share = truth[0] / (truth[0] + truth[1])
+    assert abs(rec["talkers"][0]["share"] - share) < 0.02, (rec["talkers"][0]["share"], share)
+    assert rec["hearing"]["reliable"] is True, rec["hearing"]
