@@ -294,12 +294,16 @@ class Conversation:
 
     def _rebind(self):
         """Bind again by the rule when a talker's direction has moved far
-        since the binding: a slot first taken by a noise source (a TV heard
-        before both people had spoken) that is now known as noise."""
+        since the binding from where a noise source is now known: a slot
+        first taken by it (a TV or music heard before both people had
+        spoken). A talker who moved keeps their role."""
         model = self.model
+        noise = model.noise_az
         moved = False
         for i in (0, 1):
-            if talker.angle_diff(model.slot_az[i], self._bind_az[i]) > _FIRST_GATE_DEG:
+            was = self._bind_az[i]
+            if talker.angle_diff(model.slot_az[i], was) > _FIRST_GATE_DEG and noise >= 0 and \
+                    talker.angle_diff(was, noise) <= _FIRST_GATE_DEG:
                 moved = True
         if not moved or self.bound_by == "claim":
             return
