@@ -271,9 +271,10 @@ class TalkerModel:
         # only two people talk, so the quietest of the three is noise when it
         # is _CROWD_DB under both others; closer than that, which two are the
         # people is a guess, and the model says so (crowded)
-        # A talker already known counts as a third source down to the
-        # weight a second talker needs: the initiator who listens for minutes
-        # fades in the histogram while a steady source (music) does not.
+        # A talker already known and heard since the noise source was found
+        # (_known) counts as a third source down to the weight a second
+        # talker needs: the initiator who listens for minutes fades in the
+        # histogram while a steady source (music) does not.
         p3 = -1
         near = _THIRD_SEPARATION_DEG // _BIN_DEG
         floor = smooth[top] * _CROWD_PEAK_PCT
@@ -463,10 +464,6 @@ class TalkerModel:
             self.heard += 1
             if confident:
                 vote = self._vote(azimuth_deg)
-                if vote == SLOT_A and angle_diff(azimuth_deg, slot_az[0]) <= _KNOWN_DEG:
-                    self._na += 1
-                elif vote == SLOT_B and angle_diff(azimuth_deg, slot_az[1]) <= _KNOWN_DEG:
-                    self._nb += 1
         current = self.current
         if vote == SLOT_A or vote == SLOT_B:
             self.votes += 1
@@ -475,9 +472,13 @@ class TalkerModel:
             if vote == SLOT_A:
                 va |= 1
                 lead = lead + 1 if lead < _LEAD_MAX else _LEAD_MAX
+                if angle_diff(azimuth_deg, slot_az[0]) <= _KNOWN_DEG:
+                    self._na += 1
             else:
                 vb |= 1
                 lead = lead - 1 if lead > -_LEAD_MAX else -_LEAD_MAX
+                if angle_diff(azimuth_deg, slot_az[1]) <= _KNOWN_DEG:
+                    self._nb += 1
             self._lead = lead
             if current != SLOT_A and lead >= _LEAD_SWITCH:
                 current = SLOT_A
