@@ -25,9 +25,11 @@
 # talker slot; once one is known (and until a talker stands where it was),
 # frames voting for it and frames more than _NOISE_DB under the quieter
 # talker's level are background (NONE), so the noise takes no share. Of
-# three sources the quietest is the noise, and a talker already known keeps
-# their place against a quieter one that outweighs them (music heard while
-# the initiator listens).
+# three sources the quietest is the noise, also when it outweighs both and
+# stands between them, nearer each than two talkers may be (music between
+# the two people); and a talker already known keeps their place against a
+# quieter one that outweighs them (music heard while the initiator
+# listens).
 
 from array import array
 
@@ -252,21 +254,34 @@ class TalkerModel:
         if p1 < 0 or smooth[p1] < _MIN_PEAK_Q8:
             return
         min_bins = MIN_SEPARATION_DEG // _BIN_DEG
+        near = _THIRD_SEPARATION_DEG // _BIN_DEG
         p2 = -1
+        q2 = -1  # the strongest peak nearer the first: _THIRD_SEPARATION_DEG..MIN_SEPARATION_DEG
         for i in range(_BINS):
             v = smooth[i]
-            if p2 < 0 or v > smooth[p2]:
+            # a real peak (not on the shoulder of the first one), not noise
+            if v >= smooth[i - 1] and v >= smooth[(i + 1) % _BINS]:
                 d = i - p1
                 if d < 0:
                     d = -d
-                # a real peak (not on the shoulder of the first one), not noise
-                if min_bins <= d <= _BINS - min_bins and v >= smooth[i - 1] and \
-                        v >= smooth[(i + 1) % _BINS] and (noise < 0 or self._peak_db_q8(i) >= loud):
-                    p2 = i
-        if p2 < 0 or smooth[p2] * 100 < smooth[p1] * _SECOND_PEAK_PCT or smooth[p2] < _MIN_PEAK_Q8 // 2:
-            if self.slot_az[0] < 0:  # nothing learned yet: the first peak is slot A
-                self.slot_az[0] = self._centroid(p1)
-            return
+                if near <= d <= _BINS - near and (noise < 0 or self._peak_db_q8(i) >= loud):
+                    if min_bins <= d <= _BINS - min_bins:
+                        if p2 < 0 or v > smooth[p2]:
+                            p2 = i
+                    elif q2 < 0 or v > smooth[q2]:
+                        q2 = i
+        # the weight a second talker needs (bound: 5 bins * 2,457,600 * 15 < 2^31)
+        need = (smooth[p1] * _SECOND_PEAK_PCT + 99) // 100
+        if need < _MIN_PEAK_Q8 // 2:
+            need = _MIN_PEAK_Q8 // 2
+        if p2 < 0 or smooth[p2] < need:
+            # none apart from the first peak: a nearer one, for the
+            # three-source rule below to decide (the first may be a steady
+            # source between the two, music 40-60 degrees from each)
+            p2 = q2
+            if p2 < 0 or smooth[p2] < need:
+                self._single(p1)
+                return
         # a third source nearly as strong as the talkers (a TV or music):
         # only two people talk, so the quietest of the three is noise when it
         # is _CROWD_DB under both others; closer than that, which two are the
@@ -276,7 +291,6 @@ class TalkerModel:
         # talker needs: the initiator who listens for minutes fades in the
         # histogram while a steady source (music) does not.
         p3 = -1
-        near = _THIRD_SEPARATION_DEG // _BIN_DEG
         floor = smooth[top] * _CROWD_PEAK_PCT
         for i in range(_BINS):
             v = smooth[i]
@@ -287,6 +301,7 @@ class TalkerModel:
                 p3 = i
         crowded = False
         masking = False
+        low = 0  # the quietest of the three, the noise, when they are told apart
         if p3 >= 0:
             l1 = self._peak_db_q8(p1)
             l2 = self._peak_db_q8(p2)
@@ -304,8 +319,12 @@ class TalkerModel:
                 # the quietest of the three; masking when within _NEAR_Q8
                 # of the quieter talker, the middle one
                 low = min(l1, l2, l3)
-                self._noise_at(self._centroid(p3), low)
                 masking = low + _NEAR_Q8 > l1 + l2 + l3 - low - max(l1, l2, l3)
+        if not self._apart(p1, p2, min_bins):  # the nearer peak, and no source between two talkers
+            self._single(p1)
+            return
+        if p3 >= 0 and not crowded:
+            self._noise_at(self._centroid(p3), low)
         self._searches += 1
         if crowded:
             self._crowded += 1
@@ -334,6 +353,11 @@ class TalkerModel:
         n = self.noise_az
         if n >= 0 and (angle_diff(n, a1) < _THIRD_SEPARATION_DEG or angle_diff(n, a2) < _THIRD_SEPARATION_DEG):
             self.noise_az = -1
+
+    def _single(self, p1):
+        """One talker found: before anything is learned, the first peak is slot A."""
+        if self.slot_az[0] < 0:
+            self.slot_az[0] = self._centroid(p1)
 
     def _noise_at(self, az, db_q8):
         n = self.noise_az

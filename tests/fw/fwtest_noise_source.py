@@ -6,14 +6,15 @@ from tbfw import config, talker
 from tbfw.session import Conversation
 
 
-def _with_tv(frames, tv_az, level_q8, seed=5):
-    # a TV at a fixed place: heard in every pause (when the talkers are
-    # silent), with a confident direction in 60% of those frames
+def _with_tv(frames, tv_az, level_q8, seed=5, heard_pct=80, voted_pct=60):
+    # a TV at a fixed place: heard in `heard_pct` of the pauses (when the
+    # talkers are silent), with a confident direction in `voted_pct` of
+    # those frames
     state = seed
     for truth, speech, valid, a, conf, level in frames:
         state = (state * 1103515245 + 12345) & 0x7FFFFFFF
-        if not speech and state % 100 < 80:
-            ok = state % 100 < 60
+        if not speech and state % 100 < heard_pct:
+            ok = state % 100 < voted_pct
             yield truth, True, ok, tv_az, 200 if ok else 0, level_q8
         else:
             yield truth, speech, valid, a, conf, level
@@ -177,11 +178,11 @@ def test_an_initiator_who_listens_for_minutes_keeps_her_place_against_music():
     _music_known_and_share_right(conv, truth, 300)
 
 
-def _music_known_and_share_right(conv, truth, music_az):
+def _music_known_and_share_right(conv, truth, music_az, ini_az=60):
     assert talker.angle_diff(conv.model.noise_az, music_az) < 10, conv.model.noise_az
     rec = conv.record()
     ini = rec["talkers"][0]
-    assert talker.angle_diff(ini["azimuth_deg"], 60) < 10, rec["talkers"]
+    assert talker.angle_diff(ini["azimuth_deg"], ini_az) < 10, rec["talkers"]
     share = truth[0] / (truth[0] + truth[1])
     assert abs(ini["share"] - share) < 0.02, (ini["share"], share)
 
@@ -229,3 +230,28 @@ def test_a_talker_who_moves_and_is_quieter_is_followed_not_taken_for_noise():
     share = truth[0] / (truth[0] + truth[1])
     assert abs(rec["talkers"][0]["share"] - share) < 0.02, (rec["talkers"][0]["share"], share)
     assert rec["hearing"]["reliable"] is True, rec["hearing"]
+
+
+def test_music_between_the_talkers_nearer_each_than_two_talkers_may_be_is_the_noise():
+    # the talkers 90 degrees apart (70 and 160) and music between them (115
+    # degrees, 45 from each) 4 dB under them, heard in every pause and for
+    # half a second before anyone speaks: it is the first source found and
+    # outweighs both talkers, neither of whom is the 60 degrees from it that
+    # a second talker must be. Of the three sources it is the quietest, so
+    # it is the noise, and the session starts with both people (rather than
+    # listening until it gives up)
+    conv = Conversation(config.merge_user({}), 20)
+    truth = [0, 0]
+    before = [(0, False, False, -1, 0, -60 * 256)] * 25
+    for frames in (before, conversation(6, (70, 160), 0.4, 200)):
+        for t, speech, valid, a, conf, level in _with_tv(frames, 115, -24 * 256, heard_pct=100, voted_pct=90):
+            conv.frame(speech, valid, a, conf, level, 0)
+            if t:
+                truth[t - 1] += 1
+    model = conv.model
+    smooth = model._smooth  # the last peak search's window sums
+    assert smooth[115 // 5] > max(smooth[70 // 5], smooth[160 // 5]), "the music does not outweigh the talkers"
+    assert conv.state_name() == "session", conv.state_name()
+    assert min(talker.angle_diff(a, 70) for a in model.slot_az) < 10, model.slot_az
+    assert min(talker.angle_diff(a, 160) for a in model.slot_az) < 10, model.slot_az
+    _music_known_and_share_right(conv, truth, 115, ini_az=70)
