@@ -151,6 +151,17 @@ def test_partner_can_speak_first():
     assert first_active in "23"
 
 
+def test_a_quiet_start_delays_the_first_words():
+    base = scenesim.SceneConfig(seed=8, minutes=0.75, voices="synthetic")
+    plain = scenesim.converse(base)
+    later = scenesim.converse(scenesim.with_overrides(base, quiet_start_s=10.0))
+    assert abs(later.segments[0][0] - plain.segments[0][0] - 10.0) < 1e-6
+    assert later.segments[0][2] == plain.segments[0][2] == "initiator"
+    # the truth's frames: nobody speaks before then
+    assert later.frames.index(next(c for c in later.frames if c != "0")) >= int(later.segments[0][0] / 0.02)
+    assert later.frames.strip("0") and later.segments[-1][1] <= 45.0
+
+
 # --- geometry -------------------------------------------------------------------
 
 @pytest.mark.parametrize("rotation", [0.0, 90.0, 217.0])
@@ -317,6 +328,9 @@ def test_cli_writes_wav_and_truth(tmp_path, capsys):
     (["--partner-az", "1e309"], "--partner-az"),
     (["--rotation", "inf"], "--rotation"),
     (["--noise", "tv", "--noise-az", "nan"], "--noise-az"),
+    (["--quiet-start", "-1"], "--quiet-start"),
+    (["--quiet-start", "nan"], "--quiet-start"),
+    (["--minutes", "1", "--quiet-start", "31"], "--quiet-start"),
 ])
 def test_cli_rejects_bad_values(tmp_path, capsys, args, message):
     assert main(["scene", str(tmp_path / "x.wav"), *args]) == 1

@@ -73,6 +73,7 @@ class SceneConfig:
     noise: str = scenenoise.LEGACY          # noise type, see scenenoise.KINDS
     noise_az_deg: float | None = None       # a fan's or TV's place: room azimuth ...
     noise_distance_m: float | None = None   # ... and horizontal distance from the device
+    quiet_start_s: float = 0.0              # the room's sound alone before the first words
 
     def noise_placed(self) -> bool:
         """Whether the noise's point source is placed by azimuth and distance
@@ -99,6 +100,8 @@ class SceneConfig:
              "--noise-az and --noise-distance place a point source: use them with --noise fan, tv or music"),
             (self.noise_distance_m is None or 0.3 <= self.noise_distance_m <= 3.0,
              "--noise-distance must be between 0.3 and 3.0 m"),
+            (self.quiet_start_s == 0 or 0 < self.quiet_start_s <= self.minutes * 60 - 30,
+             "--quiet-start must be 0 or more and leave at least 30 s for the conversation"),
             *((math.isfinite(angle), f"{flag} must be an angle in degrees, not {angle}") for flag, angle in (
                 ("--initiator-az", self.initiator_az_deg), ("--partner-az", self.partner_az_deg),
                 ("--rotation", self.rotation_deg), ("--noise-az", self.noise_az_deg)) if angle is not None),
@@ -286,7 +289,7 @@ def converse(config: SceneConfig, rate: int = 16000) -> Conversation:
         return any(s <= t < e for s, e in conv.heat)
 
     who = ROLES.index(config.first)
-    t = plan_rng.uniform(*LEAD_S)
+    t = plan_rng.uniform(*LEAD_S) + config.quiet_start_s
     kind = "turn"
     closing = False          # the remaining time holds one more turn at most
     while t < duration - 0.5:

@@ -37,6 +37,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="place the fan, TV or music speaker at this azimuth in the room (default: by a wall)")
     parser.add_argument("--noise-distance", type=float, default=None, metavar="M",
                         help="place the fan, TV or music speaker this far from the device (default 1.0 m with --noise-az)")
+    parser.add_argument("--quiet-start", type=float, default=d.quiet_start_s, metavar="S",
+                        help="seconds of the room's sound alone (its noise, a TV or music playing) before "
+                             "the first words, on top of the usual 0.4-1.2 s (default 0)")
     parser.add_argument("--heat", type=int, default=None, metavar="N",
                         help="heated passages (default one per 5 minutes)")
     parser.add_argument("--first", choices=scenesim.ROLES, default=d.first, help="who speaks first (default initiator)")
@@ -52,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
         distance_m=(args.distance[0], args.distance[1]), rotation_deg=args.rotation,
         rt60_s=args.rt60, snr_db=args.snr, heat=args.heat, first=args.first, voices=args.voices,
         noise=args.noise, noise_az_deg=args.noise_az, noise_distance_m=args.noise_distance,
+        quiet_start_s=args.quiet_start,
     )
     config.validate()
     desc = boardfile.load(args.board)
