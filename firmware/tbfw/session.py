@@ -110,6 +110,7 @@ class Conversation:
         self.fold_slot_az = [-1, -1]  # the talker directions it was credited by
         self._bind_az = [-1, -1]  # the talkers' directions when the rule bound them
         self._n_first = 0
+        self._guessed = False  # the rule bound the roles without knowing who spoke first
         for i in range(_BINS):
             self._prefix[i] = 0
             self._claim_bins[i] = 0
@@ -321,6 +322,7 @@ class Conversation:
             return
         if self.initiator_slot >= 0:
             return
+        self._guessed = False
         first = self._first_slot()
         rule = self.session_cfg["initiator_rule"]
         if rule == "second":
@@ -343,6 +345,7 @@ class Conversation:
                 votes[slot - _SLOT_A] += 1
                 if votes[slot - _SLOT_A] >= _FIRST_WINS:
                     return slot - _SLOT_A
+        self._guessed = True  # no talker had _FIRST_WINS of them
         return 0 if votes[0] >= votes[1] else 1
 
     # -- outputs -----------------------------------------------------------
@@ -364,7 +367,11 @@ class Conversation:
         session), too few speech frames had a talker's direction (sparse), or
         more than _APPORTIONED_MAX_PM of the speech was shared out in
         proportion (heard without a direction before both talkers were known:
-        _fold_prefix). The ring and the live view ask without `tail`: in a
+        _fold_prefix), or the rule last bound the roles without knowing who
+        spoke first (_first_slot: the earliest votes were a TV's or music's,
+        too few near either talker; a claim since binds the roles but does
+        not take back the time the source's place was given while it held a
+        talker's slot). The ring and the live view ask without `tail`: in a
         session with at least 30 s of speech. The record
         (sessionrecord._hearing) asks of the ended session, with `tail`, its
         trailing silence, left out: one test for both."""
@@ -378,7 +385,8 @@ class Conversation:
         speech = heard + t.unknown
         return not speech or heard * 1000 < talker.HEARD_MIN_PM * speech or m.crowded or m.noise_near or m.sparse or \
             (t.silence - tail) * 1000 < talker.PAUSE_MIN_PM * (self._frames - tail) or \
-            (not self._prefix_pending and self._prefix_nodir * 1000 > _APPORTIONED_MAX_PM * speech)
+            (not self._prefix_pending and self._prefix_nodir * 1000 > _APPORTIONED_MAX_PM * speech) or \
+            self._guessed
 
     def initiator_share_pm(self):
         if self.tally is None or self.initiator_slot < 0:
