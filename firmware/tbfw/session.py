@@ -334,7 +334,8 @@ class Conversation:
     def _first_slot(self):
         # the first talker to reach _FIRST_WINS of the earliest confident
         # frames; frames that vote for neither talker (a TV playing before
-        # anyone spoke) are passed over
+        # anyone spoke) are passed over. When none does, the one with more
+        # of them (slot A on a tie), and _guessed says so (_bind clears it)
         votes = [0, 0]
         model = self.model
         for i in range(self._n_first):

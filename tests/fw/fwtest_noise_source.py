@@ -153,21 +153,27 @@ def test_a_frame_of_the_noise_source_mid_word_stays_with_the_talker():
         assert abs(t["talk_s"] - own * 0.02) <= own * 0.02 * 0.05, (t["talk_s"], own * 0.02)
 
 
-def _listener_and_music(music_az, music_q8=-27 * 256, seconds=600, before_s=0):
-    # the initiator (60 degrees) says 5-10 s, the partner (200) talks for
-    # one to three minutes, and music 7 dB under them plays in 80% of the
-    # pauses (and for `before_s` before anyone speaks)
-    cfg = config.merge_user({})
-    conv = Conversation(cfg, 20)
+def _with_music(talk, music_az, music_q8, before_frames=0, **heard):
+    # a conversation (`talk`, convsim frames) with music at `music_az` in
+    # its pauses (_with_tv's `heard_pct`, `voted_pct`) and alone for
+    # `before_frames` before anyone speaks: the session, and each talker's
+    # true frames
+    conv = Conversation(config.merge_user({}), 20)
     truth_talk = [0, 0]
-    silence = [(0, False, False, -1, 0, -60 * 256)] * (before_s * 50)
-    talk = conversation(9, (60, 200), 0.06, seconds, pair_s=125.0)
-    for frames in (silence, talk):
-        for truth, speech, valid, a, conf, level in _with_tv(frames, music_az, music_q8):
+    for frames in ([(0, False, False, -1, 0, -60 * 256)] * before_frames, talk):
+        for truth, speech, valid, a, conf, level in _with_tv(frames, music_az, music_q8, **heard):
             conv.frame(speech, valid, a, conf, level, 0)
             if truth:
                 truth_talk[truth - 1] += 1
     return conv, truth_talk
+
+
+def _listener_and_music(music_az, music_q8=-27 * 256, seconds=600, before_s=0):
+    # the initiator (60 degrees) says 5-10 s, the partner (200) talks for
+    # one to three minutes, and music 7 dB under them plays in 80% of the
+    # pauses (and for `before_s` before anyone speaks)
+    talk = conversation(9, (60, 200), 0.06, seconds, pair_s=125.0)
+    return _with_music(talk, music_az, music_q8, before_s * 50)
 
 
 def test_an_initiator_who_listens_for_minutes_keeps_her_place_against_music():
@@ -240,14 +246,8 @@ def test_music_between_the_talkers_nearer_each_than_two_talkers_may_be_is_the_no
     # a second talker must be. Of the three sources it is the quietest, so
     # it is the noise, and the session starts with both people (rather than
     # listening until it gives up)
-    conv = Conversation(config.merge_user({}), 20)
-    truth = [0, 0]
-    before = [(0, False, False, -1, 0, -60 * 256)] * 25
-    for frames in (before, conversation(6, (70, 160), 0.4, 200)):
-        for t, speech, valid, a, conf, level in _with_tv(frames, 115, -24 * 256, heard_pct=100, voted_pct=90):
-            conv.frame(speech, valid, a, conf, level, 0)
-            if t:
-                truth[t - 1] += 1
+    conv, truth = _with_music(conversation(6, (70, 160), 0.4, 200), 115, -24 * 256, 25,
+                              heard_pct=100, voted_pct=90)
     model = conv.model
     smooth = model._smooth  # the last peak search's window sums
     assert smooth[115 // 5] > max(smooth[70 // 5], smooth[160 // 5]), "the music does not outweigh the talkers"
@@ -261,13 +261,7 @@ def _music_first_then_talk(seconds, before_s=10):
     # music by a wall (300 degrees) 7 dB under the talkers, alone for
     # `before_s` and then in the pauses of a conversation (initiator 60,
     # partner 200)
-    conv = Conversation(config.merge_user({}), 20)
-    truth = [0, 0]
-    for frames in ([(0, False, False, -1, 0, -60 * 256)] * (before_s * 50), conversation(6, (60, 200), 0.3, seconds)):
-        for t, speech, valid, a, conf, level in _with_tv(frames, 300, -27 * 256):
-            conv.frame(speech, valid, a, conf, level, 0)
-            if t:
-                truth[t - 1] += 1
+    conv, truth = _with_music(conversation(6, (60, 200), 0.3, seconds), 300, -27 * 256, before_s * 50)
     return conv, truth[0] / (truth[0] + truth[1])
 
 
