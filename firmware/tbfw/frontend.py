@@ -43,11 +43,35 @@ _TALK_SHIFT = const(6)
 _AVG_SNR_Q8 = const(2304)  # 9 dB
 _AVG_FRAME_Q8 = const(2560)  # 10 dB
 _MIN_AVG_CONF_Q8 = const(70)
+# A seated talker's mouth is about 30 degrees above the table as seen from
+# the device (the simulator's talkers: 0.45 m above it, 0.7-1.5 m away): the
+# horizontal part of their path difference is cos 30 = 0.85 of the whole
+_TALKER_ELEVATION_Q8 = const(218)
+# cos(5 i degrees) * 16384, i = 0..18, as 16-bit little-endian words
+_COS_Q14 = (b"\x00\x40\xc2\x3f\x07\x3f\xd2\x3d\x24\x3c\x01\x3a\x6d\x37\x6d\x34\x07\x31\x41\x2d"
+            b"\x23\x29\xb5\x24\x00\x20\x0c\x1b\xe4\x15\x90\x10\x1d\x0b\x94\x05\x00\x00")
 # words of a channel's state (dsp.S_*, folded here: a module's constants
 # are not folded into another's code; a test checks they match)
 _S_PREVQ = const(2)
 _S_SUMABS = const(3)
 _S_ORQ = const(4)
+
+
+def _cos_q14(deg):
+    """cos of whole degrees, Q14, from _COS_Q14 (linear between 5 degrees)."""
+    deg %= 360
+    if deg > 180:
+        deg = 360 - deg
+    sign = 1
+    if deg > 90:
+        deg = 180 - deg
+        sign = -1
+    i = deg // 5
+    lo = _COS_Q14[2 * i] | _COS_Q14[2 * i + 1] << 8
+    if i < 18:
+        hi = _COS_Q14[2 * i + 2] | _COS_Q14[2 * i + 3] << 8
+        lo += (hi - lo) * (deg - 5 * i) // 5
+    return sign * lo
 
 
 class FrontEnd:
@@ -200,6 +224,74 @@ class FrontEnd:
             pv[0] += (frame - pv[0]) >> _TALK_SHIFT
             # averaged with the frame before if that one was correlated too
             self._direction(out, pv[0] - floor < _AVG_SNR_Q8 and above < _AVG_FRAME_Q8 and self._run > 1)
+
+    # -- listening at the talkers' lags (plain code: called by the pipeline
+    # once both talkers are known; docs/frontend.md, "Listening at the
+    # talkers' lags") ---------------------------------------------------------
+
+    def listen_at(self, slot_az):
+        """The two talkers' azimuths (whole degrees; -1 while one is not
+        known): the lags hear() reads at each pair, the pair's largest lag
+        times _TALKER_ELEVATION_Q8 and the cosine of the talker's angle from
+        the pair's axis."""
+        if slot_az[0] < 0 or slot_az[1] < 0:
+            self._listening = False
+            return
+        pairs = self.pairs
+        for t in range(2):
+            for p in range(pairs):
+                along = (self._maxlag_q8[p] * _TALKER_ELEVATION_Q8) >> 8
+                self._listen[t * pairs + p] = (along * _cos_q14(slot_az[t] - ((self._axis_q8[p] + 128) >> 8))) >> 14
+        self._listening = True
+
+    def hear(self):
+        """After process(), while listening: in a noisy room (the speech
+        level under _AVG_SNR_Q8 over the floor, the frame under
+        _AVG_FRAME_Q8), each talker's normalised correlation at their own
+        lags, summed over the pairs, in heard_q8 (Q8, 256 = 1 per pair),
+        over this frame and the one before as the front end averages them;
+        True when it did. Every voiced frame's correlation is kept for the
+        next one."""
+        if not self._listening or not self.voiced or self.dead_mask:
+            return False
+        pv = self._prev
+        old = self._heard_prev
+        frames = self.frames
+        floor = self.noise_db_q8
+        scored = pv[0] - floor < _AVG_SNR_Q8 and self.frame_db_q8 - floor < _AVG_FRAME_Q8
+        if scored:
+            both = self._heard_at == frames - 1  # the frame before was voiced: kept
+            lags = self.lags
+            pairs = self.pairs
+            heard = self.heard_q8
+            heard[0] = heard[1] = 0
+            sa = sb = 0
+            for p in range(pairs):
+                b = (2 * lags + 3) * p + 1  # this pair's r(k), then its energy and shift
+                i = b + 2 * lags + 1
+                e = pv[i]
+                if both:  # the two frames at the larger block shift, halved, as _direction does
+                    ds = 2 * (old[i + 1] - pv[i + 1])
+                    sa = (ds if ds > 0 else 0) + 1
+                    sb = sa - ds
+                    e = (e >> sa) + (old[i] >> sb)
+                den = (e >> 9) + 1
+                for t in range(2):
+                    x = self._listen[t * pairs + p] + (lags << 8)
+                    k = b + (x >> 8)
+                    f = x & 255
+                    r0 = pv[k]
+                    r1 = pv[k + 1]
+                    if both:
+                        r0 = (r0 >> sa) + (old[k] >> sb)
+                        r1 = (r1 >> sa) + (old[k + 1] >> sb)
+                    # r(k) < 2^29: interpolated in 2^21 * 2^8, normalised like the peak's confidence
+                    r = (r0 >> 8) * (256 - f) + (r1 >> 8) * f
+                    heard[t] += (r >> 8) * 256 // den
+        for j in range(len(pv)):
+            old[j] = pv[j]
+        self._heard_at = frames
+        return scored
 
     @micropython.native
     def _direction(self, dead, low):

@@ -107,6 +107,12 @@ def setup(fe, dsp, desc, cfg, warmup_ms):
     fe._prev = zeros("i", (2 * lags + 3) * fe.pairs + 1)
     # one-pair direction: the pair axis angle; two pairs: u ~ inverse(A) lags
     fe._axis_q8 = [dsp.atan2_q8(int(ay * 1e6), int(ax * 1e6), fe._atan_tab) for ax, ay in axes]
+    # listening at the talkers' lags (FrontEnd.listen_at, hear)
+    fe._listen = zeros("i", 2 * fe.pairs)  # each talker's lag at each pair (q8), talker-major
+    fe._listening = False
+    fe.heard_q8 = zeros("i", 2)  # FrontEnd.hear's result
+    fe._heard_prev = zeros("i", len(fe._prev))  # the last voiced frame's r(k), energy and shift
+    fe._heard_at = -2  # the frame they are from
     fe._inv = None
     if len(axes) == 2:
         (a00, a01), (a10, a11) = axes

@@ -4,8 +4,15 @@
 # `analyze` feeds it a recording. One code path, so what `analyze` prints is
 # what the device would have recorded.
 
+from micropython import const
+
 from tbfw.frontend import FrontEnd
 from tbfw.session import IDLE, Conversation
+
+# a frame without a confident direction votes for the talker whose own lags
+# it correlates at by this much more than the other's (Q8, summed over the
+# pairs: 0.375; docs/frontend.md, "Listening at the talkers' lags")
+_HEARD_Q8 = const(96)
 
 
 class Pipeline:
@@ -16,6 +23,7 @@ class Pipeline:
         self.frames = 0
         self.who = 0
         self._dead = 0  # the microphones dead when the conversation's talkers were learned
+        self._listen_az = [-1, -1]  # the talkers' azimuths the front end listens at
 
     def attribute(self, now_s):
         """The conversation's part of a frame the front end has processed;
@@ -25,7 +33,9 @@ class Pipeline:
         microphones are those its talkers were learned with: one-pair angles
         are folded about the pair's axis and do not match talkers learned
         from two pairs, nor the other way round (docs/frontend.md,
-        "Limits")."""
+        "Limits"). In a noisy room a frame without a confident direction
+        votes for the talker at whose own lags it correlates (FrontEnd.hear)
+        when every microphone works."""
         fe = self.fe
         conv = self.conv
         dead = fe.dead_mask
@@ -47,7 +57,24 @@ class Pipeline:
             conv.tally.lost += 1
         self.frames += 1
         conv.noise_db_q8 = fe.noise_db_q8
-        self.who = conv.frame(fe.speech, fe.direction_valid, fe.azimuth_deg, conf, fe.frame_db_q8, now_s, fe.voiced)
+        valid = fe.direction_valid
+        az = fe.azimuth_deg
+        model = conv.model
+        slot_az = model.slot_az
+        listen = self._listen_az
+        if slot_az[0] != listen[0] or slot_az[1] != listen[1]:
+            listen[0], listen[1] = slot_az
+            fe.listen_at(slot_az)
+        if fe.hear() and not (valid and conf >= model.min_conf_q8) and dead == self._dead:
+            # no confident direction: the talker whose own lags it correlates at
+            # (docs/frontend.md, "Listening at the talkers' lags"), at the least
+            # weight; hear() reads only while every microphone works
+            d = fe.heard_q8[0] - fe.heard_q8[1]
+            if d >= _HEARD_Q8 or d <= -_HEARD_Q8:
+                valid = True
+                az = slot_az[0] if d > 0 else slot_az[1]
+                conf = model.min_conf_q8
+        self.who = conv.frame(fe.speech, valid, az, conf, fe.frame_db_q8, now_s, fe.voiced)
         return self.who
 
     def step_pcm16(self, buf, now_s):
