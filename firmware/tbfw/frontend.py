@@ -250,15 +250,17 @@ class FrontEnd:
         _AVG_FRAME_Q8), each talker's normalised correlation at their own
         lags, summed over the pairs, in heard_q8 (Q8, 256 = 1 per pair),
         over this frame and the one before as the front end averages them;
-        True when it did. Every voiced frame's correlation is kept for the
-        next one."""
+        True when it did. A noisy room's voiced frames' correlation is kept
+        for the next one."""
         if not self._listening or not self.voiced or self.dead_mask:
             return False
         pv = self._prev
+        floor = self.noise_db_q8
+        if pv[0] - floor >= _AVG_SNR_Q8:  # not a noisy room: directions enough
+            return False
         old = self._heard_prev
         frames = self.frames
-        floor = self.noise_db_q8
-        scored = pv[0] - floor < _AVG_SNR_Q8 and self.frame_db_q8 - floor < _AVG_FRAME_Q8
+        scored = self.frame_db_q8 - floor < _AVG_FRAME_Q8
         if scored:
             both = self._heard_at == frames - 1  # the frame before was voiced: kept
             lags = self.lags
