@@ -34,13 +34,40 @@ def _pcm_frame(fe, values):
     return bytes(a)
 
 
-def _delayed_noise_frames(fe, count, amp, delay, seed=1):
+class _LowNoise(Xorshift32):
+    """Noise with most of its energy under 4 kHz (a 4-sample moving sum), as
+    speech and a room's noise have: the pre-emphasis then leaves a
+    correlation peak a few lags wide, as speech gives, not white noise's
+    one-lag spike."""
+
+    def __init__(self, seed):
+        super().__init__(seed)
+        self.w = [0, 0, 0]
+
+    def sample(self, amp):
+        x = super().sample(amp)
+        w = self.w
+        y = (x + w[0] + w[1] + w[2]) // 2
+        w[2] = w[1]
+        w[1] = w[0]
+        w[0] = x
+        return y
+
+
+def _delayed_noise_frames(fe, count, amp, delay, seed=1, mic_amp=None, low=False):
     """Frames where every minus channel hears the plus channel `delay`
-    samples later (integer delay), plus a little independent noise."""
+    samples later (an integer delay, or a tuple of one per pair), plus
+    independent noise at each microphone (amp // 10 unless mic_amp). low:
+    the source and the microphones' noise as _LowNoise, not white; amp 0
+    for the microphones' noise alone."""
     n = fe.frame_samples
     c = fe.channels
-    src = Xorshift32(seed)
-    mic = Xorshift32(seed + 7)
+    delays = delay if isinstance(delay, tuple) else (delay,) * fe.pairs
+    if mic_amp is None:
+        mic_amp = amp // 10
+    src = _LowNoise(seed) if low else Xorshift32(seed)
+    # lowpassed, each microphone its own generator; white, one for all in turn
+    mics = [_LowNoise(seed + 7 + ch) for ch in range(c)] if low else [Xorshift32(seed + 7)] * c
     total = count * n + 32
     # an array, not a list: on a 32-bit MicroPython the list's 4-byte slots
     # and the noise generator's long ints do not fit the default heap together
@@ -52,9 +79,10 @@ def _delayed_noise_frames(fe, count, amp, delay, seed=1):
         a = array.array("h", [0] * (n * c))
         for i in range(n):
             t = f * n + i + 16
-            for plus, minus in fe._pair_ch:
-                a[i * c + plus] = base[t] + mic.sample(amp // 10)
-                a[i * c + minus] = base[t - delay] + mic.sample(amp // 10)
+            for p in range(fe.pairs):
+                plus, minus = fe._pair_ch[p]
+                a[i * c + plus] = base[t] + mics[plus].sample(mic_amp)
+                a[i * c + minus] = base[t - delays[p]] + mics[minus].sample(mic_amp)
         frames.append(bytes(a))
     return frames
 
@@ -285,49 +313,6 @@ def test_voiced_is_the_threshold_without_the_hangover():
     assert [s for v, s in seen[last + 1:]] == [True] * 7 + [False] * (19 - last - 7), seen
 
 
-class _LowNoise(Xorshift32):
-    """Noise with most of its energy under 4 kHz (a 4-sample moving sum), as
-    speech and a room's noise have: the pre-emphasis then leaves a
-    correlation peak a few lags wide, as speech gives, not white noise's
-    one-lag spike."""
-
-    def __init__(self, seed):
-        super().__init__(seed)
-        self.w = [0, 0, 0]
-
-    def sample(self, amp):
-        x = super().sample(amp)
-        w = self.w
-        y = (x + w[0] + w[1] + w[2]) // 2
-        w[2] = w[1]
-        w[1] = w[0]
-        w[0] = x
-        return y
-
-
-def _talker_in_noise(fe, count, amp, noise_amp, delays, seed):
-    """Frames of one talker (`delays`: the lag at each pair, whole samples)
-    under each microphone's own noise; amp 0 for the room's noise alone."""
-    n = fe.frame_samples
-    c = fe.channels
-    src = _LowNoise(seed)
-    mics = [_LowNoise(seed + 7 + ch) for ch in range(c)]
-    base = array.array("h", bytes(2 * (count * n + 32)))
-    for i in range(len(base)):
-        base[i] = src.sample(amp)
-    frames = []
-    for f in range(count):
-        a = array.array("h", [0] * (n * c))
-        for i in range(n):
-            t = f * n + i + 16
-            for p in range(fe.pairs):
-                plus, minus = fe._pair_ch[p]
-                a[i * c + plus] = base[t] + mics[plus].sample(noise_amp)
-                a[i * c + minus] = base[t - delays[p]] + mics[minus].sample(noise_amp)
-        frames.append(bytes(a))
-    return frames
-
-
 def _heard(fe, frames, turns, room):
     """Turns of `frames` (15 each) with the room's noise between (5): per
     turn, frames hear() scored, and of those how many read 0.375 more (96
@@ -359,9 +344,9 @@ def test_listening_at_the_talkers_lags_names_the_talker_a_noisy_frame_correlates
     # microphone: about 7 dB over the room's floor, so few frames have a
     # confident direction, but their correlation still leans to the lags
     fe = _fe()
-    a = _talker_in_noise(fe, 8, 1200, 2000, (3, 3), 3)
-    b = _talker_in_noise(fe, 8, 1200, 2000, (-3, -3), 5)
-    room = _talker_in_noise(fe, 4, 0, 1000, (0, 0), 9)
+    a = _delayed_noise_frames(fe, 8, 1200, (3, 3), 3, mic_amp=2000, low=True)
+    b = _delayed_noise_frames(fe, 8, 1200, (-3, -3), 5, mic_amp=2000, low=True)
+    room = _delayed_noise_frames(fe, 4, 0, (0, 0), 9, mic_amp=1000, low=True)
     for i in range(60):  # the floor settles on the room
         fe.ingest_pcm16(room[i % 4])
         fe.process()
@@ -379,16 +364,16 @@ def test_listening_at_the_talkers_lags_names_the_talker_a_noisy_frame_correlates
 
 def test_listening_at_the_talkers_lags_only_in_a_noisy_room_and_without_allocating():
     fe = _fe()
-    loud = _talker_in_noise(fe, 4, 6000, 200, (3, 3), 3)  # the voice 30 dB over the noise
-    room = _talker_in_noise(fe, 4, 0, 100, (0, 0), 9)
+    loud = _delayed_noise_frames(fe, 4, 6000, (3, 3), 3, mic_amp=200, low=True)  # the voice 30 dB over the noise
+    room = _delayed_noise_frames(fe, 4, 0, (0, 0), 9, mic_amp=100, low=True)
     for i in range(60):
         fe.ingest_pcm16(room[i % 4])
         fe.process()
     fe.listen_at([45, 225])
     assert _heard(fe, loud, 30, room)[0] == 0  # a quiet room: directions enough
     fe = _fe()
-    a = _talker_in_noise(fe, 4, 1200, 2000, (3, 3), 3)
-    room = _talker_in_noise(fe, 4, 0, 1000, (0, 0), 9)
+    a = _delayed_noise_frames(fe, 4, 1200, (3, 3), 3, mic_amp=2000, low=True)
+    room = _delayed_noise_frames(fe, 4, 0, (0, 0), 9, mic_amp=1000, low=True)
     for i in range(60):
         fe.ingest_pcm16(room[i % 4])
         fe.process()
@@ -420,8 +405,8 @@ def test_the_pipeline_votes_a_noisy_frame_for_the_talker_heard_at_their_lags():
     pipe = Pipeline(desc, config.merge_user({}))
     conv = pipe.conv
     fe = pipe.fe
-    room = _talker_in_noise(fe, 4, 0, 1000, (0, 0), 9)
-    a = _talker_in_noise(fe, 8, 1200, 2000, (3, 3), 3)
+    room = _delayed_noise_frames(fe, 4, 0, (0, 0), 9, mic_amp=1000, low=True)
+    a = _delayed_noise_frames(fe, 8, 1200, (3, 3), 3, mic_amp=2000, low=True)
     for i in range(60):
         pipe.step_pcm16(room[i % 4], 0)
     level = fe.frame_db_q8 + 7 * 256
