@@ -5,7 +5,8 @@ import gc
 
 from fwlib import Xorshift32
 from fwlib import board as _board
-from tbfw import config, dsp, frontend, frontsetup
+from tbfw import config, dsp, frontend, frontsetup, talker
+from tbfw.pipeline import Pipeline
 
 
 def _fe(overrides=None, board=None):
@@ -313,6 +314,13 @@ def test_voiced_is_the_threshold_without_the_hangover():
     assert [s for v, s in seen[last + 1:]] == [True] * 7 + [False] * (19 - last - 7), seen
 
 
+def _settled(fe, room):
+    """The room's noise alone for 60 frames: the floor settles on it."""
+    for i in range(60):
+        fe.ingest_pcm16(room[i % len(room)])
+        fe.process()
+
+
 def _heard(fe, frames, turns, room):
     """Turns of `frames` (15 each) with the room's noise between (5): per
     turn, frames hear() scored, and of those how many read 0.375 more (96
@@ -347,9 +355,7 @@ def test_listening_at_the_talkers_lags_names_the_talker_a_noisy_frame_correlates
     a = _delayed_noise_frames(fe, 8, 1200, (3, 3), 3, mic_amp=2000, low=True)
     b = _delayed_noise_frames(fe, 8, 1200, (-3, -3), 5, mic_amp=2000, low=True)
     room = _delayed_noise_frames(fe, 4, 0, (0, 0), 9, mic_amp=1000, low=True)
-    for i in range(60):  # the floor settles on the room
-        fe.ingest_pcm16(room[i % 4])
-        fe.process()
+    _settled(fe, room)
     assert _heard(fe, a, 4, room) == [0, 0, 0]  # no talkers known: nothing heard
     fe.listen_at([45, 225])
     _heard(fe, a, 10, room)  # the speech level falls to the room's (from 0 dBFS)
@@ -366,17 +372,13 @@ def test_listening_at_the_talkers_lags_only_in_a_noisy_room_and_without_allocati
     fe = _fe()
     loud = _delayed_noise_frames(fe, 4, 6000, (3, 3), 3, mic_amp=200, low=True)  # the voice 30 dB over the noise
     room = _delayed_noise_frames(fe, 4, 0, (0, 0), 9, mic_amp=100, low=True)
-    for i in range(60):
-        fe.ingest_pcm16(room[i % 4])
-        fe.process()
+    _settled(fe, room)
     fe.listen_at([45, 225])
     assert _heard(fe, loud, 30, room)[0] == 0  # a quiet room: directions enough
     fe = _fe()
     a = _delayed_noise_frames(fe, 4, 1200, (3, 3), 3, mic_amp=2000, low=True)
     room = _delayed_noise_frames(fe, 4, 0, (0, 0), 9, mic_amp=1000, low=True)
-    for i in range(60):
-        fe.ingest_pcm16(room[i % 4])
-        fe.process()
+    _settled(fe, room)
     fe.listen_at([45, 225])
     _heard(fe, a, 10, room)
     places = [45, 225]
@@ -399,8 +401,6 @@ def test_listening_at_the_talkers_lags_only_in_a_noisy_room_and_without_allocati
 
 
 def test_the_pipeline_votes_a_noisy_frame_for_the_talker_heard_at_their_lags():
-    from tbfw import talker
-    from tbfw.pipeline import Pipeline
     desc = config.validate_board(_board())
     pipe = Pipeline(desc, config.merge_user({}))
     conv = pipe.conv
