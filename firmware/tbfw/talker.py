@@ -59,7 +59,12 @@ _MARGIN_DEG = const(8)  # and must be this much nearer than the other
 _LEAD_MAX = const(3)
 _LEAD_SWITCH = const(2)
 _PAUSE_FRAMES = const(10)  # 200 ms without speech ends a burst
-_MASKED_FRAMES = const(5)  # a loud frame voting for the noise this soon after a talker's vote is theirs
+# a frame the noise source would take (its direction, or a level under the
+# quieter talker's but within _MASKED_DB of it) this soon after the current
+# talker's vote, with no pause between, is that talker's: the end of a word
+# under the noise
+_MASKED_FRAMES = const(_PAUSE_FRAMES)
+_MASKED_DB = const(14)
 _OVERLAP_WINDOW = const(10)  # frames of vote history for overlap: two votes for each talker within it
 _WINDOW_MASK = const((1 << _OVERLAP_WINDOW) - 1)
 _SILENT_Q8 = const(-30720)  # -120 dBFS, the front end's level of digital silence
@@ -67,6 +72,7 @@ _SILENT_Q8 = const(-30720)  # -120 dBFS, the front end's level of digital silenc
 _TALK = const(0)  # a talker's (or it cannot tell)
 _BG_LEVEL = const(1)  # the noise's: too quiet for either talker
 _BG_DIRECTION = const(2)  # the noise's: a vote for its direction
+_BG_FAINT = const(3)  # the noise's level, but within _MASKED_DB of the quieter talker's
 _LVL_SHIFT = const(9)  # levels voted in 2 dB steps above -120 dBFS: 0..60
 _NOISE_DB = const(10)  # a peak this far under the loudest one is noise, not a talker
 _NOISE_Q8 = const(_NOISE_DB * 256)
@@ -408,8 +414,9 @@ class TalkerModel:
         if noise < 0 or s0 < 0 or s1 < 0:  # none found, or not learned
             return _TALK
         d0, d1 = self.slot_db_q8
-        if level_db_q8 < (d1 if d1 < d0 else d0) - _NOISE_Q8:
-            return _BG_LEVEL
+        quiet = d1 if d1 < d0 else d0
+        if level_db_q8 < quiet - _NOISE_Q8:
+            return _BG_LEVEL if level_db_q8 < quiet - _MASKED_DB * 256 else _BG_FAINT
         if not confident:
             return _TALK
         dn = angle_diff(azimuth_deg, noise)
@@ -462,8 +469,8 @@ class TalkerModel:
         bg = _TALK
         if speech and self.noise_az >= 0:
             bg = self.background(confident, azimuth_deg, level_db_q8)
-        if bg == _BG_DIRECTION and self.current != NONE and self._silent == 0 and self._since_vote < _MASKED_FRAMES:
-            confident = False  # mid-word at a talker's level: the noise's direction masked theirs
+        if (bg == _BG_DIRECTION or bg == _BG_FAINT) and self.current != NONE and self._silent == 0 and self._since_vote < _MASKED_FRAMES:
+            confident = False  # mid-word: the noise masked the talker's direction or level
         elif bg:
             speech = False
         # the vote history: one bit a frame, the newest lowest

@@ -153,6 +153,43 @@ def test_a_frame_of_the_noise_source_mid_word_stays_with_the_talker():
         assert abs(t["talk_s"] - own * 0.02) <= own * 0.02 * 0.05, (t["talk_s"], own * 0.02)
 
 
+def _quiet_word_ends(frames, level_q8, count=3):
+    # the last `count` frames of each word are its quiet end: at level_q8,
+    # without a direction
+    held = []
+    for frame in frames:
+        held.append(frame)
+        if not frame[1]:  # a pause: the frames before it end a word
+            for i in range(max(0, len(held) - 1 - count), len(held) - 1):
+                truth, speech, valid, a, conf, level = held[i]
+                held[i] = (truth, speech, False, a, 0, level_q8)
+            yield from held
+            held = []
+        elif len(held) > count:
+            yield held.pop(0)
+    yield from held
+
+
+def test_the_quiet_end_of_a_word_under_a_known_noise_source_stays_with_the_talker():
+    # the talkers at -20 dBFS end each word 12 dB under it, 2 dB quieter
+    # than the TV's level test takes as the TV's; the TV 15 dB under them
+    # fills the pauses
+    conv = Conversation(config.merge_user({}), 20)
+    truth_talk = [0, 0]
+    ends = 0
+    talk = _quiet_word_ends(conversation(3, (60, 200), 0.3, 240), -32 * 256)
+    for truth, speech, valid, a, conf, level in _with_tv(talk, 300, -35 * 256):
+        conv.frame(speech, valid, a, conf, level, 0)
+        if truth:
+            truth_talk[truth - 1] += 1
+            ends += level == -32 * 256
+    assert talker.angle_diff(conv.model.noise_az, 300) < 10, conv.model.noise_az
+    assert ends * 10 > (truth_talk[0] + truth_talk[1]), ends  # over a tenth of the talk
+    ini, par = conv.record()["talkers"]
+    for t, own in ((ini, truth_talk[0]), (par, truth_talk[1])):
+        assert abs(t["talk_s"] - own * 0.02) <= own * 0.02 * 0.05, (t["talk_s"], own * 0.02)
+
+
 def _with_music(talk, music_az, music_q8, before_frames=0, **heard):
     # a conversation (`talk`, convsim frames) with music at `music_az` in
     # its pauses (_with_tv's `heard_pct`, `voted_pct`) and alone for
