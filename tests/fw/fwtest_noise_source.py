@@ -171,9 +171,9 @@ def _quiet_word_ends(frames, level_q8, count=3):
 
 
 def test_the_quiet_end_of_a_word_under_a_known_noise_source_stays_with_the_talker():
-    # the talkers at -20 dBFS end each word 12 dB under it, 2 dB quieter
-    # than the TV's level test takes as the TV's; the TV 15 dB under them
-    # fills the pauses
+    # the talkers at -20 dBFS end each word 12 dB under that, past the
+    # 10 dB under the quieter talker where the level test gives a frame to
+    # the TV; the TV, 15 dB under them, fills the pauses
     conv = Conversation(config.merge_user({}), 20)
     truth_talk = [0, 0]
     ends = 0
