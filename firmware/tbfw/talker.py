@@ -65,6 +65,7 @@ _PAUSE_FRAMES = const(10)  # 200 ms without speech ends a burst
 # under the noise
 _MASKED_FRAMES = const(_PAUSE_FRAMES)
 _MASKED_DB = const(14)
+_MASKED_Q8 = const(_MASKED_DB * 256)
 _OVERLAP_WINDOW = const(10)  # frames of vote history for overlap: two votes for each talker within it
 _WINDOW_MASK = const((1 << _OVERLAP_WINDOW) - 1)
 _SILENT_Q8 = const(-30720)  # -120 dBFS, the front end's level of digital silence
@@ -416,7 +417,7 @@ class TalkerModel:
         d0, d1 = self.slot_db_q8
         quiet = d1 if d1 < d0 else d0
         if level_db_q8 < quiet - _NOISE_Q8:
-            return _BG_LEVEL if level_db_q8 < quiet - _MASKED_DB * 256 else _BG_FAINT
+            return _BG_LEVEL if level_db_q8 < quiet - _MASKED_Q8 else _BG_FAINT
         if not confident:
             return _TALK
         dn = angle_diff(azimuth_deg, noise)

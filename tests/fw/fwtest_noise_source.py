@@ -174,15 +174,11 @@ def test_the_quiet_end_of_a_word_under_a_known_noise_source_stays_with_the_talke
     # the talkers at -20 dBFS end each word 12 dB under that, past the
     # 10 dB under the quieter talker where the level test gives a frame to
     # the TV; the TV, 15 dB under them, fills the pauses
-    conv = Conversation(config.merge_user({}), 20)
-    truth_talk = [0, 0]
-    ends = 0
-    talk = _quiet_word_ends(conversation(3, (60, 200), 0.3, 240), -32 * 256)
-    for truth, speech, valid, a, conf, level in _with_tv(talk, 300, -35 * 256):
-        conv.frame(speech, valid, a, conf, level, 0)
-        if truth:
-            truth_talk[truth - 1] += 1
-            ends += level == -32 * 256
+    def talk():
+        return _quiet_word_ends(conversation(3, (60, 200), 0.3, 240), -32 * 256)
+
+    conv, truth_talk = _with_music(talk(), 300, -35 * 256)  # the TV in the pauses
+    ends = sum(1 for frame in talk() if frame[0] and frame[5] == -32 * 256)
     assert talker.angle_diff(conv.model.noise_az, 300) < 10, conv.model.noise_az
     assert ends * 10 > (truth_talk[0] + truth_talk[1]), ends  # over a tenth of the talk
     ini, par = conv.record()["talkers"]
