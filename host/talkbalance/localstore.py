@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from talkbalance import dating
+from talkbalance import dating, text
 from talkbalance.errors import InputError, StoreCorrupt, StoreMissing, StoreUnwritable
 
 DB_ENV = "TALKBALANCE_DB"
@@ -62,6 +62,7 @@ _MIGRATIONS = [
     """,
 ]
 SCHEMA_VERSION = len(_MIGRATIONS)
+_OWN_TABLES = {"sessions", "labels"}  # what the first migration made: a store of any version has them
 
 
 class Unstorable(Exception):
@@ -195,6 +196,16 @@ class LocalStore:
 
     def _migrate(self) -> None:
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        # a new store is an empty file; any other database is some other
+        # program's, and nothing is written into it
+        foreign = bool(tables) if version == 0 else not _OWN_TABLES <= tables
+        if foreign:
+            names = sorted(tables)
+            held = ", ".join(text.printable(t) for t in names[:5]) + (", ..." if len(names) > 5 else "")
+            self.db.close()
+            raise StoreCorrupt(f"{self.path}: an SQLite database, but not a talkbalance session store "
+                               f"(it holds: {held or 'no tables'})", "use --db to pick another file")
         if version > SCHEMA_VERSION:
             raise StoreCorrupt(f"{self.path} was written by a newer talkbalance (schema {version})",
                                "upgrade talkbalance")
