@@ -339,6 +339,20 @@ def test_cli_rejects_bad_values(tmp_path, capsys, args, message):
     assert not (tmp_path / "x.wav").exists()
 
 
+@pytest.mark.parametrize("where", ["missing/x.wav", ".", "truth-folder"])
+def test_an_output_that_cannot_be_written_is_refused_before_rendering(tmp_path, monkeypatch, capsys, where):
+    def never(*args, **kwargs):
+        raise AssertionError("rendered before the output was checked")
+
+    monkeypatch.setattr(scenesim, "render", never)
+    (tmp_path / "truth-folder").mkdir()
+    wav, truth = (tmp_path / "x.wav", tmp_path / "truth-folder") if where == "truth-folder" else (tmp_path / where, None)
+    args = ["scene", str(wav), "--minutes", "60"] + (["--truth", str(truth)] if truth else [])
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("talkbalance: cannot write the scene: ") and err.count("\n") == 2  # the line and its hint
+
+
 def test_unwritable_output_is_a_user_error(tmp_path):
     result = scenesim.render(scenesim.SceneConfig(seed=1, minutes=0.05, voices="synthetic", rt60_s=0))
     with pytest.raises(InputError, match="cannot write"):

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import wave
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -627,6 +628,20 @@ def write_wav(path: str | Path, audio: np.ndarray, rate: int) -> None:
         out.setsampwidth(2)
         out.setframerate(rate)
         out.writeframes(np.ascontiguousarray(audio, dtype="<i2").tobytes())
+
+
+def check_writable(wav_path: str | Path, truth_path: str | Path | None = None) -> None:
+    """Refuse, before any rendering, a WAV or truth path that cannot be
+    written: its folder missing or read-only, or the path a folder."""
+    wav_path = Path(wav_path)
+    for path in (wav_path, Path(truth_path) if truth_path else wav_path.with_suffix(".json")):
+        folder = path.parent
+        if path.is_dir():
+            raise InputError(f"cannot write the scene: {path} is a folder", "give a file name, e.g. talk.wav")
+        if not folder.is_dir():
+            raise InputError(f"cannot write the scene: no folder {folder}", "make the folder first, or give another path")
+        if not os.access(folder, os.W_OK):
+            raise InputError(f"cannot write the scene: {folder} is not writable", "give a path in a folder you can write")
 
 
 def write(scene: Scene, wav_path: str | Path, truth_path: str | Path | None = None) -> Path:

@@ -59,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
     )
     config.validate()
     desc = boardfile.load(args.board)
+    scenesim.check_writable(args.out, args.truth)  # before minutes of rendering, not after
     started = time.perf_counter()
     result = scenesim.render(config, desc)
     truth_path = scenesim.write(result, args.out, args.truth)
