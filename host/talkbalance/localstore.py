@@ -24,8 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from talkbalance import dating, text
+from talkbalance import dating, records, text
 from talkbalance.errors import InputError, StoreCorrupt, StoreMissing, StoreUnwritable
+from talkbalance.recordcheck import finite_number
 
 DB_ENV = "TALKBALANCE_DB"
 
@@ -62,6 +63,7 @@ _MIGRATIONS = [
     """,
 ]
 SCHEMA_VERSION = len(_MIGRATIONS)
+_DATE_MAX_S = 253_402_300_799  # 9999-12-31 23:59:59 UTC: the last date the commands can print
 _OWN_TABLES = {"sessions", "labels"}  # what the first migration made: a store of any version has them
 
 
@@ -81,8 +83,9 @@ _INSERT = ("INSERT OR IGNORE INTO sessions (device, id, start, duration_s, initi
 def _row_of(rec: dict, row_id: str, date: tuple[int | None, str] | None = None) -> tuple:
     talkers = rec.get("talkers") or [{}]
     date_s, how = date if date is not None else dating.session_date(rec)
+    share = talkers[0].get("share")  # a column to sort by: a number or NULL; the record keeps what it said
     return (rec["device"], row_id, int(rec.get("start", 0)), float(rec.get("duration_s", 0)),
-            talkers[0].get("share"), canonical(rec), int(time.time()), date_s, how)
+            share if finite_number(share) else None, canonical(rec), int(time.time()), date_s, how)
 
 
 def default_path() -> Path:
@@ -157,9 +160,16 @@ class LocalStore:
     missing store is refused (StoreMissing) instead of made; `created` says
     whether this open made it."""
 
-    def __init__(self, path: str | Path | None = None, *, create: bool = True):
+    def __init__(self, path: str | Path | None = None, *, create: bool = True,
+                 on_damaged: Callable[[str, str], None] | None = None):
         self.path = Path(path) if path else default_path()
         self.created = False
+        # rows whose record cannot be read or shown (records.shape_problem),
+        # by key: left out of all(), refused by get(); `on_damaged(key, why)`
+        # hears of each once
+        self.damaged: dict[str, str] = {}
+        self._on_damaged = on_damaged
+        self._told: set[str] = set()
         if not self.path.exists():
             if not create:
                 raise StoreMissing(f"no session store at {self.path}",
@@ -250,7 +260,8 @@ class LocalStore:
                 before = self.db.total_changes
                 self.db.execute(_INSERT, row)
                 return self.db.total_changes > before
-        except (sqlite3.InterfaceError, OverflowError, ValueError, TypeError, KeyError, AttributeError) as exc:
+        except (sqlite3.InterfaceError, sqlite3.ProgrammingError, OverflowError, ValueError, TypeError, KeyError,
+                AttributeError) as exc:
             raise Unstorable(f"{type(exc).__name__}: {exc}") from None
 
     @_guarded
@@ -261,10 +272,12 @@ class LocalStore:
         return None if row is None else row[0]
 
     @_guarded
-    def all(self, partner: str | None = None) -> list[Stored]:
+    def all(self, partner: str | None = None, warn: bool = True) -> list[Stored]:
         """Every stored session, oldest first (a session of unknown date by
         boot and session among its device's: dating.chronological); with
-        `partner`, those labelled with that name in any case."""
+        `partner`, those labelled with that name in any case. A session
+        that cannot be shown is left out (`damaged`; told to `on_damaged`
+        when `warn`)."""
         sql = ("SELECT s.device, s.id, s.record, l.partner, l.note, l.follow_up, s.date_s, s.date_how "
                "FROM sessions s "
                "LEFT JOIN labels l ON l.device = s.device AND l.id = s.id")
@@ -273,25 +286,50 @@ class LocalStore:
             sql += " WHERE casefold(l.partner) = ?"
             args = (partner.casefold(),)
         sql += " ORDER BY s.device, s.id"
-        rows = [self._row(r) for r in self.db.execute(sql, args)]
+        rows = [s for s in (self._row(r, warn) for r in self.db.execute(sql, args)) if s is not None]
         return dating.chronological(rows, lambda s: s.date_s, lambda s: s.record)
 
     def get(self, key: str) -> Stored:
         """A session by record id (`device-boot-session`), or `device:id`."""
         device, sep, rid = key.partition(":")
+        everything = self.all(warn=False)  # only this one is shown: a damaged one is the error below
         if sep:
-            rows = [s for s in self.all() if s.device == device and s.id == rid]
+            rows = [s for s in everything if s.device == device and s.id == rid]
         else:
-            rows = [s for s in self.all() if s.id == key]
+            rows = [s for s in everything if s.id == key]
         if not rows:
+            why = self.damaged.get(key) or next((w for k, w in self.damaged.items() if k.endswith(":" + key)), None)
+            if why is not None:
+                raise StoreCorrupt(f"session {text.printable(key)} in {self.path}: its stored record {why}",
+                                   "the store keeps it as it was written; talkbalance sessions lists the others")
             raise InputError(f"no session {key!r} in {self.path}", "list them with: talkbalance sessions")
         if len(rows) > 1:
             raise InputError(f"{key!r} matches sessions from several devices", "name it as DEVICE:ID")
         return rows[0]
 
-    @staticmethod
-    def _row(r) -> Stored:
-        return Stored(r[0], r[1], json.loads(r[2]), r[3], r[4], None if r[5] is None else bool(r[5]), r[6], r[7])
+    def _row(self, r, warn: bool) -> Stored | None:
+        """A row as a Stored session, or None (noted in `damaged`) when its
+        record cannot be read or shown. A date that is not one (edited,
+        say) reads as unknown."""
+        rec = None
+        try:
+            rec = json.loads(r[2])
+            why = records.shape_problem(rec)
+        except (TypeError, ValueError, RecursionError):  # not text, not JSON, nested past Python's stack
+            why = "is not JSON"
+        date_s, how = r[6], r[7]
+        if isinstance(date_s, bool) or not isinstance(date_s, int) or not 0 <= date_s <= _DATE_MAX_S:
+            date_s, how = None, dating.UNKNOWN
+        labels = tuple(x if isinstance(x, str) else None for x in (r[3], r[4]))
+        s = Stored(str(r[0]), str(r[1]), rec if why is None else {}, *labels,
+                   None if r[5] is None else bool(r[5]), date_s, how if isinstance(how, str) else dating.UNKNOWN)
+        if why is None:
+            return s
+        if warn and self._on_damaged is not None and s.key not in self._told:
+            self._told.add(s.key)
+            self._on_damaged(s.key, why)
+        self.damaged[s.key] = why
+        return None
 
     # -- labels ------------------------------------------------------------
 

@@ -126,6 +126,79 @@ def hearing_text(rec: dict) -> str | None:
             + (": " + ", ".join(why) if why else ""))
 
 
+# The longest session a record may say it was (the firmware stops one at
+# 4 h, `max_session_min`): a week, so a plot's axis stays a plot's
+_DURATION_MAX_S = 7 * 86_400
+_ROLES = ("initiator", "partner")
+
+
+def _time(value) -> bool:
+    return finite_number(value) and 0 <= value <= _DURATION_MAX_S
+
+
+def _count(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _word(value) -> bool:
+    return isinstance(value, str) and len(value) <= 40 and value.isascii() and value.isprintable()
+
+
+def _not_one(what: str, value) -> str:
+    return f"has {'an' if what[0] in 'aeiou' else 'a'} {what} that is not one ({value!r:.40})"
+
+
+def _row_of_numbers(value, n: int) -> bool:
+    return isinstance(value, list) and len(value) >= n and all(finite_number(x) for x in value[:n])
+
+
+def shape_problem(rec) -> str | None:
+    """Why the commands cannot show `rec` (a field they read holds something
+    else than the firmware writes there, docs/record.md), or None when they
+    can. Sync stores what the device sends and the store's file can be
+    edited, so every reader of stored records asks this first; figures that
+    disagree with each other are recordcheck's business, not this."""
+    if not isinstance(rec, dict):
+        return "is not a JSON object"
+    for key in ("id", "device"):
+        if not isinstance(rec.get(key), str) or not rec[key]:
+            return f"has no {key}"
+    if not finite_number(rec.get("start")):
+        return "has no start"
+    if not _time(rec.get("duration_s")):
+        return _not_one("duration_s", rec.get("duration_s"))
+    talkers = rec.get("talkers")
+    if not isinstance(talkers, list) or [t.get("role") if isinstance(t, dict) else None for t in talkers] != list(_ROLES):
+        return "does not list the initiator and the partner as its talkers"
+    checks = (("share", _share), ("talk_s", _time), ("longest_monologue_s", _time), ("response_gap_s", _time),
+              ("azimuth_deg", finite_number), ("turns", _count), ("interruptions", _count))
+    for t in talkers:
+        for key, ok in checks:
+            if t.get(key) is not None and not ok(t[key]):
+                return _not_one(f"{t['role']} {key}", t[key])
+    for key, ok in (("target_share", _share), ("band", _share)):
+        if key in rec and not ok(rec[key]):
+            return _not_one(key, rec[key])
+    if ("target_share" in rec) != ("band" in rec):
+        return "has a target_share without its band, or a band without its target"
+    for key, ok in (("in_band_share", _share), ("in_band_s", _time), ("overlap_s", _time), ("silence_s", _time),
+                    ("speaker_changes_per_min", finite_number), ("end_reason", _word), ("state", _word),
+                    ("initiator_bound_by", _word)):
+        if rec.get(key) is not None and not ok(rec[key]):
+            return _not_one(key, rec[key])
+    for key, n in (("heat", 2), ("timeline", 3)):
+        rows = rec.get(key)
+        if key in rec and not (isinstance(rows, list) and all(_row_of_numbers(r, n) for r in rows)):
+            return f"has a {key} that is not a list of rows of numbers"
+    pacing = rec.get("pacing")
+    if pacing is not None and not (isinstance(pacing, dict) and
+                                   ("meeting_s" not in pacing or _time(pacing["meeting_s"]) and pacing["meeting_s"] > 0)):
+        return "has a pacing that is not one"
+    if rec.get("hearing") is not None and not isinstance(rec["hearing"], dict):
+        return "has a hearing that is not one"
+    return None
+
+
 def format_record(rec: dict, date: str = "") -> str:
     """A few lines a person can read after a meeting; `date` (date_text of a
     stored session) heads them when given."""

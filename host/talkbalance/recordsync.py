@@ -36,7 +36,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from talkbalance import recordcheck
+from talkbalance import recordcheck, records
 from talkbalance.dating import DeviceTime, session_date
 from talkbalance.device import CorruptRecord, Device, DeviceError
 from talkbalance.localstore import LocalStore, Unstorable, canonical
@@ -212,9 +212,12 @@ def sync(dev: Device, store: LocalStore, *, set_clock: bool = True, progress: Pr
     for rec in fetched:
         rec_id = rec["id"]
         result.checked += 1  # figures that disagree are reported; the record is kept
-        problems = recordcheck.check(rec)
+        problems = [str(p) for p in recordcheck.check(rec)]
+        shape = records.shape_problem(rec)
+        if shape:  # kept all the same: the store holds what the device sent
+            problems.insert(0, f"the commands cannot show it: it {shape}")
         if problems:
-            result.check_problems.append((rec_id, [str(p) for p in problems]))
+            result.check_problems.append((rec_id, problems))
         key = _store_one(store, rec, result, session_date(rec, now))
         if key is not None:
             held.append(rec_id)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 
 from talkbalance.errors import StoreMissing
 from talkbalance.localstore import DB_ENV, LocalStore, Stored, default_path
 from talkbalance.records import iso_date
+from talkbalance.text import printable
 
 
 def add_db(parser: argparse.ArgumentParser) -> None:
@@ -22,7 +24,13 @@ def open_store(args: argparse.Namespace, create: bool = False) -> LocalStore:
         raise StoreMissing(f"no sessions stored yet ({default_path()} does not exist)",
                            "sync a puck with: talkbalance sync (the demo keeps its own store: "
                            "--db talkbalance-demo/sessions.sqlite3)")
-    return LocalStore(args.db, create=create)
+    return LocalStore(args.db, create=create, on_damaged=_warn_damaged)
+
+
+def _warn_damaged(key: str, why: str) -> None:
+    """One line on stderr for each stored session that cannot be shown: the
+    command goes on with the others."""
+    print(f"talkbalance: warning: session {printable(key)} left out: its stored record {why}", file=sys.stderr)
 
 
 def stored_json(s: Stored) -> dict:

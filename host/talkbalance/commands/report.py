@@ -7,7 +7,7 @@ from pathlib import Path
 
 from talkbalance.commands._common import add_db, open_store
 from talkbalance.errors import InputError
-from talkbalance.text import file_stem, printable
+from talkbalance.text import file_stem, plural, printable
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -32,8 +32,9 @@ def run(args: argparse.Namespace) -> int:
             rows = store.all(args.partner)
             if not rows:
                 known = ", ".join(printable(p) for p in store.partners()) or "none labelled yet"
+                damaged = f"; {plural(len(store.damaged), 'damaged session')} left out, above" if store.damaged else ""
                 raise InputError(f"no meetings labelled with partner {printable(args.partner)!r} "
-                                 f"(partners: {known})",
+                                 f"(partners: {known}{damaged})",
                                  "label a session: talkbalance label ID --partner NAME")
             meetings = [meetingreport.Meeting(r.record, r.date_s, r.partner, r.note, r.follow_up) for r in rows]
             rep = meetingreport.series_report(meetings, rows[0].partner or args.partner)

@@ -6,7 +6,7 @@ import argparse
 
 from talkbalance.commands._common import add_db, open_store, print_stored_json
 from talkbalance.records import date_text
-from talkbalance.text import printable
+from talkbalance.text import plural, printable
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -21,8 +21,12 @@ def run(args: argparse.Namespace) -> int:
         rows = store.all(args.partner)
         partners = store.partners() if not rows and args.partner is not None else []
         stored = bool(rows) or bool(store.all())
+        damaged = len(store.damaged)
     if args.json:
         return print_stored_json(rows)
+    if not rows and damaged and args.partner is None:
+        print(f"no session can be shown ({plural(damaged, 'damaged one')} left out, above)")
+        return 0
     if not rows and stored:
         known = ", ".join(printable(p) for p in partners) or "none labelled yet"
         print(f"no sessions with partner {printable(args.partner)!r} (partners: {known})")
