@@ -200,24 +200,26 @@ def test_sync_tells_of_sessions_the_device_lost_before_they_were_synced(tmp_path
     assert f"the device lost 1 session before it was synced: {DEVICE}-1-1 (evicted-unsynced)" in err, err
 
 
-def test_a_record_with_a_field_of_the_wrong_kind_is_kept_said_at_sync_and_left_out_after(tmp_path, records, capsys):
+@pytest.mark.parametrize("share", ["34%", []])  # a list once failed the whole sync as a damaged store
+def test_a_record_with_a_field_of_the_wrong_kind_is_kept_said_at_sync_and_left_out_after(tmp_path, records, capsys,
+                                                                                       share):
     """A device that sends a share as text, say: the laptop keeps what it
     sent (and acknowledges it), says so at sync, and every command after
     leaves that one session out with one warning line."""
     from talkbalance.cli import main
 
     bad = json.loads(json.dumps(records[1]))
-    bad["talkers"][0]["share"] = "34%"
+    bad["talkers"][0]["share"] = share
     root = device_store(str(tmp_path / "flash"), [records[0], bad])
     db = tmp_path / "db.sqlite3"
     result = _sync(root, db)
     assert result.new == 2 and result.unstorable == []
     assert [rid for rid, _ in result.check_problems] == [bad["id"]]
-    assert result.check_problems[0][1][0] == "the commands cannot show it: it has an initiator share that is not one ('34%')"
+    assert result.check_problems[0][1][0] == f"the commands cannot show it: it has an initiator share that is not one ({share!r})"
     with LocalStore(db) as local:
         assert json.loads(local.record_text(DEVICE, bad["id"])) == bad  # kept as sent
     assert main(["sessions", "--db", str(db)]) == 0
     out, err = capsys.readouterr()
     assert records[0]["id"] in out and bad["id"] not in out
     assert err == f"talkbalance: warning: session {bad['id']} left out: its stored record has an initiator share " \
-                  "that is not one ('34%')\n"
+                  f"that is not one ({share!r})\n"
