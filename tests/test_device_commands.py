@@ -103,6 +103,9 @@ def test_config_errors_are_one_line(rig, capsys):
     assert rig.dev.cfg["meeting_min"] == 40  # nothing sent
     code, _, err = _run(capsys, "config", "set", "colour=red", "--port", rig.path)
     assert code == 1 and err.startswith("talkbalance: colour: unknown key")
+    code, _, err = _run(capsys, "config", "set", "meeting_min=45", "meeting_min=50", "--port", rig.path)
+    assert code == 1 and err == "talkbalance: meeting_min is given twice\ntalkbalance: hint: give each key once\n"
+    assert rig.dev.cfg["meeting_min"] == 40  # which was meant is not guessed: nothing sent
 
 
 def test_live(rig, capsys):

@@ -49,6 +49,8 @@ def parse_changes(items: list[str]) -> dict:
         key, sep, text = item.partition("=")
         if not sep or not key:
             raise InputError(f"{item!r} is not KEY=VALUE")
+        if key in changes:
+            raise InputError(f"{key} is given twice", "give each key once")
         try:
             changes[key] = settings.check(key, parse_value(text))
         except settings.ConfigError as exc:
