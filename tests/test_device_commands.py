@@ -121,6 +121,17 @@ def test_live(rig, capsys):
     assert rig.dev.live_on is False  # switched off again at the end
 
 
+@pytest.mark.parametrize("args, message", [
+    (["--count", "-1"], "--count must be 0 (no limit) or more, not -1"),
+    (["--seconds", "-2"], "--seconds must be 0 (until Ctrl-C) or more, not -2"),
+    (["--seconds", "nan"], "--seconds must be 0 (until Ctrl-C) or more, not nan"),
+])
+def test_live_refuses_a_count_or_time_that_is_not_one(rig, capsys, args, message):
+    code, out, err = _run(capsys, "live", "--port", rig.path, *args)
+    assert code == 1 and out == "" and err.splitlines()[0] == "talkbalance: " + message
+    assert rig.dev.live_on is False  # never switched on
+
+
 def test_live_json(rig, capsys):
     code, out, _ = _run(capsys, "live", "--port", rig.path, "--count", "2", "--json")
     bodies = [json.loads(line) for line in out.strip().splitlines()]

@@ -73,3 +73,5 @@ def test_stop_and_claim_when_nothing_is_happening(tmp_path, capsys):
         assert "in progress" not in capsys.readouterr().out
     assert main(["session", "claim", "--seconds", "0", "--port", "loop://"]) == 1
     assert "--seconds must be" in capsys.readouterr().err
+    assert main(["session", "claim", "--seconds", "nan", "--port", "loop://"]) == 1
+    assert capsys.readouterr().err.startswith("talkbalance: --seconds must be")

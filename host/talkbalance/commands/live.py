@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 
 from talkbalance import liveview
 from talkbalance.commands._link import add_port, connect
-from talkbalance.errors import LinkError
+from talkbalance.errors import InputError, LinkError
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -24,6 +25,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.count < 0:
+        raise InputError(f"--count must be 0 (no limit) or more, not {args.count}", "see `talkbalance live --help`")
+    if not 0 <= args.seconds < math.inf:  # NaN too
+        raise InputError(f"--seconds must be 0 (until Ctrl-C) or more, not {args.seconds:g}",
+                         "see `talkbalance live --help`")
     tty = sys.stdout.isatty()
     draw = args.ring == "always" or (args.ring == "auto" and tty)
     ring = liveview.RingLine(args.board) if draw else None

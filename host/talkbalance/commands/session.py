@@ -21,7 +21,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.seconds <= 0 or args.seconds > 60:
+    if not 0 < args.seconds <= 60:  # NaN too
         raise InputError("--seconds must be more than 0 and at most 60",
                          f"the initiator speaks for a few seconds; the default is {CLAIM_SECONDS:g}")
     with connect(args) as dev:
