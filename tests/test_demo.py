@@ -24,3 +24,10 @@ def test_demo_end_to_end(tmp_path, capsys):
     assert again == f"look at its session again: talkbalance show {rec['id']} --db {out / 'sessions.sqlite3'}"
     assert main(again.split(": ", 1)[1].split()[1:]) == 0
     assert capsys.readouterr().out.startswith(f"session {rec['id']}  ")
+
+
+def test_a_negative_seed_is_one_line(tmp_path, capsys):
+    assert main(["demo", "--out", str(tmp_path / "demo"), "--seed", "-1"]) == 1
+    assert capsys.readouterr().err == "talkbalance: --seed must be 0 or more, not -1\n" \
+                                      "talkbalance: hint: see `talkbalance demo --help`\n"
+    assert not (tmp_path / "demo").exists()

@@ -153,3 +153,16 @@ def test_sim_plays_another_rate_converted_to_the_board_format(tmp_path):
         assert w.getnframes() == desc["sample_rate_hz"]
     as_is = _wav(tmp_path / "rec16.wav", desc["channels"], desc["sample_rate_hz"])
     assert devicesim.board_audio(as_is, desc, tmp_path / "work") == as_is
+
+
+@pytest.mark.parametrize("command", ["sim", "demo"])
+@pytest.mark.parametrize("speed", ["nan", "-1", "inf"])
+def test_a_pace_that_is_not_one_is_refused_before_a_device_starts(tmp_path, capsys, command, speed):
+    from talkbalance.cli import main
+
+    extra = ["--out", str(tmp_path / "demo")] if command == "demo" else []
+    assert main([command, "--speed", speed, *extra]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""  # no port printed, no scene made
+    assert captured.err.startswith("talkbalance: --speed must be 0 (as fast as it goes) or more, not ")
+    assert not (tmp_path / "demo").exists()

@@ -7,6 +7,8 @@ import os
 import sys
 from pathlib import Path
 
+from talkbalance.commands.sim import check_speed
+from talkbalance.errors import InputError
 from talkbalance.localstore import default_path
 from talkbalance.walkthrough import run_demo
 
@@ -22,6 +24,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_speed(args.speed, "demo")
+    if args.seed < 0:
+        raise InputError(f"--seed must be 0 or more, not {args.seed}", "see `talkbalance demo --help`")
     result = run_demo(Path(args.out), minutes=args.minutes, speed=args.speed, seed=args.seed, share=args.share,
                       show_ring=not args.no_ring)
     print(f"demo finished in {result.wall_s:.0f} s; files in {args.out}/")
