@@ -69,6 +69,14 @@ def test_info(rig, capsys):
     assert re.search(r"firmware   \d+\.\d+\.\d+, link protocol 1", out)
 
 
+@pytest.mark.parametrize("timeout", ["nan", "0", "-1", "inf"])
+def test_a_timeout_that_is_not_one_is_refused_not_taken_for_a_silent_device(rig, capsys, timeout):
+    code, out, err = _run(capsys, "info", "--port", rig.path, "--timeout", timeout)
+    assert code == 1 and out == ""
+    assert err.startswith("talkbalance: --timeout must be more than 0 and at most 600 s, not ")
+    assert "firmware running" not in err
+
+
 def test_clock(rig, capsys):
     code, out, _ = _run(capsys, "clock", "--port", rig.path, "--json")
     assert code == 0 and json.loads(out)["device_time"] == 1_600_000_000 and json.loads(out)["set_to"] is None

@@ -8,6 +8,7 @@ import time
 
 from talkbalance import serialports
 from talkbalance.device import DEFAULT_TIMEOUT, Device
+from talkbalance.errors import InputError
 
 
 def add_port(parser: argparse.ArgumentParser) -> None:
@@ -18,8 +19,14 @@ def add_port(parser: argparse.ArgumentParser) -> None:
                         help=f"seconds to wait for each answer (default {DEFAULT_TIMEOUT:g})")
 
 
+_TIMEOUT_MAX_S = 600
+
+
 def connect(args: argparse.Namespace) -> Device:
     """Open the device named by --port (or found by itself) and say hello."""
+    if not 0 < args.timeout <= _TIMEOUT_MAX_S:  # NaN too
+        raise InputError(f"--timeout must be more than 0 and at most {_TIMEOUT_MAX_S} s, not {args.timeout:g}",
+                         f"the default is {DEFAULT_TIMEOUT:g}")
     dev = Device.connect(serialports.find_device(args.port), timeout=args.timeout)
     try:
         dev.hello()
