@@ -173,6 +173,16 @@ def test_deploy_source_and_a_board_that_does_not_fit(tmp_path):
     assert str(paths.firmware_dir() / "tbfw" / "wire.py") in copy and str(board) in copy
 
 
+@pytest.mark.parametrize("text", ["root:x:0:0:root:/root:/bin/bash\n", "{}", '{"channels": 4}'])
+def test_a_board_file_the_firmware_would_refuse_is_refused_before_the_board_is_touched(tmp_path, text):
+    board = tmp_path / "board.json"
+    board.write_text(text)
+    tools = FakeTools(S3_129)
+    with pytest.raises(InputError, match=f"board file {board}: "):
+        deployment.deploy("/dev/ttyUSB0", run=tools, board_file=board)
+    assert tools.calls == []  # neither mpy-cross nor mpremote run
+
+
 def test_deploy_to_the_unix_port_adds_the_simulator_set():
     """The unix port runs the simulated board: it gets the simulator set
     (board_sim, wav) beside the device set."""

@@ -42,7 +42,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from talkbalance import paths
+from talkbalance import boardfile, paths
 from talkbalance.errors import InputError, LinkError, ToolMissing
 
 MIN_MICROPYTHON = (1, 22)  # oldest board MicroPython the firmware is deployed to
@@ -315,6 +315,7 @@ def deploy(port: str, *, source: bool = False, board_file: Path | None = None, r
     board_file = Path(board_file) if board_file else paths.board_path()
     if not board_file.is_file():
         raise InputError(f"no board file {board_file}")
+    boardfile.load(board_file)  # the firmware's own rules, before the board is touched
     cross = (0, 0) if source else mpy_cross_version(run)
     say(f"checking the board on {port}")
     board = board_python(port, run)
