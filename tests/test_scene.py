@@ -350,7 +350,8 @@ def test_an_output_that_cannot_be_written_is_refused_before_rendering(tmp_path, 
     args = ["scene", str(wav), "--minutes", "60"] + (["--truth", str(truth)] if truth else [])
     assert main(args) == 1
     err = capsys.readouterr().err
-    assert err.startswith("talkbalance: cannot write the scene: ") and err.count("\n") == 2  # the line and its hint
+    flag, path = ("--truth", truth) if truth else ("OUT.wav", wav)
+    assert err.startswith(f"talkbalance: {flag} {path}: cannot be written (") and err.count("\n") == 2  # the line and its hint
 
 
 def test_unwritable_output_is_a_user_error(tmp_path):

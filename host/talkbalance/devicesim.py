@@ -11,6 +11,7 @@ the process; a soft reset or reboot (exit status 3) restarts it.
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import signal
@@ -89,6 +90,13 @@ def board_audio(wav: str | Path, desc: dict, workdir: Path) -> Path:
             w.writeframes(block)
     return out
 
+
+def check_speed(speed: float, command: str) -> None:
+    """A pace SimDevice can keep (`sim` and `demo` check it before anything
+    starts): 0 (as fast as it goes) or more, a finite number."""
+    if not 0 <= speed < math.inf:  # NaN too
+        raise InputError(f"--speed must be 0 (as fast as it goes) or more, not {speed:g}",
+                         f"see `talkbalance {command} --help`")
 
 class SimDevice:
     """A simulated device process behind a pseudo-terminal."""

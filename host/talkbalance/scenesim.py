@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import wave
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -630,24 +629,15 @@ def write_wav(path: str | Path, audio: np.ndarray, rate: int) -> None:
         out.writeframes(np.ascontiguousarray(audio, dtype="<i2").tobytes())
 
 
-def check_writable(wav_path: str | Path, truth_path: str | Path | None = None) -> None:
-    """Refuse, before any rendering, a WAV or truth path that cannot be
-    written: its folder missing or read-only, or the path a folder."""
-    wav_path = Path(wav_path)
-    for path in (wav_path, Path(truth_path) if truth_path else wav_path.with_suffix(".json")):
-        folder = path.parent
-        if path.is_dir():
-            raise InputError(f"cannot write the scene: {path} is a folder", "give a file name, e.g. talk.wav")
-        if not folder.is_dir():
-            raise InputError(f"cannot write the scene: no folder {folder}", "make the folder first, or give another path")
-        if not os.access(folder, os.W_OK):
-            raise InputError(f"cannot write the scene: {folder} is not writable", "give a path in a folder you can write")
+def truth_path_for(wav_path: str | Path, truth_path: str | Path | None = None) -> Path:
+    """Where a scene's ground truth goes: `truth_path`, or beside the WAV as .json."""
+    return Path(truth_path) if truth_path else Path(wav_path).with_suffix(".json")
 
 
 def write(scene: Scene, wav_path: str | Path, truth_path: str | Path | None = None) -> Path:
     """Write the WAV and its ground truth (default: beside it, .json); returns the truth path."""
     wav_path = Path(wav_path)
-    truth_path = Path(truth_path) if truth_path else wav_path.with_suffix(".json")
+    truth_path = truth_path_for(wav_path, truth_path)
     try:
         write_wav(wav_path, scene.audio, scene.rate)
         truth_path.write_text(json.dumps(scene.truth, separators=(",", ":")) + "\n")

@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from talkbalance.commands.sim import check_speed
+from talkbalance import devicesim
 from talkbalance.errors import InputError
 from talkbalance.localstore import default_path
 from talkbalance.walkthrough import run_demo
@@ -24,7 +24,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    check_speed(args.speed, "demo")
+    devicesim.check_speed(args.speed, "demo")
     if args.seed < 0:
         raise InputError(f"--seed must be 0 or more, not {args.seed}", "see `talkbalance demo --help`")
     result = run_demo(Path(args.out), minutes=args.minutes, speed=args.speed, seed=args.seed, share=args.share,

@@ -6,7 +6,7 @@ import argparse
 import sys
 import time
 
-from talkbalance import boardfile, scenenoise, scenesim
+from talkbalance import boardfile, paths, scenenoise, scenesim
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -59,7 +59,9 @@ def run(args: argparse.Namespace) -> int:
     )
     config.validate()
     desc = boardfile.load(args.board)
-    scenesim.check_writable(args.out, args.truth)  # before minutes of rendering, not after
+    # before minutes of rendering, not after
+    paths.check_output_file(args.out, "OUT.wav")
+    paths.check_output_file(scenesim.truth_path_for(args.out, args.truth), "--truth")
     started = time.perf_counter()
     result = scenesim.render(config, desc)
     truth_path = scenesim.write(result, args.out, args.truth)

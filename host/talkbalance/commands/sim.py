@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import math
 import signal
 import sys
 import tempfile
@@ -11,7 +10,6 @@ import time
 from pathlib import Path
 
 from talkbalance import boardfile, devicesim, ringview, simports
-from talkbalance.errors import InputError
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -29,16 +27,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--log", help="write the device's log here (default: stderr)")
 
 
-def check_speed(speed: float, command: str) -> None:
-    """A pace the simulated device can keep: 0 (as fast as it goes) or more,
-    a finite number."""
-    if not 0 <= speed < math.inf:  # NaN too
-        raise InputError(f"--speed must be 0 (as fast as it goes) or more, not {speed:g}",
-                         f"see `talkbalance {command} --help`")
-
-
 def run(args: argparse.Namespace) -> int:
-    check_speed(args.speed, "sim")
+    devicesim.check_speed(args.speed, "sim")
     desc = boardfile.load(args.board) if args.board else None
     if args.flash and (Path(args.flash) / "board.json").is_file():
         desc = boardfile.load(Path(args.flash) / "board.json")
